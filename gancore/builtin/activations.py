@@ -1,0 +1,45 @@
+"""Activation functions (kind ``activation``)."""
+
+from __future__ import annotations
+
+from torch import nn
+
+
+def relu() -> nn.Module:
+    """Rectified linear unit."""
+    return nn.ReLU()
+
+
+def leaky_relu(negative_slope: float = 0.2) -> nn.Module:
+    """Leaky ReLU (slope 0.2 as in DCGAN's discriminator)."""
+    return nn.LeakyReLU(negative_slope)
+
+
+def tanh() -> nn.Module:
+    """Hyperbolic tangent."""
+    return nn.Tanh()
+
+
+def sigmoid() -> nn.Module:
+    """Logistic sigmoid."""
+    return nn.Sigmoid()
+
+
+def gelu() -> nn.Module:
+    """Gaussian error linear unit."""
+    return nn.GELU()
+
+
+def silu() -> nn.Module:
+    """SiLU / swish."""
+    return nn.SiLU()
+
+
+def elu() -> nn.Module:
+    """Exponential linear unit."""
+    return nn.ELU()
+
+
+def identity() -> nn.Module:
+    """No activation."""
+    return nn.Identity()

@@ -1,0 +1,51 @@
+"""Fully connected blocks (kind ``block``) for vector data such as ``ring`` and ``grid``."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from gancore.builtin.layers import SeqBlock, default_bias, norm_act
+from gancore.builtin.types import Channels
+from gancore.context import BuildContext
+
+
+class Linear(SeqBlock):
+    """Linear layer, [norm], activation, on flat feature vectors."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: Channels = 128,
+        norm: str | None = None,
+        weight_norm: str | None = None,
+        activation: str | None = None,
+        bias: bool | None = None,
+        *,
+        ctx: BuildContext,
+    ) -> None:
+        layer = nn.Linear(in_channels, out_channels, bias=default_bias(ctx, bias, norm))
+        super().__init__(
+            ctx.apply_weight_norm(layer, weight_norm),
+            *norm_act(ctx, out_channels, norm, activation, dims=1),
+            out_channels=out_channels,
+            out_resolution=None,
+        )
+
+
+class ToVector(SeqBlock):
+    """Generator head for vector data: a linear layer to the data's dimension, no activation."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: Channels | None = None,
+        weight_norm: str | None = None,
+        *,
+        ctx: BuildContext,
+    ) -> None:
+        out = out_channels or ctx.image_channels
+        super().__init__(
+            ctx.apply_weight_norm(nn.Linear(in_channels, out), weight_norm),
+            out_channels=out,
+            out_resolution=None,
+        )

@@ -1,0 +1,76 @@
+"""``gancore build``: validate, assemble, shape-check and summarise a recipe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from gancore.commands.common import console, print_json, registry
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", "-s", help="override a recipe key: --set train.steps=100 (TOML value)"),
+]
+
+
+def build_cmd(
+    recipe: Annotated[str, typer.Argument(help="recipe file or bundled recipe name")],
+    overrides: SetOption = None,
+    seed: Annotated[
+        int | None, typer.Option(help="initialisation seed (default: recipe's)")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="save the initialised weights (.safetensors)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    print_recipe: Annotated[
+        bool, typer.Option("--print-recipe", help="print the resolved recipe as TOML")
+    ] = False,
+) -> None:
+    """Validate and assemble RECIPE, run a dummy forward pass and summarise both networks."""
+    import gancore
+    from gancore.builder import summarize
+
+    gan = gancore.build(recipe, overrides=overrides or [], registry=registry(), seed=seed)
+    summary = summarize(gan)
+    if output is not None:
+        gancore.save(gan, output, registry=registry())
+    if as_json:
+        print_json(
+            {
+                "recipe": gan.recipe.recipe.name or recipe,
+                "data": {
+                    "type": gan.recipe.data.type,
+                    "shape": list(gan.data.shape),
+                    "num_classes": gan.data.num_classes,
+                },
+                **{k: v.as_dict() for k, v in summary.items()},
+                "saved": str(output) if output else None,
+            }
+        )
+        return
+    if print_recipe:
+        console.print(gan.recipe.to_toml(), markup=False, highlight=False)
+    for kind, s in summary.items():
+        table = Table(title=f"{kind} ({getattr(gan.recipe, kind).type})", title_justify="left")
+        table.add_column("layer")
+        table.add_column("type")
+        table.add_column("output shape", justify="right")
+        table.add_column("params", justify="right")
+        for row in s.layers:
+            table.add_row(row.name, row.type, str(tuple(row.output_shape)), f"{row.params:,}")
+        table.add_section()
+        table.add_row("total", "", str(tuple(s.output_shape)), f"{s.params:,}")
+        console.print(table)
+    name = gan.recipe.recipe.name or recipe
+    console.print(
+        f"[green]ok[/] {name}: data {gan.recipe.data.type} {tuple(gan.data.shape)}, "
+        f"G {summary['generator'].params:,} + D {summary['discriminator'].params:,} "
+        "parameters"
+    )
+    if output is not None:
+        console.print(f"saved initial weights to {output}")

@@ -1,0 +1,60 @@
+"""Shared state and helpers of the command-line interface."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from gancore.plugins import LoadedPlugins
+    from gancore.registry import Registry
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class State:
+    """Options given before the sub-command (``gancore --debug build ...``)."""
+
+    debug: bool = False
+    strict_plugins: bool = False
+    block_plugins: tuple[str, ...] = ()
+    _warned: bool = False
+
+
+STATE = State()
+
+
+def plugins(warn: bool = True) -> LoadedPlugins:
+    """The loaded plugins, honouring ``--strict-plugins`` and ``--block-plugin``."""
+    from gancore import plugins as plugin_mod
+
+    loaded = plugin_mod._DEFAULT
+    if loaded is None:
+        loaded = plugin_mod.load_plugins(strict=STATE.strict_plugins, block=STATE.block_plugins)
+        plugin_mod.set_default(loaded)
+    if warn and not STATE._warned:
+        STATE._warned = True
+        for info in loaded.failed():
+            err_console.print(
+                f"[yellow]warning:[/] plugin {info.name!r} failed to load and is "
+                f"skipped ({info.error}); see `gancore plugins`"
+            )
+    return loaded
+
+
+def registry() -> Registry:
+    return plugins().registry
+
+
+def print_json(data: Any) -> None:
+    """Print JSON to stdout without rich markup or wrapping."""
+    import json
+
+    print(json.dumps(data, indent=2, default=str))
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes", "on")
