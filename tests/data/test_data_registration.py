@@ -1,0 +1,57 @@
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from gancore.data.registration import DATASETS, register
+from gancore.errors import RecipeError
+from gancore.protocols import DataSpec
+from gancore.registry import Registry
+
+NAMES = ["celeba", "cifar10", "fashion_mnist", "folder", "grid", "mnist", "ring", "shapes"]
+
+
+@pytest.fixture(scope="module")
+def registry() -> Registry:
+    reg = Registry()
+    register(reg)
+    return reg
+
+
+def test_all_datasets_registered(registry: Registry) -> None:
+    assert registry.names("dataset") == NAMES == sorted(DATASETS)
+    assert all(entry.summary for entry in registry.entries("dataset"))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_params_and_describe(registry: Registry, name: str) -> None:
+    entry = registry.get("dataset", name)
+    fields = entry.params_model().model_fields
+    assert all(field.annotation is not Any for field in fields.values()), name
+    cls = entry.load()
+    spec = cls.describe(root="unused") if name == "folder" else cls.describe()
+    assert isinstance(spec, DataSpec)
+    if spec.is_image:
+        for key in ("image_size", "split", "flip", "rotate", "shift"):
+            assert key in fields, (name, key)
+        bigger = cls.describe(image_size=48, **({"root": "x"} if name == "folder" else {}))
+        assert bigger.shape[1:] == (48, 48)
+
+
+def test_create_through_registry(registry: Registry) -> None:
+    ds = registry.create("dataset", "shapes", num_samples=8, image_size=16)
+    assert len(ds) == 8 and ds[0][0].shape == (3, 16, 16)
+    ring = registry.create("dataset", "ring", num_samples=10)
+    assert ring[0][0].shape == (2,)
+    with pytest.raises(RecipeError, match="did you mean 'num_samples'"):
+        registry.create("dataset", "shapes", num_sample=8)
+    with pytest.raises(RecipeError):
+        registry.create("dataset", "shapes", split="validation")
+
+
+def test_registration_does_not_import_torch() -> None:
+    code = ("import sys, gancore.data, gancore.data.registration as r; "
+            "from gancore.registry import Registry; r.register(Registry()); "
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
