@@ -86,7 +86,9 @@ def main(argv: list[str] | None = None) -> None:
     except GancoreError as exc:
         if STATE.debug:
             raise
-        err_console.print(f"[bold red]error:[/] {exc.format()}", markup=True, highlight=False)
+        from rich.markup import escape
+
+        err_console.print(f"[bold red]error:[/] {escape(exc.format())}", highlight=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")

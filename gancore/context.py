@@ -46,11 +46,18 @@ class BuildContext:
         key = f"{self.key}.weight_norm" if self.key else "weight_norm"
         return self.registry.get("weight_norm", name, key=key).create(layer)
 
-    def act(self, activation: str | None = None) -> nn.Module:
-        """The activation module (network default unless given)."""
+    def act(self, activation: str | None = None, *, inplace: bool = False) -> nn.Module:
+        """The activation module (network default unless given).
+
+        ``inplace`` is honoured by activations that support it; use it only where the input
+        is a fresh tensor nobody else reads (right after a conv or norm).
+        """
         name = activation or self.activation
         key = f"{self.key}.activation" if self.key else "activation"
-        return self.registry.get("activation", name, key=key).create()
+        entry = self.registry.get("activation", name, key=key)
+        if inplace and "inplace" in entry.params_model().model_fields:
+            return entry.create(inplace=True)
+        return entry.create()
 
     def uses_norm(self, norm: str | None = None) -> bool:
         return (norm or self.norm) != "none"

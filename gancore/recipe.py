@@ -316,7 +316,7 @@ def validate_recipe(data: dict[str, Any], source: str | None = None) -> Recipe:
                 f"missing required section [{section}]",
                 source=source,
                 key=str(section),
-                hint=f'add a [{section}] table with a `type`, e.g. [{section}]\\ntype = "..."',
+                hint=f'add a [{section}] table with a type = "..." line (or extend a recipe that has one)',
             ) from None
         if err["type"] == "extra_forbidden" and len(err["loc"]) > 1:
             parent = err["loc"][0]

@@ -139,7 +139,7 @@ def model_from_signature(
     target = factory.__init__ if inspect.isclass(factory) else factory  # type: ignore[misc]
     sig = inspect.signature(target)
     try:
-        hints = typing.get_type_hints(target)
+        hints = typing.get_type_hints(target, include_extras=True)
     except Exception:  # unresolved forward references: fall back to Any
         hints = {}
     fields: dict[str, Any] = {}

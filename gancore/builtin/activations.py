@@ -5,14 +5,14 @@ from __future__ import annotations
 from torch import nn
 
 
-def relu() -> nn.Module:
+def relu(inplace: bool = False) -> nn.Module:
     """Rectified linear unit."""
-    return nn.ReLU()
+    return nn.ReLU(inplace)
 
 
-def leaky_relu(negative_slope: float = 0.2) -> nn.Module:
+def leaky_relu(negative_slope: float = 0.2, inplace: bool = False) -> nn.Module:
     """Leaky ReLU (slope 0.2 as in DCGAN's discriminator)."""
-    return nn.LeakyReLU(negative_slope)
+    return nn.LeakyReLU(negative_slope, inplace)
 
 
 def tanh() -> nn.Module:
@@ -35,9 +35,9 @@ def silu() -> nn.Module:
     return nn.SiLU()
 
 
-def elu() -> nn.Module:
+def elu(inplace: bool = False) -> nn.Module:
     """Exponential linear unit."""
-    return nn.ELU()
+    return nn.ELU(inplace=inplace)
 
 
 def identity() -> nn.Module:

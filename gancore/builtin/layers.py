@@ -46,7 +46,7 @@ def norm_act(
     layers: list[nn.Module] = []
     if ctx.uses_norm(norm):
         layers.append(ctx.feature_norm(channels, norm, dims=dims))
-    act = ctx.act(activation)
+    act = ctx.act(activation, inplace=True)  # follows a fresh conv/norm output
     if not isinstance(act, nn.Identity):
         layers.append(act)
     return layers

@@ -37,10 +37,12 @@ def plugins(warn: bool = True) -> LoadedPlugins:
         plugin_mod.set_default(loaded)
     if warn and not STATE._warned:
         STATE._warned = True
+        from rich.markup import escape
+
         for info in loaded.failed():
             err_console.print(
                 f"[yellow]warning:[/] plugin {info.name!r} failed to load and is "
-                f"skipped ({info.error}); see `gancore plugins`"
+                f"skipped ({escape(info.error or '')}); see `gancore plugins`"
             )
     return loaded
 

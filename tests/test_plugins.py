@@ -1,0 +1,177 @@
+"""Plugin loading: the built-in plugin, plugin objects, entry-point packs, isolation."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import types
+
+import pytest
+
+from gancore.errors import DuplicateComponentError, PluginError
+from gancore.hookspecs import hookimpl
+from gancore.plugins import load_plugins
+
+from .conftest import make_dist, run_cli
+
+PACK_CODE = '''
+from gancore import hookimpl
+
+@hookimpl
+def gancore_register_components(registry):
+    registry.add("activation", "tiny_act", "torch.nn:Softplus", summary="softplus from a pack")
+'''
+
+
+def _plugin(**components):
+    mod = types.ModuleType("inline_plugin")
+
+    @hookimpl
+    def gancore_register_components(registry):
+        for name, factory in components.items():
+            registry.add("activation", name, factory, summary="test")
+
+    mod.gancore_register_components = gancore_register_components
+    return mod
+
+
+def test_builtin_registers_through_the_same_hook():
+    loaded = load_plugins(autoload=False)
+    builtin = loaded.plugins[0]
+    assert builtin.name == "builtin" and builtin.status == "loaded"
+    impls = loaded.manager.hook.gancore_register_components.get_hookimpls()
+    assert [i.plugin_name for i in impls] == ["builtin"]
+    assert ("block", "self_attention") in loaded.registry
+    assert "block:upsample" in builtin.components
+
+
+def test_plugin_object_registered_in_test(register_plugin):
+    registry = register_plugin(_plugin(my_softplus="torch.nn:Softplus"), name="inline")
+    entry = registry.get("activation", "my_softplus")
+    assert entry.origin == "inline"
+    import torch
+
+    assert torch.allclose(entry.create()(torch.zeros(1)), torch.log(torch.tensor([2.0])))
+
+
+def test_plugin_component_usable_in_a_recipe(register_plugin):
+    import gancore
+
+    register_plugin(_plugin(my_softplus="torch.nn:Softplus"), name="inline")
+    gan = gancore.build("sagan", overrides=["generator.activation=my_softplus"])
+    assert any(type(m).__name__ == "Softplus" for m in gan.generator.modules())
+
+
+def test_duplicate_names_fail_the_second_plugin_naming_both():
+    loaded = load_plugins(autoload=False, extra=[("first", _plugin(dup="torch.nn:ReLU")),
+                                                  ("second", _plugin(dup="torch.nn:Tanh"))])
+    status = {p.name: p for p in loaded.plugins}
+    assert status["first"].status == "loaded"
+    assert status["second"].status == "failed"
+    assert "first" in status["second"].error and "second" in status["second"].error
+    assert loaded.registry.get("activation", "dup").origin == "first"
+    with pytest.raises(DuplicateComponentError, match="by first and by second"):
+        load_plugins(autoload=False, strict=True,
+                     extra=[("first", _plugin(dup="torch.nn:ReLU")),
+                            ("second", _plugin(dup="torch.nn:Tanh"))])
+
+
+def test_duplicate_of_a_builtin_is_refused():
+    loaded = load_plugins(autoload=False, extra=[("shadow", _plugin(relu="torch.nn:Tanh"))])
+    shadow = loaded.plugins[-1]
+    assert shadow.status == "failed" and "builtin" in shadow.error
+
+
+def test_failing_hook_is_isolated_and_rolled_back():
+    mod = types.ModuleType("half")
+
+    @hookimpl
+    def gancore_register_components(registry):
+        registry.add("activation", "half_done", "torch.nn:ReLU")
+        raise RuntimeError("boom")
+
+    mod.gancore_register_components = gancore_register_components
+    loaded = load_plugins(autoload=False, extra=[("half", mod)])
+    assert loaded.plugins[-1].status == "failed" and "boom" in loaded.plugins[-1].error
+    assert ("activation", "half_done") not in loaded.registry  # partial work rolled back
+    assert ("block", "dense") in loaded.registry
+    with pytest.raises(PluginError, match="boom"):
+        load_plugins(autoload=False, strict=True, extra=[("half", mod)])
+
+
+def test_misspelt_hook_is_reported_with_suggestion():
+    mod = types.ModuleType("typo")
+    mod.gancore_register_component = hookimpl(lambda registry: None)
+    loaded = load_plugins(autoload=False, extra=[("typo", mod)])
+    info = loaded.plugins[-1]
+    assert info.status == "failed"
+    assert "gancore_register_components" in info.error
+
+
+@pytest.fixture
+def installed_pack(tmp_path, monkeypatch):
+    """A tiny pack on sys.path with a gancore entry point, plus a broken one."""
+    make_dist(tmp_path, "tinypack", "0.3.1", "tinypack_plugin", PACK_CODE)
+    make_dist(tmp_path, "brokenpack", "1.0", "brokenpack_plugin",
+              "raise ImportError('this pack is broken')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    yield tmp_path
+    for name in ("tinypack_plugin", "brokenpack_plugin"):
+        sys.modules.pop(name, None)
+
+
+def test_entry_point_pack_loads_in_isolation(installed_pack):
+    loaded = load_plugins()
+    status = {p.name: p for p in loaded.plugins}
+    assert status["tinypack_plugin"].status == "loaded"
+    assert status["tinypack_plugin"].version == "0.3.1"
+    assert status["tinypack_plugin"].dist == "tinypack"
+    assert status["brokenpack_plugin"].status == "failed"
+    assert "this pack is broken" in status["brokenpack_plugin"].error
+    assert loaded.registry.get("activation", "tiny_act").origin == "tinypack_plugin"
+    with pytest.raises(PluginError, match="brokenpack_plugin"):
+        load_plugins(strict=True)
+
+
+def test_autoload_can_be_disabled_and_packs_blocked(installed_pack, monkeypatch):
+    monkeypatch.setenv("GANCORE_DISABLE_PLUGIN_AUTOLOAD", "1")
+    names = [p.name for p in load_plugins().plugins]
+    assert names == ["builtin"]
+    monkeypatch.delenv("GANCORE_DISABLE_PLUGIN_AUTOLOAD")
+    monkeypatch.setenv("GANCORE_BLOCK_PLUGINS", "brokenpack_plugin")
+    status = {p.name: p.status for p in load_plugins(strict=True).plugins}
+    assert status["brokenpack_plugin"] == "blocked"
+    assert status["tinypack_plugin"] == "loaded"
+
+
+def test_cli_lists_packs_and_builds_despite_a_broken_one(installed_pack):
+    env = {"PYTHONPATH": str(installed_pack)}
+    res = run_cli("plugins", "--json", env=env)
+    assert res.returncode == 0, res.stderr
+    rows = {r["name"]: r for r in json.loads(res.stdout)}
+    assert rows["tinypack_plugin"]["version"] == "0.3.1"
+    assert rows["brokenpack_plugin"]["status"] == "failed"
+    res = run_cli("build", "dcgan-32", "--json", env=env)
+    assert res.returncode == 0, res.stderr
+    assert "brokenpack_plugin" in res.stderr  # a one-line warning, not a failure
+    assert "Traceback" not in res.stderr
+    res = run_cli("--strict-plugins", "build", "dcgan-32", env=env)
+    assert res.returncode == 2
+    assert "this pack is broken" in res.stderr and "Traceback" not in res.stderr
+    res = run_cli("--block-plugin", "brokenpack_plugin", "--strict-plugins", "list",
+                  "activation", env=env)
+    assert res.returncode == 0, res.stderr
+    assert "tiny_act" in res.stdout
+
+
+def test_help_does_not_import_torch():
+    code = ("import sys\nfrom gancore.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "assert 'torch' not in sys.modules, 'torch imported'\nprint('ok')")
+    import subprocess
+
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().endswith("ok")

@@ -1,0 +1,99 @@
+"""Recipe loading: TOML, extends, overrides, two-stage validation, TOML round trip."""
+
+from __future__ import annotations
+
+import pytest
+
+from gancore.errors import RecipeError
+from gancore.recipe import (
+    apply_override,
+    deep_merge,
+    load_recipe,
+    parse_key_path,
+    resolve,
+    validate_recipe,
+)
+
+from .conftest import RECIPES, write
+
+
+def test_deep_merge_merges_tables_and_replaces_lists():
+    base = {"a": {"x": 1, "y": [1, 2]}, "b": 1}
+    out = deep_merge(base, {"a": {"y": [3], "z": 2}})
+    assert out == {"a": {"x": 1, "y": [3], "z": 2}, "b": 1}
+    assert base["a"]["y"] == [1, 2]  # inputs untouched
+
+
+def test_extends_deep_merges_parent(tmp_path):
+    child = write(tmp_path / "child.toml", f"""
+        extends = "{RECIPES / 'dcgan-32.toml'}"
+        [generator]
+        latent_dim = 64
+        [train]
+        steps = 7
+    """)
+    recipe = load_recipe(child)
+    assert recipe.generator.params()["latent_dim"] == 64
+    assert recipe.generator.params()["norm"] == "batch"  # kept from the parent
+    assert recipe.train.steps == 7
+    assert recipe.train.batch_size == 64
+
+
+def test_extends_by_bundled_name_and_relative(tmp_path):
+    write(tmp_path / "base.toml", 'extends = "dcgan-32"\n[recipe]\nname = "base"\n')
+    child = write(tmp_path / "sub" / "c.toml", 'extends = "../base.toml"\nextends_ok = 1\n')
+    with pytest.raises(RecipeError, match="extends_ok"):  # merged, then unknown key refused
+        load_recipe(child)
+    write(child, 'extends = "../base.toml"\n[train]\nsteps = 3\n')
+    recipe = load_recipe(child)
+    assert (recipe.recipe.name, recipe.train.steps, recipe.data.type) == ("base", 3, "fashion_mnist")
+    assert load_recipe("lsgan").loss.type == "least_squares"
+
+
+def test_key_paths_and_typed_overrides():
+    assert parse_key_path("generator.blocks[2].out_channels") == [
+        "generator", "blocks", 2, "out_channels"]
+    data = {"generator": {"blocks": [{"type": "a"}, {"type": "b"}]}}
+    apply_override(data, "generator.blocks[1].out_channels=64")
+    apply_override(data, "train.betas=[0.0, 0.9]")
+    apply_override(data, "data.type=shapes")
+    apply_override(data, "train.ema=true")
+    assert data["generator"]["blocks"][1]["out_channels"] == 64
+    assert data["train"] == {"betas": [0.0, 0.9], "ema": True}
+    assert data["data"]["type"] == "shapes"
+    with pytest.raises(RecipeError, match="no '='"):
+        apply_override(data, "train.steps")
+    with pytest.raises(RecipeError, match=r"no item \[5\]"):
+        apply_override(data, "generator.blocks[5].type=x")
+
+
+def test_overrides_apply_to_loaded_recipe():
+    r = load_recipe("dcgan-32", ["data.type=shapes", "train.steps=12", "seed=3"])
+    assert (r.data.type, r.train.steps, r.seed) == ("shapes", 12, 3)
+
+
+def test_resolve_fills_defaults_and_round_trips_through_toml(tmp_path, builtin_registry):
+    resolved = resolve(load_recipe("sagan"), builtin_registry)
+    g = resolved.generator.params()
+    assert g["conditioning"] == "none"  # default filled in
+    assert g["blocks"][0]["mode"] == "nearest"  # block defaults too
+    path = tmp_path / "resolved.toml"
+    path.write_text(resolved.to_toml())
+    again = resolve(load_recipe(path), builtin_registry)
+    assert again.to_dict() == resolved.to_dict()
+
+
+def test_stage_one_rejects_unknown_keys_with_key_path():
+    with pytest.raises(RecipeError) as exc:
+        validate_recipe({"data": {"type": "shapes"}, "generator": {"type": "stack"},
+                         "discriminator": {"type": "stack"}, "train": {"stepz": 3}}, "r.toml")
+    assert exc.value.key == "train.stepz"
+    assert "did you mean 'steps'" in exc.value.message
+
+
+def test_stage_two_rejects_unknown_block_parameter(builtin_registry):
+    r = load_recipe("sagan", ["generator.blocks[0].out_chanels=3"])
+    with pytest.raises(RecipeError) as exc:
+        resolve(r, builtin_registry)
+    assert exc.value.key == "generator.blocks[0].out_chanels"
+    assert "did you mean 'out_channels'" in exc.value.message
