@@ -18,9 +18,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import dcgan_reference as ref  # noqa: E402
+import dcgan_reference as ref
 
-import gancore  # noqa: E402
+import gancore
 
 
 def step(g: torch.nn.Module, d: torch.nn.Module, z: torch.Tensor) -> float:

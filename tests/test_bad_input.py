@@ -127,11 +127,11 @@ def test_corrupt_and_truncated_checkpoints(tmp_path, capsys):
     data = (tmp_path / "ok.safetensors").read_bytes()
     (tmp_path / "trunc.safetensors").write_bytes(data[: len(data) // 2])
     (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 100)
-    from gancore.errors import CheckpointError
     import gancore
+    from gancore.errors import CheckpointError
 
     for name in ("trunc", "junk"):
-        with pytest.raises(CheckpointError, match="corrupt or truncated|not a gancore") as exc:
+        with pytest.raises(CheckpointError, match=r"corrupt or truncated|not a gancore") as exc:
             gancore.load(tmp_path / f"{name}.safetensors")
         assert f"{name}.safetensors" in str(exc.value)
 

@@ -14,9 +14,9 @@ from .conftest import RECIPES
 
 
 def _recipes():
-    from gancore.recipe import check_requires, load_recipe
     from gancore.errors import GancoreError
     from gancore.plugins import get_registry
+    from gancore.recipe import check_requires, load_recipe
 
     out = []
     for path in sorted(RECIPES.glob("*.toml")):
