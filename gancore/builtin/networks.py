@@ -16,7 +16,10 @@ from gancore.spec import BlockSpec
 
 
 def _apply_init(ctx: BuildContext, network: nn.Module, init: str, key: str) -> None:
-    ctx.registry.get("init", init, key=f"{key}.init").create(network)
+    entry = ctx.registry.get("init", init, key=f"{key}.init")
+    if any(p.is_meta for p in network.parameters()):
+        return  # a size check on the meta device: nothing to initialise
+    entry.create(network)
 
 
 def _label_width(num_classes: int, embed_dim: int) -> int:
