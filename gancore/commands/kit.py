@@ -1,0 +1,77 @@
+"""``gancore new-plugin`` and ``gancore docs``: the plugin authoring kit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gancore.commands.common import console, registry
+
+docs_app = typer.Typer(
+    help="Print documentation generated from the registry and the hookspecs (Markdown).",
+    no_args_is_help=True,
+)
+
+
+def new_plugin_cmd(
+    name: Annotated[str, typer.Argument(help="pack name, e.g. demo -> gancore-demo")],
+    directory: Annotated[Path, typer.Option("--dir", help="folder to create the pack in")] = Path(
+        "."
+    ),
+    force: Annotated[bool, typer.Option("--force", help="overwrite an existing folder")] = False,
+) -> None:
+    """Write a working plugin pack NAME: pyproject, plugin, an example block, recipe, tests."""
+    from gancore.kit.scaffold import PackNames, new_plugin
+
+    root = new_plugin(name, directory, force=force)
+    names = PackNames.from_name(name)
+    console.print(f"[green]created[/] {names.dist} in {root}", highlight=False)
+    console.print(
+        "next:\n"
+        f"  pip install -e {root}\n"
+        f"  pytest {root}\n"
+        f"  gancore show block {names.block}\n"
+        f"  gancore build {names.recipe}",
+        highlight=False,
+        markup=False,
+    )
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        print(text, end="")
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}")
+
+
+@docs_app.command("components")
+def components_cmd(
+    origin: Annotated[
+        list[str] | None,
+        typer.Option("--origin", help="only components of this plugin (repeatable), e.g. builtin"),
+    ] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="write to FILE")] = None,
+) -> None:
+    """Markdown catalogue of every registered component: summary and parameters."""
+    from gancore.kit.catalogue import components_markdown
+
+    _write(components_markdown(registry(), origin or None), output)
+
+
+@docs_app.command("hooks")
+def hooks_cmd(
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="write to FILE")] = None,
+) -> None:
+    """Markdown reference of the plugin hooks (hookspecs)."""
+    from gancore.kit.catalogue import hooks_markdown
+
+    _write(hooks_markdown(), output)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``new-plugin`` and ``docs`` to the CLI."""
+    app.command("new-plugin")(new_plugin_cmd)
+    app.add_typer(docs_app, name="docs")

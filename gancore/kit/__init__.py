@@ -1,0 +1,1 @@
+"""The plugin authoring kit: pack scaffolding and documentation generated from the registry."""

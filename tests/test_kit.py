@@ -1,0 +1,119 @@
+"""The plugin authoring kit: ``gancore new-plugin`` writes a pack that installs and passes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from gancore.errors import GancoreError
+from gancore.kit.scaffold import PackNames, new_plugin, render
+
+from .conftest import RECIPES, run_cli
+
+
+def _pip(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pip", *args, "--disable-pip-version-check", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_names():
+    names = PackNames.from_name("my-blocks")
+    assert (names.dist, names.package, names.block, names.cls, names.recipe) == (
+        "gancore-my-blocks",
+        "gancore_my_blocks",
+        "my_blocks_block",
+        "MyBlocksBlock",
+        "my-blocks-example",
+    )
+    assert PackNames.from_name("gancore-demo").dist == "gancore-demo"
+    with pytest.raises(GancoreError, match="invalid plugin name"):
+        PackNames.from_name("Bad Name")
+
+
+def test_rendered_files_are_complete_python():
+    files = render(PackNames.from_name("demo"))
+    assert set(files) == {
+        "pyproject.toml",
+        "README.md",
+        "gancore_demo/__init__.py",
+        "gancore_demo/plugin.py",
+        "gancore_demo/blocks.py",
+        "gancore_demo/recipes/demo-example.toml",
+        "tests/test_gancore_demo.py",
+    }
+    for path, text in files.items():
+        assert "$" not in text, path
+        if path.endswith(".py"):
+            compile(text, path, "exec")
+
+
+def test_refuses_to_overwrite(tmp_path):
+    new_plugin("demo", tmp_path)
+    with pytest.raises(GancoreError, match="not empty"):
+        new_plugin("demo", tmp_path)
+    new_plugin("demo", tmp_path, force=True)
+
+
+def test_pack_recipe_names_the_pack_to_install(monkeypatch, builtin_registry):
+    from importlib import metadata
+
+    from gancore.recipe import load_recipe, resolve
+
+    real_version = metadata.version
+
+    def version(name: str) -> str:
+        if name == "gancore-stylegan":
+            raise metadata.PackageNotFoundError(name)
+        return real_version(name)
+
+    monkeypatch.setattr(metadata, "version", version)
+    recipe = load_recipe(RECIPES / "stylegan2-lite.toml")
+    assert recipe.recipe.requires == ["gancore-stylegan>=0.1"]
+    with pytest.raises(GancoreError) as info:
+        resolve(recipe, builtin_registry)
+    text = info.value.format()
+    assert "needs the plugin pack 'gancore-stylegan', which is not installed" in text
+    assert "pip install 'gancore-stylegan>=0.1'" in text
+    assert info.value.key == "recipe.requires[0]"
+
+
+@pytest.fixture
+def installed_pack(tmp_path):
+    name = "kit-check"
+    out = run_cli("new-plugin", name, "--dir", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    root = tmp_path / name
+    names = PackNames.from_name(name)
+    result = _pip("install", "--no-deps", "--no-build-isolation", "-e", str(root))
+    assert result.returncode == 0, result.stderr
+    try:
+        yield root, names
+    finally:
+        _pip("uninstall", "-y", names.dist)
+
+
+@pytest.mark.slow
+def test_new_plugin_installs_passes_its_tests_and_works_from_a_recipe(installed_pack):
+    root, names = installed_pack
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", str(root), "-q", "-p", "no:cacheprovider"],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=300,
+    )
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert "5 passed" in tests.stdout
+    plugins = run_cli("plugins", "--json")
+    assert f'"{names.dist}"' in plugins.stdout
+    built = run_cli("build", names.recipe, "--json")
+    assert built.returncode == 0, built.stderr
+    assert names.block in built.stdout
+    shown = run_cli("show", "block", names.block)
+    assert "kernel_size" in shown.stdout
