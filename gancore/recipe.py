@@ -316,7 +316,7 @@ def validate_recipe(data: dict[str, Any], source: str | None = None) -> Recipe:
                 f"missing required section [{section}]",
                 source=source,
                 key=str(section),
-                hint=f'add a [{section}] table with a type = "..." line (or extend a recipe that has one)',
+                hint=f'add a [{section}] table with a type = "..." line, or extend a recipe',
             ) from None
         if err["type"] == "extra_forbidden" and len(err["loc"]) > 1:
             parent = err["loc"][0]
@@ -445,21 +445,37 @@ def check_requires(recipe: Recipe, registry: Any) -> None:
                 hint='write a pip requirement, e.g. "gancore-stylegan>=0.1"',
             ) from None
         try:
-            version = metadata.version(req.name)
+            dist = metadata.distribution(req.name)
         except metadata.PackageNotFoundError:
             raise RecipeError(
                 f"this recipe needs the plugin pack {req.name!r}, which is not installed",
-                source=recipe.source,
-                key=f"recipe.requires[{i}]",
-                hint=f"install it: pip install '{req_text}'",
+                source=recipe.source, key=f"recipe.requires[{i}]",
+                hint=_install_hint(req.name, req_text),
             ) from None
+        version = dist.version
         if req.specifier and not req.specifier.contains(version, prereleases=True):
             raise RecipeError(
                 f"this recipe needs {req_text}, but {req.name} {version} is installed",
-                source=recipe.source,
-                key=f"recipe.requires[{i}]",
-                hint=f"pip install -U '{req_text}'",
+                source=recipe.source, key=f"recipe.requires[{i}]",
+                hint=_install_hint(req.name, req_text, upgrade=True),
             )
+        names = {ep.name for ep in dist.entry_points if ep.group == "gancore"}
+        if names and not names & set(registry.origins()):
+            raise RecipeError(
+                f"the plugin pack {req.name!r} is installed but not loaded (blocked, or it "
+                "failed to load)", source=recipe.source, key=f"recipe.requires[{i}]",
+                hint="`gancore plugins` shows why; unset GANCORE_BLOCK_PLUGINS / "
+                "GANCORE_DISABLE_PLUGIN_AUTOLOAD or drop --block-plugin",
+            )
+
+
+def _install_hint(name: str, req_text: str, upgrade: bool = False) -> str:
+    """How to install a plugin pack, mentioning a copy in a gancore checkout's plugins/."""
+    hint = f"install it: pip install {'-U ' if upgrade else ''}'{req_text}'"
+    local = Path(__file__).resolve().parent.parent / "plugins" / name
+    if (local / "pyproject.toml").is_file():
+        hint += f" (from this checkout: pip install -e {local})"
+    return hint
 
 
 # -- JSON Schema ----------------------------------------------------------------------------

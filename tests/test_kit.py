@@ -65,14 +65,14 @@ def test_pack_recipe_names_the_pack_to_install(monkeypatch, builtin_registry):
 
     from gancore.recipe import load_recipe, resolve
 
-    real_version = metadata.version
+    real_distribution = metadata.distribution
 
-    def version(name: str) -> str:
+    def distribution(name: str):
         if name == "gancore-stylegan":
             raise metadata.PackageNotFoundError(name)
-        return real_version(name)
+        return real_distribution(name)
 
-    monkeypatch.setattr(metadata, "version", version)
+    monkeypatch.setattr(metadata, "distribution", distribution)
     recipe = load_recipe(RECIPES / "stylegan2-lite.toml")
     assert recipe.recipe.requires == ["gancore-stylegan>=0.1"]
     with pytest.raises(GancoreError) as info:
@@ -80,6 +80,7 @@ def test_pack_recipe_names_the_pack_to_install(monkeypatch, builtin_registry):
     text = info.value.format()
     assert "needs the plugin pack 'gancore-stylegan', which is not installed" in text
     assert "pip install 'gancore-stylegan>=0.1'" in text
+    assert "pip install -e " in text and "plugins/gancore-stylegan" in text  # this checkout
     assert info.value.key == "recipe.requires[0]"
 
 
