@@ -1,0 +1,116 @@
+"""Metrics from classifier outputs: discriminator accuracy/F1 and class coverage.
+
+Discriminator scores treat *real* as the positive class and predict real when a logit is
+``> 0``; they should be computed on held-out real data, and values near 0.5 accuracy mean D
+cannot tell the two apart.
+
+Class coverage labels each generated sample by the classifier's arg-max class. It reports the
+share of classes predicted at least once and ``KL(p_gen ‖ p_data)`` in nats, where ``p_gen``
+is the histogram of predicted classes and ``p_data`` the histogram of the real labels (of the
+classifier's predictions on real data without labels; uniform without either). Both
+histograms are normalised, ``eps`` is added to every bin and they are renormalised, so a class
+the data lacks costs about ``p·log(p/eps)`` instead of infinity.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+
+from gancore.errors import GancoreError
+from gancore.metrics.base import EvalInputs, metric_key, require
+
+
+def discriminator_scores(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> dict[str, float]:
+    """Accuracy, F1 (real positive) and per-side accuracy of a discriminator from its logits."""
+    real_hit = real_logits.reshape(-1) > 0
+    fake_hit = fake_logits.reshape(-1) > 0
+    tp = float(real_hit.sum())
+    fn = float(real_hit.numel()) - tp
+    fp = float(fake_hit.sum())
+    tn = float(fake_hit.numel()) - fp
+    total = tp + fn + fp + tn
+    if total == 0:
+        raise GancoreError("discriminator scores need at least one logit")
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    return {
+        "d_accuracy": (tp + tn) / total,
+        "d_f1": f1,
+        "d_real_accuracy": tp / (tp + fn) if tp + fn else float("nan"),
+        "d_fake_accuracy": tn / (tn + fp) if tn + fp else float("nan"),
+    }
+
+
+def _histogram(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    counts = torch.bincount(labels.reshape(-1).long().cpu(), minlength=num_classes)
+    return counts[:num_classes].to(torch.float64)
+
+
+def _smoothed(hist: torch.Tensor, eps: float) -> torch.Tensor:
+    p = hist / hist.sum()
+    return (p + eps) / (1 + eps * p.numel())
+
+
+def class_coverage(
+    predicted: torch.Tensor,
+    num_classes: int,
+    data_labels: torch.Tensor | None = None,
+    eps: float = 1e-6,
+) -> tuple[float, float]:
+    """``(share of classes predicted, KL(p_gen ‖ p_data))`` from predicted class indices."""
+    if predicted.numel() == 0:
+        raise GancoreError("class coverage needs at least one generated sample")
+    gen = _histogram(predicted, num_classes)
+    data = (
+        _histogram(data_labels, num_classes)
+        if data_labels is not None
+        else torch.ones(num_classes, dtype=torch.float64)
+    )
+    if data.sum() == 0:
+        raise GancoreError("class coverage needs at least one real label")
+    coverage = float((gen > 0).double().mean())
+    p, q = _smoothed(gen, eps), _smoothed(data, eps)
+    kl = float((p * (p / q).log()).sum())
+    return coverage, kl
+
+
+class DiscriminatorF1:
+    """Discriminator accuracy and F1 on held-out real vs generated samples.
+
+    Reports ``d_accuracy``, ``d_f1``, ``d_real_accuracy`` and ``d_fake_accuracy``.
+    """
+
+    needs: ClassVar[set[str]] = {"real_logits", "fake_logits"}
+
+    def __init__(self, *, ctx: Any = None) -> None:
+        del ctx
+
+    def compute(self, inputs: EvalInputs) -> dict[str, float]:
+        require(self, inputs)
+        assert inputs.real_logits is not None and inputs.fake_logits is not None
+        return discriminator_scores(inputs.real_logits, inputs.fake_logits)
+
+
+class ClassCoverage:
+    """Share of classes a classifier finds among generated samples, and KL(p_gen ‖ p_data).
+
+    Reports ``class_coverage/<extractor>`` and ``class_kl/<extractor>``. The data histogram
+    comes from ``real_labels``, else from ``real_probs``, else is uniform.
+    """
+
+    needs: ClassVar[set[str]] = {"fake_probs"}
+
+    def __init__(self, *, eps: float = 1e-6, ctx: Any = None) -> None:
+        self.eps = eps
+
+    def compute(self, inputs: EvalInputs) -> dict[str, float]:
+        require(self, inputs)
+        assert inputs.fake_probs is not None
+        num_classes = inputs.num_classes or inputs.fake_probs.shape[1]
+        data = inputs.real_labels
+        if data is None and inputs.real_probs is not None:
+            data = inputs.real_probs.argmax(1)
+        coverage, kl = class_coverage(inputs.fake_probs.argmax(1), num_classes, data, self.eps)
+        name = inputs.extractor_name
+        return {metric_key("class_coverage", name): coverage, metric_key("class_kl", name): kl}
