@@ -89,26 +89,14 @@ _COMPONENTS: list[tuple[str, str, str, str]] = [
 @hookimpl
 def gancore_register_components(registry) -> None:  # type: ignore[no-untyped-def]
     """Register the built-in components."""
+    from gancore.data import registration as data
+    from gancore.metrics import registration as metrics
+    from gancore.train import registration as train
+
     for kind, name, factory, summary in _COMPONENTS:
         registry.add(kind, name, factory, summary=summary)
-    for module in (
-        "gancore.data.registration",
-        "gancore.metrics.registration",
-        "gancore.train.registration",
-    ):
-        _register_module(registry, module)
-
-
-def _register_module(registry, module: str) -> None:  # type: ignore[no-untyped-def]
-    import importlib
-
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return  # that part of gancore is not present in this build
-        raise
-    mod.register(registry)
+    for module in (data, metrics, train):
+        module.register(registry)
 
 
 @hookimpl
