@@ -1,0 +1,104 @@
+"""Study files: validation errors and the bundled studies."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from gancore.errors import GancoreError
+from gancore.evaluation import is_study_file, load_study
+
+STUDIES = Path(__file__).resolve().parents[2] / "studies"
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "study.toml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("path", sorted(STUDIES.glob("*.toml")), ids=lambda p: p.stem)
+def test_bundled_studies_resolve(path):
+    assert is_study_file(path)
+    study = load_study(path)
+    assert study.meta.steps and study.meta.description
+    assert len(study.entries) >= 3
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("#")
+    for entry in study.entries:
+        recipe = study.recipe(entry.name)
+        assert recipe.train.steps > 0
+
+
+def test_bundled_studies_are_the_three():
+    assert {p.stem for p in STUDIES.glob("*.toml")} >= {"losses", "optimizers", "architectures"}
+
+
+def test_variants_combine_base_study_and_own_overrides(tmp_path):
+    path = _write(tmp_path, """
+        [study]
+        name = "s"
+        base = "dcgan-32"
+        set = ["train.batch_size=32"]
+        [variants.lsgan]
+        set = ["loss.type=least_squares"]
+        [variants.wgan]
+        recipe = "wgan-gp"
+    """)
+    study = load_study(path)
+    assert [e.name for e in study.entries] == ["lsgan", "wgan"]
+    assert study.entries[0].overrides == ["train.batch_size=32", "loss.type=least_squares"]
+    assert study.recipe("lsgan").loss.type == "least_squares"
+    assert study.recipe("wgan").loss.type == "wasserstein"
+    assert study.recipe("wgan").train.batch_size == 32
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "words"),
+    [
+        ('[study]\nbase = "dcgan-32"\n[variants.a]\nsett = []\n', "variants.a.sett",
+         "did you mean 'set'"),
+        ('[study]\nbase = "dcgan-32"\nstep = 3\n[variants.a]\n', "study.step",
+         "did you mean 'steps'"),
+        ('[study]\nbase = "dcgan-32"\n[variants.a]\nset = "loss.type=hinge"\n',
+         "variants.a.set", "list"),
+        ('[study]\nbase = "dcgan-32"\nsteps = 0\n[variants.a]\n', "study.steps", "greater"),
+        ('[study]\nbase = "dcgan-32"\n', "variants", "[variants]"),
+        ('[variants.a]\n', "study", "[study]"),
+        ('[study]\nbase = "dcgan-32"\n[variants.a]\nrecipe = "nope-gan"\n',
+         "variants.a.recipe", "not found"),
+        ('[study]\nbase = "nope-gan"\n[variants.a]\n', "study.base", "not found"),
+        ('[study]\n[variants.a]\n', "variants.a", "no recipe"),
+        ('[study]\nbase = "dcgan-32"\n[variants."a b"]\n', "variants", "variant name"),
+    ],
+)
+def test_study_errors_name_file_and_key(tmp_path, text, key, words):
+    path = _write(tmp_path, text)
+    with pytest.raises(GancoreError) as info:
+        load_study(path)
+    message = info.value.format()
+    assert str(path) in message
+    assert f"{key}:" in message or f"{key}[" in message or info.value.key == key
+    assert words in message
+
+
+def test_bad_override_names_the_variant(tmp_path):
+    path = _write(tmp_path, """
+        [study]
+        base = "dcgan-32"
+        [variants.a]
+        set = ["loss.typo=1"]
+    """)
+    study = load_study(path)
+    with pytest.raises(GancoreError) as info:
+        study.recipe("a")
+    message = info.value.format()
+    assert str(path) in message and "variants.a" in message and "typo" in message
+
+
+def test_invalid_toml_names_the_file(tmp_path):
+    path = _write(tmp_path, "[study\n")
+    with pytest.raises(GancoreError, match="invalid TOML"):
+        load_study(path)
