@@ -72,6 +72,7 @@ class TrainSection(BaseModel):
     compile: bool = False
     device: str = "auto"
     num_workers: int = Field(0, ge=0)
+    threads: int = Field(0, ge=0, description="CPU threads of torch; 0 keeps torch's default")
     log_every: int = Field(50, gt=0)
     sample_every: int = Field(500, gt=0)
     checkpoint_every: int = Field(1000, gt=0)
@@ -140,10 +141,21 @@ def _drop_none(value: Any) -> Any:
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``over`` into a copy of ``base``: tables merge key by key, everything else replaces."""
+    """Merge ``over`` into a copy of ``base``: tables merge key by key, everything else replaces.
+
+    A component table whose ``type`` changes replaces the base table whole, so the old
+    component's parameters (Adam's ``betas`` under an RMSprop optimizer) are not inherited.
+    """
     out = copy.deepcopy(base)
     for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        old = out.get(key)
+        retyped = (
+            isinstance(value, dict)
+            and isinstance(old, dict)
+            and "type" in value
+            and value["type"] != old.get("type", value["type"])
+        )
+        if isinstance(value, dict) and isinstance(old, dict) and not retyped:
             out[key] = deep_merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)

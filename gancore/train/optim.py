@@ -1,0 +1,121 @@
+"""Optimizer and learning-rate schedule components.
+
+Optimizers are ``factory(params, **hyper) -> torch.optim.Optimizer``; schedules are
+``factory(optimizer, total_steps, **params) -> LRScheduler`` stepped once per generator update.
+Every schedule is a :class:`~torch.optim.lr_scheduler.LambdaLR`, so its learning rate at a step
+is a closed-form function of that step and resumes exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from torch.optim.lr_scheduler import LambdaLR
+
+Params = Iterable[torch.nn.Parameter] | Iterable[dict[str, Any]]
+
+
+def adam(
+    params: Params,
+    lr: float = 2e-4,
+    betas: tuple[float, float] = (0.5, 0.999),
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    amsgrad: bool = False,
+) -> torch.optim.Optimizer:
+    """Adam (Kingma & Ba 2015)."""
+    return torch.optim.Adam(
+        params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad
+    )
+
+
+def adamw(
+    params: Params,
+    lr: float = 2e-4,
+    betas: tuple[float, float] = (0.5, 0.999),
+    eps: float = 1e-8,
+    weight_decay: float = 0.01,
+) -> torch.optim.Optimizer:
+    """Adam with decoupled weight decay (Loshchilov & Hutter 2019)."""
+    return torch.optim.AdamW(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+
+def rmsprop(
+    params: Params,
+    lr: float = 5e-5,
+    alpha: float = 0.99,
+    eps: float = 1e-8,
+    momentum: float = 0.0,
+    weight_decay: float = 0.0,
+) -> torch.optim.Optimizer:
+    """RMSprop (the original WGAN's optimizer)."""
+    return torch.optim.RMSprop(
+        params, lr=lr, alpha=alpha, eps=eps, momentum=momentum, weight_decay=weight_decay
+    )
+
+
+def sgd(
+    params: Params,
+    lr: float = 1e-2,
+    momentum: float = 0.0,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
+) -> torch.optim.Optimizer:
+    """Stochastic gradient descent (with optional momentum)."""
+    return torch.optim.SGD(
+        params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
+    )
+
+
+def _warm(factor: Callable[[int], float], warmup: int) -> Callable[[int], float]:
+    if warmup <= 0:
+        return factor
+    return lambda step: min(1.0, (step + 1) / warmup) * factor(step)
+
+
+def constant(optimizer: torch.optim.Optimizer, total_steps: int, warmup: int = 0) -> LambdaLR:
+    """The optimizer's learning rate throughout (after an optional linear warm-up)."""
+    return LambdaLR(optimizer, _warm(lambda step: 1.0, warmup))
+
+
+def cosine(
+    optimizer: torch.optim.Optimizer, total_steps: int, min_factor: float = 0.0, warmup: int = 0
+) -> LambdaLR:
+    """Cosine decay from lr to ``min_factor * lr`` over the run."""
+
+    def factor(step: int) -> float:
+        t = min(max(step, 0), total_steps) / max(total_steps, 1)
+        return min_factor + (1 - min_factor) * 0.5 * (1 + math.cos(math.pi * t))
+
+    return LambdaLR(optimizer, _warm(factor, warmup))
+
+
+def exponential(
+    optimizer: torch.optim.Optimizer, total_steps: int, final_factor: float = 0.1
+) -> LambdaLR:
+    """Exponential decay reaching ``final_factor * lr`` at the last step."""
+    if final_factor <= 0:
+        raise ValueError("final_factor must be positive")
+    gamma = final_factor ** (1.0 / max(total_steps, 1))
+    return LambdaLR(optimizer, lambda step: gamma ** min(step, total_steps))
+
+
+def linear(
+    optimizer: torch.optim.Optimizer,
+    total_steps: int,
+    start: float = 0.0,
+    final_factor: float = 0.0,
+) -> LambdaLR:
+    """Constant until ``start`` (a fraction of the run), then linear decay to ``final_factor``."""
+    begin = start * total_steps
+
+    def factor(step: int) -> float:
+        if step <= begin:
+            return 1.0
+        t = min((step - begin) / max(total_steps - begin, 1), 1.0)
+        return 1.0 - (1.0 - final_factor) * t
+
+    return LambdaLR(optimizer, factor)

@@ -1,0 +1,111 @@
+"""A run's log: ``metrics.jsonl`` records and the rich progress bar."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+
+class MetricsLog:
+    """Appends one JSON object per line to ``metrics.jsonl`` and keeps them for plots."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.records: list[dict[str, Any]] = []
+        if path is not None and path.is_file():
+            self.records = read_metrics(path)
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.records.append(record)
+        if self.path is not None:
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record, allow_nan=True) + "\n")
+
+    def truncate_after(self, step: int) -> None:
+        """Forget records past ``step`` (a resumed run redoes them)."""
+        kept = [r for r in self.records if r.get("step", 0) <= step]
+        if self.path is not None and self.path.exists():  # also drops a torn last line
+            self.path.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+        self.records = kept
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    """The records of a ``metrics.jsonl`` (a torn last line is skipped)."""
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else f"{value:.3g}"
+    return str(value)
+
+
+class ProgressBar:
+    """Step, losses, D(x), D(G(z)), images/s and ETA on one line (disabled when quiet)."""
+
+    def __init__(self, total: int, start: int, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.progress: Progress | None = None
+        if enabled:
+            self.progress = Progress(
+                TextColumn("[bold]step"),
+                MofNCompleteColumn(),
+                BarColumn(bar_width=24),
+                TextColumn("{task.fields[stats]}"),
+                TimeElapsedColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
+            self.task = self.progress.add_task("train", total=total, completed=start, stats="")
+
+    def __enter__(self) -> ProgressBar:
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def advance(self, step: int, record: dict[str, Any] | None = None) -> None:
+        if self.progress is None:
+            return
+        fields: dict[str, Any] = {"completed": step}
+        if record is not None:
+            stats = "  ".join(
+                f"{label} {_fmt(record[key])}"
+                for key, label in (
+                    ("d_loss", "D"),
+                    ("g_loss", "G"),
+                    ("d_real", "D(x)"),
+                    ("d_fake", "D(G(z))"),
+                    ("images_per_s", "img/s"),
+                )
+                if key in record
+            )
+            fields["stats"] = stats
+        self.progress.update(self.task, **fields)
+
+    def print(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress.console.print(text, markup=False, highlight=False)

@@ -1,0 +1,811 @@
+"""The training loop for any built GAN, configured by the recipe's ``[train]`` section.
+
+>>> trainer = Trainer("recipes/dcgan-32.toml", overrides=["data.type=shapes"], out="runs/x")
+>>> trainer.fit()
+
+Every random draw comes from the global torch RNG (seeded ``seed + rank``) or the batch
+sampler's generator, both saved in checkpoints, so a run resumed at step N continues exactly as
+if it had not stopped. Loss values stay on the device; they are read only at log steps (and
+checked for NaN every step on the CPU, where reading costs nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from gancore.errors import CheckpointError, GancoreError, RecipeError
+from gancore.recipe import Recipe, load_recipe, resolve
+from gancore.registry import Registry
+from gancore.train import distributed as dist_mod
+from gancore.train import state as state_mod
+from gancore.train.batches import make_batches
+from gancore.train.ema import EMA
+from gancore.train.runlog import MetricsLog, ProgressBar
+
+#: ``[train]`` keys and others that may change when a run is resumed.
+RESUMABLE_KEYS = (
+    "train.steps",
+    "train.log_every",
+    "train.sample_every",
+    "train.checkpoint_every",
+    "train.num_workers",
+    "train.device",
+    "train.compile",
+    "train.grid_size",
+    "data.root",
+    "eval.",
+    "recipe.",
+)
+
+LAST = "last.safetensors"
+
+
+class TrainingError(GancoreError):
+    """Training cannot go on (a NaN loss, an unusable run folder, a failed save)."""
+
+
+class Interrupted(GancoreError):
+    """Training stopped by Ctrl-C after saving a checkpoint."""
+
+    exit_code = 130
+
+
+@dataclass
+class TrainResult:
+    """What :meth:`Trainer.fit` did."""
+
+    step: int
+    out: Path | None
+    checkpoint: Path | None
+    records: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    images_per_s: float = 0.0
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def flatten_dict(data: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}, "c": [{"d": 2}]}`` -> ``{"a.b": 1, "c[0].d": 2}``."""
+    out: dict[str, Any] = {}
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out.update(flatten_dict(v, f"{prefix}.{k}" if prefix else str(k)))
+    elif isinstance(data, list) and data and any(isinstance(v, dict | list) for v in data):
+        for i, v in enumerate(data):
+            out.update(flatten_dict(v, f"{prefix}[{i}]"))
+    else:
+        out[prefix] = data
+    return out
+
+
+def recipe_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """``key: old -> new`` for every setting that differs, ignoring :data:`RESUMABLE_KEYS`."""
+    a, b = flatten_dict(old), flatten_dict(new)
+    out = []
+    for key in sorted(set(a) | set(b)):
+        if any(key == k or (k.endswith(".") and key.startswith(k)) for k in RESUMABLE_KEYS):
+            continue
+        if a.get(key, "<unset>") != b.get(key, "<unset>"):
+            out.append(f"{key}: {a.get(key, '<unset>')!r} -> {b.get(key, '<unset>')!r}")
+    return out
+
+
+def bf16_supported(device: torch.device) -> bool:
+    """Whether bf16 autocast is fast on ``device`` (AVX-512 BF16/AMX CPUs, bf16 GPUs)."""
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    if device.type == "cpu":
+        cpu = getattr(torch, "cpu", None)
+        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
+    return False
+
+
+def pick_device(name: str, info: dist_mod.DistInfo) -> torch.device:
+    """``auto`` -> the local GPU when there is one, else the CPU."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RecipeError(
+                "train.device is cuda, but no GPU is available",
+                key="train.device",
+                hint='set train.device = "auto" or "cpu"',
+            )
+        if device.index is None:
+            device = torch.device("cuda", info.local_rank)
+    return device
+
+
+def check_out_dir(out: Path) -> None:
+    """Refuse a run folder that is a file or cannot be created/written."""
+    if out.exists() and not out.is_dir():
+        raise TrainingError(
+            "the output folder is a file",
+            source=str(out),
+            hint="give --out a folder name (it is created if missing)",
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TrainingError(
+            f"cannot create the output folder: {exc.strerror or exc}",
+            source=str(out),
+            hint="choose a writable location with --out",
+        ) from None
+
+
+@contextmanager
+def sigint_flag() -> Iterator[list[bool]]:
+    """Within the block, Ctrl-C sets ``flag[0]`` instead of raising (main thread only)."""
+    flag = [False]
+    try:
+        previous = signal.getsignal(signal.SIGINT)
+
+        def handler(signum: int, frame: Any) -> None:
+            if flag[0]:  # a second Ctrl-C stops at once
+                signal.signal(signal.SIGINT, previous)
+                raise KeyboardInterrupt
+            flag[0] = True
+
+        signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread
+        yield flag
+        return
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _Stats:
+    """Loss and D-output sums on the device between two log steps."""
+
+    KEYS = ("d_loss", "g_loss", "penalty", "d_real", "d_fake", "tp", "fp", "fn", "tn")
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.reset()
+
+    def reset(self) -> None:
+        self.sums = torch.zeros(len(self.KEYS), device=self.device)
+        self.d_count = 0
+        self.g_count = 0
+
+    def add_d(
+        self,
+        loss: torch.Tensor,
+        penalty: torch.Tensor | None,
+        real: torch.Tensor,
+        fake: torch.Tensor,
+    ) -> None:
+        real, fake = real.detach().float(), fake.detach().float()
+        pos_r, pos_f = (real > 0).float(), (fake > 0).float()
+        zero = torch.zeros((), device=self.device)
+        values = torch.stack(
+            [
+                loss.detach().float(),
+                zero,
+                zero if penalty is None else penalty.detach().float(),
+                torch.sigmoid(real).mean(),
+                torch.sigmoid(fake).mean(),
+                pos_r.sum(),
+                pos_f.sum(),
+                (1 - pos_r).sum(),
+                (1 - pos_f).sum(),
+            ]
+        )
+        self.sums += values
+        self.d_count += 1
+
+    def add_g(self, loss: torch.Tensor) -> None:
+        self.sums[1] += loss.detach().float()
+        self.g_count += 1
+
+    def record(self) -> dict[str, float]:
+        s = dict(zip(self.KEYS, self.sums.tolist(), strict=True))
+        d, g = max(self.d_count, 1), max(self.g_count, 1)
+        tp, fp, fn, tn = s["tp"], s["fp"], s["fn"], s["tn"]
+        total = max(tp + fp + fn + tn, 1.0)
+        return {
+            "d_loss": s["d_loss"] / d,
+            "g_loss": s["g_loss"] / g,
+            "penalty": s["penalty"] / d,
+            "d_real": s["d_real"] / d,
+            "d_fake": s["d_fake"] / d,
+            "d_accuracy": (tp + tn) / total,
+            "d_f1": 2 * tp / max(2 * tp + fp + fn, 1.0),
+        }
+
+
+# -- the trainer ------------------------------------------------------------------------------
+class Trainer:
+    """Trains a GAN built from a recipe; writes a run folder when ``out`` is given.
+
+    ``overrides`` are ``--set`` assignments; ``steps`` overrides ``train.steps`` (the total
+    number of generator updates). ``resume`` continues from ``out/last.safetensors``;
+    ``init_from`` starts from another checkpoint's weights (matching names and shapes).
+    """
+
+    def __init__(
+        self,
+        recipe: str | Path | dict[str, Any] | Recipe,
+        *,
+        overrides: Sequence[str] = (),
+        steps: int | None = None,
+        out: str | Path | None = None,
+        resume: bool = False,
+        init_from: str | Path | None = None,
+        data_root: str | None = None,
+        registry: Registry | None = None,
+        progress: bool = False,
+        echo: Callable[[str], None] | None = None,
+    ) -> None:
+        from gancore.builder import build
+        from gancore.plugins import get_registry
+
+        self.registry = registry or get_registry()
+        self.echo = echo or (lambda text: None)
+        overrides = list(overrides)
+        if steps is not None:
+            if steps <= 0:
+                raise RecipeError(
+                    f"the step count must be 1 or more (got {steps})",
+                    key="--steps",
+                    hint="give --steps a positive number of generator updates",
+                )
+            overrides.append(f"train.steps={steps}")
+        loaded = load_recipe(recipe, overrides)
+        if data_root is not None:
+            loaded = self._with_data_root(loaded, data_root)
+        self.recipe = resolve(loaded, self.registry)
+        self.cfg = self.recipe.train
+        self.out = Path(out) if out is not None else None
+        self.progress = progress
+
+        self.dist = dist_mod.setup(self.cfg.device)
+        self.device = pick_device(self.cfg.device, self.dist)
+        self.is_main = self.dist.is_main
+
+        resume_ckpt = None
+        if self.out is not None:
+            if self.is_main:
+                check_out_dir(self.out)
+            last = self.out / LAST
+            if resume:
+                resume_ckpt = self._read_resume(last)
+            elif last.exists():
+                raise TrainingError(
+                    "the output folder already holds a run",
+                    source=str(self.out),
+                    hint="pass --resume to continue it, or choose another --out",
+                )
+        elif resume:
+            raise TrainingError("--resume needs the run folder", hint="give --out RUN_DIR")
+
+        self.gan = build(self.recipe, registry=self.registry, device=self.device)
+        self.G, self.D = self.gan.generator, self.gan.discriminator
+        self.images = len(self.gan.data.shape) == 3
+        self.seed = self.recipe.seed
+        self.g_conditional = self.gan.num_classes > 0
+        self.d_conditional = int(getattr(self.D, "num_classes", 0)) > 0
+
+        self._setup_numerics()
+        self._setup_data()
+        self._setup_optim()
+        self.ema = EMA(self.G, self.cfg.ema, self.cfg.ema_start) if self.cfg.ema > 0 else None
+        self.step = 0
+        self.d_updates = 0
+        self.stats = _Stats(self.device)
+        self.images_seen = 0
+        self.seconds = 0.0
+        torch.manual_seed(self.seed + self.dist.rank)
+        if init_from is not None:
+            self._init_from(Path(init_from))
+        if resume_ckpt is not None:
+            self._restore(resume_ckpt)
+        self.G_train = dist_mod.wrap(self.G, self.dist, self.device)
+        self.D_train = dist_mod.wrap(self.D, self.dist, self.device)
+        if self.cfg.compile:
+            self.G_train = torch.compile(self.G_train)  # type: ignore[assignment]
+            self.D_train = torch.compile(self.D_train)  # type: ignore[assignment]
+        self.fixed_z, self.fixed_y, self.grid_rows = self._fixed_noise()
+        self.log = MetricsLog(self.out / "metrics.jsonl" if self.out and self.is_main else None)
+        self.log.truncate_after(self.step)  # a fresh or resumed run redoes later records
+
+    # -- set-up ---------------------------------------------------------------------------
+    def _with_data_root(self, recipe: Recipe, root: str) -> Recipe:
+        entry = self.registry.get("dataset", recipe.data.type, key="data.type")
+        if "root" not in entry.params_model().model_fields:
+            return recipe
+        return load_recipe(recipe, [f"data.root={json.dumps(root)}"])
+
+    def _setup_numerics(self) -> None:
+        cfg, device = self.cfg, self.device
+        if cfg.threads > 0:
+            torch.set_num_threads(cfg.threads)
+        precision = cfg.precision
+        if precision == "auto":
+            precision = "bf16" if self.images and bf16_supported(device) else "fp32"
+        if precision == "fp16" and device.type != "cuda":
+            raise RecipeError(
+                "fp16 training needs a GPU",
+                key="train.precision",
+                hint='use "bf16" or "auto" on the CPU',
+            )
+        self.precision = precision
+        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+        self.scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
+        cl = cfg.channels_last
+        self.channels_last = self.images and (cl == "on" or (cl == "auto"))
+        if self.channels_last:
+            self.G.to(memory_format=torch.channels_last)
+            self.D.to(memory_format=torch.channels_last)
+
+    def autocast(self) -> Any:
+        """The autocast context of the configured precision (a no-op in fp32)."""
+        if self.amp_dtype is None:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def _setup_data(self) -> None:
+        from gancore.registry import params_to_kwargs, validate_params
+
+        spec = self.recipe.data
+        entry = self.registry.get("dataset", spec.type, key="data.type")
+        params = validate_params(entry, spec.params(), key="data", source=self.recipe.source)
+        try:
+            dataset = entry.create(**params_to_kwargs(params))
+        except GancoreError as exc:
+            raise exc.located(source=self.recipe.source, key_prefix=None) from None
+        except OSError as exc:
+            from gancore.errors import DataError
+
+            raise DataError(f"cannot read the dataset: {exc}", key="data") from None
+        self.dataset = dataset
+        self.batches = make_batches(
+            dataset,
+            self.cfg.batch_size,
+            self.seed,
+            self.device,
+            num_workers=self.cfg.num_workers,
+            rank=self.dist.rank,
+            world_size=self.dist.world_size,
+        )
+        self.augments: list[Callable[[torch.Tensor], torch.Tensor]] = [
+            self.registry.create("augment", a.type, key=f"augment[{i}]", **a.params())
+            for i, a in enumerate(self.recipe.augment)
+        ]
+        self.penalties = [
+            self.registry.create("penalty", p.type, key=f"penalty[{i}]", **p.params())
+            for i, p in enumerate(self.recipe.penalty)
+        ]
+        self.loss = self.gan.loss
+        if self.cfg.label_smoothing > 0 and hasattr(self.loss, "real_target"):
+            self.loss.real_target = self.loss.real_target * (1.0 - self.cfg.label_smoothing)
+
+    def _setup_optim(self) -> None:
+        cfg = self.cfg
+        self.opt_g = self.registry.create(
+            "optimizer",
+            cfg.g_optimizer.type,
+            self.G.parameters(),
+            key="train.g_optimizer",
+            **cfg.g_optimizer.params(),
+        )
+        self.opt_d = self.registry.create(
+            "optimizer",
+            cfg.d_optimizer.type,
+            self.D.parameters(),
+            key="train.d_optimizer",
+            **cfg.d_optimizer.params(),
+        )
+        self.sched_g = self.registry.create(
+            "schedule", cfg.g_schedule.type, self.opt_g, cfg.steps, **cfg.g_schedule.params()
+        )
+        self.sched_d = self.registry.create(
+            "schedule", cfg.d_schedule.type, self.opt_d, cfg.steps, **cfg.d_schedule.params()
+        )
+
+    def _fixed_noise(self) -> tuple[torch.Tensor, torch.Tensor | None, int | None]:
+        g = torch.Generator().manual_seed(self.seed + 1)
+        n = self.cfg.grid_size
+        if not self.images:
+            n = max(n, 1000)
+        y = None
+        rows = None
+        if self.g_conditional:
+            k = self.gan.num_classes
+            per_class = max(1, min(16, n // k))
+            y = torch.arange(k).repeat_interleave(per_class).to(self.device)
+            n, rows = k * per_class, per_class
+        z = torch.randn(n, self.gan.latent_dim, generator=g).to(self.device)
+        return z, y, rows
+
+    # -- checkpoints ----------------------------------------------------------------------
+    def _read_resume(self, last: Path) -> Any:
+        from gancore import checkpoint
+
+        if not last.is_file():
+            raise TrainingError(
+                "nothing to resume: the run folder has no last.safetensors",
+                source=str(self.out),
+                hint="start the run without --resume",
+            )
+        for torn in self.out.glob(".*.safetensors.*.tmp") if self.out else ():
+            torn.unlink(missing_ok=True)
+        ckpt = checkpoint.read(last)
+        diffs = recipe_differences(ckpt.recipe, self.recipe.to_dict())
+        if diffs:
+            raise TrainingError(
+                "the recipe differs from the checkpoint's, so the run cannot be resumed: "
+                + "; ".join(diffs),
+                source=str(last),
+                hint="resume with the same recipe and --set values, or start a new run (--out)",
+            )
+        if "trainer" not in ckpt.meta:
+            raise CheckpointError(
+                "the checkpoint holds no training state", source=str(last), hint="use --init-from"
+            )
+        return ckpt
+
+    def _init_from(self, path: Path) -> None:
+        from gancore import checkpoint
+
+        ckpt = checkpoint.read(path)
+        loaded = weights = total = 0
+        for prefix, module in (("generator", self.G), ("discriminator", self.D)):
+            source = ckpt.section(prefix)
+            if prefix == "generator" and ckpt.section("ema"):
+                source = ckpt.section("ema")
+            own = module.state_dict()
+            match = {k: v for k, v in source.items() if k in own and own[k].shape == v.shape}
+            module.load_state_dict(match, strict=False)
+            loaded += len(match)
+            weights += sum(1 for v in match.values() if v.dim() >= 2)
+            total += len(own)
+        if weights == 0:
+            raise CheckpointError(
+                "no weight of the checkpoint fits this recipe's networks",
+                source=str(path),
+                hint="--init-from needs a checkpoint of the same or a compatible architecture",
+            )
+        if self.ema is not None:
+            self.ema = EMA(self.G, self.cfg.ema, self.cfg.ema_start)
+        self.echo(f"initialised {loaded} of {total} tensors from {path}")
+
+    def _restore(self, ckpt: Any) -> None:
+        meta = json.loads(ckpt.meta["trainer"])
+        self.G.load_state_dict(ckpt.section("generator"))
+        self.D.load_state_dict(ckpt.section("discriminator"))
+        if self.ema is not None and ckpt.section("ema"):
+            self.ema.load_state_dict(ckpt.section("ema"))
+        self.opt_g.load_state_dict(
+            state_mod.unflatten_optimizer(ckpt.tensors, meta["opt_g"], "opt_g")
+        )
+        self.opt_d.load_state_dict(
+            state_mod.unflatten_optimizer(ckpt.tensors, meta["opt_d"], "opt_d")
+        )
+        self.sched_g.load_state_dict(meta["sched_g"])
+        self.sched_d.load_state_dict(meta["sched_d"])
+        self.step = int(meta["step"])
+        self.images_seen = int(meta.get("images_seen", 0))
+        self.seconds = float(meta.get("seconds", 0.0))
+        if self.dist.enabled:
+            torch.manual_seed(self.seed + self.dist.rank + 7919 * self.step)
+            self.batches.generator.set_state(ckpt.tensors["rng.batches"])
+        else:
+            state_mod.restore_rng(ckpt.tensors, *self.batches.state())
+
+    def checkpoint_payload(self) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+        """The tensors and metadata a checkpoint adds to the weights."""
+        tensors: dict[str, torch.Tensor] = {}
+        if self.ema is not None:
+            tensors.update({f"ema.{k}": v for k, v in self.ema.state_dict().items()})
+        tg, mg = state_mod.flatten_optimizer(self.opt_g, "opt_g")
+        td, md = state_mod.flatten_optimizer(self.opt_d, "opt_d")
+        tensors.update(tg)
+        tensors.update(td)
+        tensors.update(state_mod.rng_tensors(*self.batches.state()))
+        meta = {
+            "step": self.step,
+            "images_seen": self.images_seen,
+            "seconds": self.seconds,
+            "opt_g": mg,
+            "opt_d": md,
+            "sched_g": self.sched_g.state_dict(),
+            "sched_d": self.sched_d.state_dict(),
+            "world_size": self.dist.world_size,
+            "precision": self.precision,
+        }
+        return tensors, {"trainer": state_mod.dumps(meta)}
+
+    def save(self, path: Path | None = None) -> Path | None:
+        """Write ``last.safetensors`` (and ``path`` if given) on the main rank."""
+        from gancore import checkpoint
+
+        if self.out is None or not self.is_main:
+            return None
+        tensors, meta = self.checkpoint_payload()
+        targets = [self.out / LAST] + ([path] if path is not None else [])
+        for target in targets:
+            checkpoint.save(
+                self.gan,
+                target,
+                step=self.step,
+                extra_tensors=tensors,
+                extra_meta=meta,
+                registry=self.registry,
+            )
+        return self.out / LAST
+
+    # -- one update -----------------------------------------------------------------------
+    def _noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.gan.latent_dim, device=self.device)
+
+    def _d_input(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
+        for augment in self.augments:
+            x = augment(x)
+        if sigma > 0:
+            x = x + sigma * torch.randn_like(x)
+        return x
+
+    def _backward_step(
+        self, loss: torch.Tensor, opt: torch.optim.Optimizer, params: list[nn.Parameter]
+    ) -> None:
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            if self.cfg.grad_clip > 0:
+                self.scaler.unscale_(opt)
+                torch.nn.utils.clip_grad_norm_(params, self.cfg.grad_clip)
+            self.scaler.step(opt)
+            self.scaler.update()
+        else:
+            loss.backward()
+            if self.cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(params, self.cfg.grad_clip, foreach=True)
+            opt.step()
+
+    def train_step(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """One generator update after ``n_critic`` discriminator updates; returns the losses.
+
+        As in the DCGAN reference loop, the generator step reuses the fakes of the last
+        discriminator step (generated with gradients kept), saving one generator forward pass.
+        """
+        cfg = self.cfg
+        sigma = cfg.instance_noise * max(0.0, 1.0 - self.step / cfg.steps)
+        d_params = list(self.D.parameters())
+        d_loss = torch.zeros((), device=self.device)
+        real = fake = y = None
+        for i in range(cfg.n_critic):
+            real, y = self.batches.next()
+            if self.channels_last:
+                real = real.contiguous(memory_format=torch.channels_last)
+            y_g = y if self.g_conditional else None
+            y_d = y if self.d_conditional else None
+            keep = i == cfg.n_critic - 1
+            with torch.set_grad_enabled(keep), self.autocast():
+                fake = self.G_train(self._noise(real.shape[0]), y_g)
+            real_in = self._d_input(real, sigma)
+            fake_in = self._d_input(fake.detach(), sigma)
+            with self.autocast():
+                real_logits = self.D_train(real_in, y_d).float()
+                fake_logits = self.D_train(fake_in, y_d).float()
+            d_loss = self.loss.d_loss(real_logits, fake_logits)
+            pen_total = None
+            self.d_updates += 1
+            for pen in self.penalties:
+                if self.d_updates % pen.interval == 0:
+                    with self.autocast():
+                        value = pen(self.D, real_in, fake_in, y_d)
+                    term = (pen.weight * pen.interval) * value.float()
+                    pen_total = term if pen_total is None else pen_total + term
+            total = d_loss if pen_total is None else d_loss + pen_total
+            self.opt_d.zero_grad(set_to_none=True)
+            self._backward_step(total, self.opt_d, d_params)
+            if cfg.clip_weights > 0:
+                with torch.no_grad():
+                    torch._foreach_clamp_min_(d_params, -cfg.clip_weights)
+                    torch._foreach_clamp_max_(d_params, cfg.clip_weights)
+            self.stats.add_d(d_loss, pen_total, real_logits, fake_logits)
+        assert real is not None and fake is not None
+        g_loss = self._g_step(real, fake, y, sigma)
+        self.step += 1
+        if self.ema is not None:
+            self.ema.update(self.G, self.step)
+        self.sched_g.step()
+        self.sched_d.step()
+        self.images_seen += cfg.n_critic * real.shape[0] * self.dist.world_size
+        return d_loss, g_loss
+
+    def _g_step(
+        self, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None, sigma: float
+    ) -> torch.Tensor:
+        y_d = y if self.d_conditional else None
+        self.D.requires_grad_(False)  # no discriminator weight gradients in the G step
+        d_fn = self.D_train if self.cfg.compile else self.D
+        try:
+            with self.autocast():
+                fake_logits = d_fn(self._d_input(fake, sigma), y_d).float()
+                real_logits = None
+                if getattr(self.loss, "needs_real_for_g", False):
+                    real_logits = d_fn(self._d_input(real, sigma), y_d).float()
+            g_loss = self.loss.g_loss(fake_logits, real_logits)
+            self.opt_g.zero_grad(set_to_none=True)
+            self._backward_step(g_loss, self.opt_g, list(self.G.parameters()))
+        finally:
+            self.D.requires_grad_(True)
+        self.stats.add_g(g_loss)
+        return g_loss
+
+    # -- sampling -------------------------------------------------------------------------
+    @torch.no_grad()
+    def sample(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Samples (fp32, on the CPU) from the EMA generator if any, else G, in eval mode."""
+        net = self.ema.module if self.ema is not None else self.G
+        was = net.training
+        net.eval()
+        try:
+            out = torch.cat([net(zc, None if y is None else yc) for zc, yc in _chunks(z, y)])
+        finally:
+            net.train(was)
+        return out.float().cpu()
+
+    def write_samples(self, name: str) -> Path | None:
+        """Save a grid (or 2D scatter plot) of samples from the fixed noise."""
+        from gancore.train.plots import save_samples
+
+        if self.out is None or not self.is_main:
+            return None
+        images = self.sample(self.fixed_z, self.fixed_y)
+        reference = None
+        if not self.images:
+            reference = self.batches.x[: len(images)].float().cpu()
+        return save_samples(
+            images,
+            self.out / "samples" / name,
+            nrow=self.grid_rows,
+            reference=reference,
+            title=f"step {self.step}",
+        )
+
+    # -- the loop -------------------------------------------------------------------------
+    def _check_finite(self, d_loss: torch.Tensor, g_loss: torch.Tensor) -> None:
+        for loss, net in ((d_loss, "discriminator"), (g_loss, "generator")):
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                last = self.out / LAST if self.out else None
+                kept = (
+                    f"; the last good checkpoint is {last}"
+                    if last is not None and last.exists()
+                    else ""
+                )
+                raise TrainingError(
+                    f"the {net} loss became {value} at step {self.step}{kept}",
+                    hint="lower the learning rates, add a penalty or grad_clip, "
+                    'or use precision = "fp32"',
+                )
+
+    def _log_record(self, interval_images: int, interval_s: float) -> dict[str, Any]:
+        record: dict[str, Any] = {"step": self.step}
+        record.update(self.stats.record())
+        record["lr_g"] = self.opt_g.param_groups[0]["lr"]
+        record["lr_d"] = self.opt_d.param_groups[0]["lr"]
+        record["images_per_s"] = interval_images / max(interval_s, 1e-9)
+        record["images_seen"] = self.images_seen
+        record["elapsed_s"] = round(self.seconds, 3)
+        return record
+
+    def fit(self) -> TrainResult:
+        """Train up to ``train.steps`` generator updates; returns a :class:`TrainResult`."""
+        cfg = self.cfg
+        if self.out is not None and self.is_main:
+            self._write_recipe()
+        self.stats = _Stats(self.device)
+        self.d_updates = self.step * cfg.n_critic
+        check_each_step = self.device.type == "cpu"
+        start_step = self.step
+        t_start = t_log = time.perf_counter()
+        seconds_at_start = self.seconds
+        images_at_log = self.images_seen
+        self.G_train.train()
+        self.D_train.train()
+        bar = ProgressBar(cfg.steps, self.step, enabled=self.progress and self.is_main)
+        with bar, sigint_flag() as stop:
+            while self.step < cfg.steps:
+                d_loss, g_loss = self.train_step()
+                self.seconds = seconds_at_start + time.perf_counter() - t_start
+                at_log = self.step % cfg.log_every == 0 or self.step == cfg.steps
+                if check_each_step or at_log:
+                    self._check_finite(d_loss, g_loss)
+                record = None
+                if at_log:
+                    now = time.perf_counter()
+                    record = self._log_record(self.images_seen - images_at_log, now - t_log)
+                    self.stats.reset()
+                    t_log, images_at_log = now, self.images_seen
+                    if self.is_main:
+                        self.log.write(record)
+                bar.advance(self.step, record)
+                if self.step % cfg.sample_every == 0:
+                    self.write_samples(f"step_{self.step:07d}.png")
+                if self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
+                    self.save(self.out / f"step_{self.step:07d}.safetensors" if self.out else None)
+                interrupted = stop[0]
+                if self.dist.enabled:
+                    interrupted = at_log and dist_mod.any_flag(stop[0], self.dist, self.device)
+                if interrupted:
+                    path = self.save()
+                    self._finish_files()
+                    raise Interrupted(
+                        f"interrupted at step {self.step}"
+                        + (f"; checkpoint saved to {path}" if path else ""),
+                        hint="continue with --resume" if path else None,
+                    )
+        path = self.save(
+            self.out / f"step_{self.step:07d}.safetensors"
+            if self.out and self.step % cfg.checkpoint_every == 0
+            else None
+        )
+        self._finish_files()
+        elapsed = max(self.seconds - seconds_at_start, 1e-9)
+        done = (self.step - start_step) * cfg.n_critic * cfg.batch_size * self.dist.world_size
+        return TrainResult(
+            step=self.step,
+            out=self.out,
+            checkpoint=path,
+            records=list(self.log.records),
+            seconds=elapsed,
+            images_per_s=done / elapsed,
+        )
+
+    def _write_recipe(self) -> None:
+        assert self.out is not None
+        try:
+            (self.out / "recipe.toml").write_text(self.recipe.to_toml(), encoding="utf-8")
+        except OSError as exc:
+            raise TrainingError(
+                f"cannot write to the output folder: {exc.strerror or exc}",
+                source=str(self.out),
+                hint="choose a writable folder with --out",
+            ) from None
+
+    def _finish_files(self) -> None:
+        from gancore.train.plots import save_loss_curves
+
+        if self.out is None or not self.is_main:
+            return
+        self.write_samples("final.png")
+        if self.log.records:
+            save_loss_curves(self.log.records, self.out / "loss_curves.png")
+
+    def close(self) -> None:
+        """Leave the distributed process group, if one was joined."""
+        dist_mod.teardown(self.dist)
+
+
+def _chunks(
+    z: torch.Tensor, y: torch.Tensor | None, size: int = 256
+) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+    for start in range(0, z.shape[0], size):
+        yield z[start : start + size], None if y is None else y[start : start + size]
+
+
+def train(recipe: str | Path | dict[str, Any] | Recipe, **kwargs: Any) -> TrainResult:
+    """Build a :class:`Trainer` with ``kwargs`` and run it to the end."""
+    trainer = Trainer(recipe, **kwargs)
+    try:
+        return trainer.fit()
+    finally:
+        trainer.close()
