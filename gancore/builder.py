@@ -242,7 +242,8 @@ def summarize(gan: GAN, batch_size: int = 2) -> dict[str, NetworkSummary]:
                 summary.layers.append(row)
 
                 def hook(_m: nn.Module, _i: Any, output: Any, row: LayerRow = row) -> None:
-                    row.output_shape = list(output.shape)
+                    if isinstance(output, torch.Tensor):
+                        row.output_shape = list(output.shape)
 
                 hooks.append(module.register_forward_hook(hook))
             try:

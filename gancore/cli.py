@@ -88,7 +88,9 @@ def main(argv: list[str] | None = None) -> None:
             raise
         from rich.markup import escape
 
-        err_console.print(f"[bold red]error:[/] {escape(exc.format())}", highlight=False)
+        err_console.print(
+            f"[bold red]error:[/] {escape(exc.format())}", highlight=False, soft_wrap=True
+        )
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")

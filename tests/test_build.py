@@ -72,7 +72,8 @@ def test_every_recipe_builds_with_the_right_shapes(path):
     summary = summarize(gan, batch_size=3)
     assert summary["generator"].output_shape == [3, *gan.data.shape]
     assert summary["discriminator"].output_shape == [3]
-    assert all(row.output_shape for row in summary["generator"].layers)
+    if gan.recipe.generator.type == "stack":  # every part runs in sequence
+        assert all(row.output_shape for row in summary["generator"].layers)
 
 
 @pytest.mark.parametrize("path", _recipes(), ids=lambda p: p.stem)
