@@ -45,8 +45,7 @@ def _worker(rank: int, world: int, port: int, folder: str) -> None:
 
 def test_two_gloo_replicas_hold_the_same_weights(tmp_path, monkeypatch):
     root = str(Path(__file__).resolve().parents[2])  # spawned workers import this module
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        p for p in (root, os.environ.get("PYTHONPATH", "")) if p))
+    monkeypatch.syspath_prepend(root)  # spawn hands the parent's sys.path to the children
     mp.spawn(_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
     a = torch.load(tmp_path / "rank0.pt", weights_only=True)
     b = torch.load(tmp_path / "rank1.pt", weights_only=True)
