@@ -9,27 +9,11 @@ from typing import Any
 import pytest
 import torch
 
+from tests.train.conftest import TINY as TRAIN_TINY
+
+#: The training tests' tiny recipe, with a [train] table for evaluation runs.
 TINY: dict[str, Any] = {
-    "recipe": {"name": "tiny"},
-    "seed": 3,
-    "data": {"type": "shapes", "image_size": 16, "num_samples": 64},
-    "generator": {
-        "type": "stack",
-        "latent_dim": 8,
-        "stem": {"type": "dense", "out_channels": 16, "resolution": 4},
-        "blocks": [
-            {"type": "upsample", "out_channels": 8},
-            {"type": "upsample", "out_channels": 8},
-        ],
-    },
-    "discriminator": {
-        "type": "stack",
-        "norm": "batch",
-        "blocks": [
-            {"type": "down", "out_channels": 8, "norm": "none"},
-            {"type": "down", "out_channels": 16},
-        ],
-    },
+    **copy.deepcopy(TRAIN_TINY),
     "train": {
         "batch_size": 8,
         "steps": 3,
