@@ -105,3 +105,10 @@ class InMemoryImages(Dataset):
     def __repr__(self) -> str:
         c, h, w = self.images.shape[1:]
         return f"{type(self).__name__}(n={len(self)}, shape=({c}, {h}, {w}))"
+
+
+def check_split_params(image_size: int, split: str, limit: int | None) -> None:
+    """The checks shared by the labelled image sets: size, train/test split, sample limit."""
+    check_positive(image_size, "image_size")
+    check_choice(split, ("train", "test"), "split")
+    check_positive(limit, "limit", allow_none=True)

@@ -11,8 +11,7 @@ import torch
 from gancore.data.common import (
     DATA_ENV,
     InMemoryImages,
-    check_choice,
-    check_positive,
+    check_split_params,
     resolve_params,
 )
 from gancore.data.idx import read_idx
@@ -79,9 +78,7 @@ class FashionMNIST(InMemoryImages):
         rotate: float = 0.0,
         shift: float = 0.0,
     ) -> None:
-        check_positive(image_size, "image_size")
-        check_choice(split, ("train", "test"), "split")
-        check_positive(limit, "limit", allow_none=True)
+        check_split_params(image_size, split, limit)
         folder = Path(root).expanduser() if root is not None else default_root()
         image_name, label_name = idx_files(split)
         if not folder.is_dir():

@@ -13,6 +13,7 @@ from gancore.data.common import (
     InMemoryImages,
     check_choice,
     check_positive,
+    check_split_params,
     data_home,
     resolve_params,
 )
@@ -68,9 +69,7 @@ class MNIST(InMemoryImages):
         rotate: float = 0.0,
         shift: float = 0.0,
     ) -> None:
-        check_positive(image_size, "image_size")
-        check_choice(split, ("train", "test"), "split")
-        check_positive(limit, "limit", allow_none=True)
+        check_split_params(image_size, split, limit)
         from torchvision.datasets import MNIST as TorchvisionMNIST
 
         self.root = _root(root)
@@ -107,9 +106,7 @@ class CIFAR10(InMemoryImages):
         rotate: float = 0.0,
         shift: float = 0.0,
     ) -> None:
-        check_positive(image_size, "image_size")
-        check_choice(split, ("train", "test"), "split")
-        check_positive(limit, "limit", allow_none=True)
+        check_split_params(image_size, split, limit)
         from torchvision.datasets import CIFAR10 as TorchvisionCIFAR10
 
         self.root = _root(root)
