@@ -10,7 +10,9 @@ Public API (imported lazily so ``import gancore`` and ``gancore --help`` stay fa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from gancore._lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -45,14 +47,4 @@ if TYPE_CHECKING:
     from gancore.recipe import Recipe, load_recipe
     from gancore.registry import Registry
 
-
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'gancore' has no attribute {name!r}")
-    import importlib
-
-    module_name, _, attr = target.partition(":")
-    value = getattr(importlib.import_module(module_name), attr)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

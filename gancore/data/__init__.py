@@ -10,8 +10,9 @@ Attributes are imported lazily, so ``import gancore.data`` does not import torch
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from gancore._lazy import lazy_attributes
 
 _LAZY = {
     "Shapes": "gancore.data.shapes",
@@ -64,15 +65,4 @@ if TYPE_CHECKING:
     from gancore.data.torchvision_sets import CIFAR10, MNIST, CelebA
     from gancore.data.transforms import Augmentation, augment_batch
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gancore.data' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

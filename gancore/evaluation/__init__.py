@@ -8,8 +8,7 @@ package does not import torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from gancore._lazy import lazy_attributes
 
 _LAZY = {
     "EvalSettings": "gancore.evaluation.evaluator",
@@ -25,15 +24,4 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gancore.evaluation' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

@@ -7,8 +7,7 @@ by FID, KID, precision/recall and density/coverage. Attributes are imported lazi
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from gancore._lazy import lazy_attributes
 
 _LAZY = {
     "EvalInputs": "base",
@@ -52,15 +51,6 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gancore.metrics' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"gancore.metrics.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_attributes(
+    __name__, {name: f".{module}" for name, module in _LAZY.items()}
+)

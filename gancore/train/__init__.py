@@ -5,12 +5,10 @@ Attributes are imported lazily so that ``import gancore.train`` stays light.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from gancore._lazy import lazy_attributes
 
 _LAZY = {
     "Trainer": "gancore.train.trainer",
-    "TrainOptions": "gancore.train.trainer",
     "train": "gancore.train.trainer",
     "EMA": "gancore.train.ema",
     "sample_images": "gancore.train.sample",
@@ -19,11 +17,4 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gancore.train' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
