@@ -6,6 +6,7 @@ from typing import Literal
 
 from torch import nn
 
+from gancore.builtin.dense_conv import ProjectionConvTranspose2d
 from gancore.builtin.layers import SeqBlock, default_bias, norm_act
 from gancore.builtin.types import Channels, Kernel, Probability, Resolution
 from gancore.context import BuildContext
@@ -53,7 +54,7 @@ class Project(SeqBlock):
         *,
         ctx: BuildContext,
     ) -> None:
-        conv = nn.ConvTranspose2d(
+        conv = ProjectionConvTranspose2d(
             in_channels, out_channels, resolution, 1, 0, bias=default_bias(ctx, bias, norm)
         )
         super().__init__(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from gancore.builtin.dense_conv import WindowConv2d
 from gancore.builtin.layers import SeqBlock, norm_act
 from gancore.builtin.types import Channels, Kernel
 from gancore.context import BuildContext
@@ -75,7 +76,7 @@ class ConvLogit(nn.Module):
         self.out_channels, self.out_resolution = 1, None
         self.required_resolution = kernel_size
         self.conv = ctx.apply_weight_norm(
-            nn.Conv2d(in_channels, 1, kernel_size, 1, 0, bias=bias), weight_norm
+            WindowConv2d(in_channels, 1, kernel_size, 1, 0, bias=bias), weight_norm
         )
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
