@@ -5,7 +5,10 @@ PacGAN's protocol: ring = 8 Gaussians (radius 1, std 0.01), grid = 25 Gaussians 
 (HQ) within 3 std of its nearest mode; a mode is captured when at least one HQ sample is nearest
 to it. Prints modes captured and % HQ (means over seeds) beside the published rows.
 
-    python bench/mode_coverage.py [--seeds 5] [--recipes ring grid] [--set k=v]...
+    python bench/mode_coverage.py [--seeds 5] [--recipes ring grid] [--jobs 2] [--set k=v]...
+
+The recipes train on one thread each, so ``--jobs`` runs that many seeds side by side (one per
+core); the seconds printed per run are then those of a run sharing the machine.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import torch
 
@@ -73,28 +77,36 @@ def main() -> None:
         dest="overrides",
         help="recipe override, e.g. train.steps=2000",
     )
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="seeds trained at once, in separate processes"
+    )
     args = parser.parse_args()
-    for recipe in args.recipes:
-        rows = []
-        for seed in range(args.seeds):
-            modes, hq, seconds = run(recipe, seed, args.overrides)
-            rows.append((modes, hq, seconds))
-            print(
-                f"{recipe} seed {seed}: {modes} modes, {hq:.1f}% HQ ({seconds:.0f} s)", flush=True
-            )
-        total = 8 if recipe == "ring" else 25
-        print(f"\n{recipe} ({total} modes, {NUM_SAMPLES} samples, mean of {args.seeds} seeds)")
-        print(f"  {'method':<16}{'modes':>8}{'% HQ':>8}")
-        for name, modes, hq in PUBLISHED.get(recipe, []):
-            print(f"  {name:<16}{modes:>8.1f}{hq:>8.1f}")
-        mean_modes = statistics.mean(r[0] for r in rows)
-        mean_hq = statistics.mean(r[1] for r in rows)
-        mean_s = statistics.mean(r[2] for r in rows)
-        print(
-            f"  {'gancore ' + recipe:<16}{mean_modes:>8.1f}{mean_hq:>8.1f}"
-            f"   ({mean_s:.0f} s per run)\n",
-            flush=True,
-        )
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for recipe in args.recipes:
+            report(recipe, args, pool)
+
+
+def report(recipe: str, args: argparse.Namespace, pool: ProcessPoolExecutor) -> None:
+    """Train ``recipe`` over the seeds and print the table beside the published rows."""
+    futures = [pool.submit(run, recipe, seed, args.overrides) for seed in range(args.seeds)]
+    rows = []
+    for seed, future in enumerate(futures):
+        modes, hq, seconds = future.result()
+        rows.append((modes, hq, seconds))
+        print(f"{recipe} seed {seed}: {modes} modes, {hq:.1f}% HQ ({seconds:.0f} s)", flush=True)
+    total = 8 if recipe == "ring" else 25
+    print(f"\n{recipe} ({total} modes, {NUM_SAMPLES} samples, mean of {args.seeds} seeds)")
+    print(f"  {'method':<16}{'modes':>8}{'% HQ':>8}")
+    for name, modes, hq in PUBLISHED.get(recipe, []):
+        print(f"  {name:<16}{modes:>8.1f}{hq:>8.1f}")
+    mean_modes = statistics.mean(r[0] for r in rows)
+    mean_hq = statistics.mean(r[1] for r in rows)
+    mean_s = statistics.mean(r[2] for r in rows)
+    print(
+        f"  {'gancore ' + recipe:<16}{mean_modes:>8.1f}{mean_hq:>8.1f}"
+        f"   ({mean_s:.0f} s per run)\n",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
