@@ -24,7 +24,7 @@ def test_bundled_studies_resolve(path):
     assert is_study_file(path)
     study = load_study(path)
     assert study.meta.steps and study.meta.description
-    assert len(study.entries) >= 3
+    assert len(study.entries) >= 2
     text = path.read_text(encoding="utf-8")
     assert text.startswith("#")
     for entry in study.entries:
@@ -32,8 +32,19 @@ def test_bundled_studies_resolve(path):
         assert recipe.train.steps > 0
 
 
-def test_bundled_studies_are_the_three():
+def test_bundled_studies_include_the_course_comparisons():
     assert {p.stem for p in STUDIES.glob("*.toml")} >= {"losses", "optimizers", "architectures"}
+
+
+def test_precision_study_differs_only_in_precision_and_memory_format():
+    study = load_study(STUDIES / "precision.toml")
+    bf16, fp32 = study.recipe("bf16"), study.recipe("fp32")
+    assert (bf16.train.precision, bf16.train.channels_last) == ("bf16", "on")
+    assert (fp32.train.precision, fp32.train.channels_last) == ("fp32", "off")
+    a, b = bf16.model_dump(), fp32.model_dump()
+    for key in ("precision", "channels_last"):
+        del a["train"][key], b["train"][key]
+    assert a == b
 
 
 def test_variants_combine_base_study_and_own_overrides(tmp_path):
