@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +62,11 @@ def _fmt(value: Any) -> str:
 class ProgressBar:
     """Step, losses, D(x), D(G(z)), images/s and ETA on one line (disabled when quiet)."""
 
+    MIN_INTERVAL = 0.05
+
     def __init__(self, total: int, start: int, enabled: bool = True) -> None:
         self.enabled = enabled
+        self._last = 0.0
         self.progress: Progress | None = None
         if enabled:
             self.progress = Progress(
@@ -88,8 +92,13 @@ class ProgressBar:
             self.progress.stop()
 
     def advance(self, step: int, record: dict[str, Any] | None = None) -> None:
+        """Move to ``step``; between log records, at most every :attr:`MIN_INTERVAL` seconds."""
         if self.progress is None:
             return
+        now = time.monotonic()
+        if record is None and now - self._last < self.MIN_INTERVAL:
+            return  # the bar redraws 10 times a second: small models step far more often
+        self._last = now
         fields: dict[str, Any] = {"completed": step}
         if record is not None:
             stats = "  ".join(
