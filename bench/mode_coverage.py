@@ -20,6 +20,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 import torch
 
+from gancore.metrics.modes import mode_coverage
+
 #: (method, modes, % HQ) from PacGAN (Lin et al. 2018), Tables 2 and 3.
 PUBLISHED = {
     "ring": [("GAN", 6.3, 98.2), ("ALI", 6.6, 97.6), ("PacGAN2", 7.9, 95.6), ("VEEGAN", 8.0, 52.9)],
@@ -33,27 +35,13 @@ PUBLISHED = {
 NUM_SAMPLES = 2500
 
 
-def coverage(
-    samples: torch.Tensor, modes: torch.Tensor, std: float, threshold: float = 3.0
-) -> tuple[int, float]:
-    """``(modes captured, % high-quality samples)``."""
-    try:
-        from gancore.metrics.modes import mode_coverage
-    except ImportError:
-        dist = torch.cdist(samples.double(), modes.double())
-        nearest_dist, nearest = dist.min(1)
-        good = nearest_dist <= threshold * std
-        return int(nearest[good].unique().numel()), 100.0 * float(good.double().mean())
-    return mode_coverage(samples, modes, std, threshold)
-
-
 def evaluate(trainer, seed: int) -> tuple[int, float]:
     """Coverage of :data:`NUM_SAMPLES` samples of the trainer's (EMA) generator."""
     dataset = trainer.dataset
     gen = torch.Generator().manual_seed(10_000 + seed)
     z = torch.randn(NUM_SAMPLES, trainer.gan.latent_dim, generator=gen).to(trainer.device)
     samples = trainer.sample(z)
-    return coverage(samples, dataset.centers, dataset.std)
+    return mode_coverage(samples, dataset.centers, dataset.std)
 
 
 def run(recipe: str, seed: int, overrides: list[str]) -> tuple[int, float, float]:
