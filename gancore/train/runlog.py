@@ -65,7 +65,6 @@ class ProgressBar:
     MIN_INTERVAL = 0.05
 
     def __init__(self, total: int, start: int, enabled: bool = True) -> None:
-        self.enabled = enabled
         self._last = 0.0
         self.progress: Progress | None = None
         if enabled:
