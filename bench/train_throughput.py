@@ -10,6 +10,7 @@ step); gancore runs with the recipe's defaults (``precision = "auto"``, ``channe
 
 Short alternating rounds make the comparison fair on a loaded machine; the median and the best
 round of each side are reported (the best round is the least disturbed by other processes).
+Then ``--single-rounds`` rounds with one thread for both loops give the single-thread ratio.
 """
 
 from __future__ import annotations
@@ -103,6 +104,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10, help="untimed steps per side first")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument("--single-rounds", type=int, default=6,
+                        help="rounds with 1 thread for both loops afterwards (0: skip)")
     parser.add_argument(
         "--set",
         action="append",
@@ -147,6 +150,17 @@ def main() -> None:
             f"{label}: gancore {a:.1f} images/s, plain PyTorch fp32 {b:.1f} images/s, "
             f"ratio {a / b:.2f}"
         )
+    if args.single_rounds > 0:  # the same comparison with one thread for both loops
+        torch.set_num_threads(1)
+        for _ in range(2):
+            trainer.train_step()
+            reference.step()
+        one = [(images_per_second(trainer.train_step, args.steps, args.batch_size),
+                images_per_second(reference.step, args.steps, args.batch_size))
+               for _ in range(args.single_rounds)]
+        a, b = statistics.median(o for o, _ in one), statistics.median(t for _, t in one)
+        print(f"1 thread (median of {args.single_rounds}): gancore {a:.1f} images/s, "
+              f"plain PyTorch fp32 {b:.1f} images/s, ratio {a / b:.2f}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 
@@ -15,7 +15,7 @@ from gancore.data.common import (
     resolve_params,
 )
 from gancore.data.idx import read_idx
-from gancore.data.transforms import Augmentation, resize_images
+from gancore.data.transforms import Augmentation, ResizeMode, resolve_resize
 from gancore.errors import DataError
 from gancore.protocols import DataSpec
 
@@ -65,8 +65,13 @@ class FashionMNIST(InMemoryImages):
 
     Reads ``train-*``/``t10k-*`` IDX files (gzip or raw) from ``root``; by default
     ``$GANCORE_DATA/fashion-mnist`` when it exists, else ``/usr/share/datasets/fashion-mnist``.
-    ``image_size`` other than 28 resizes (bilinear, antialiased); ``limit`` keeps the first N.
+    ``image_size`` other than 28 resizes by ``resize``: ``"auto"`` pads with black (lossless)
+    where the size is 28 plus a border of up to 7 pixels (29 to 35, e.g. 32), else resamples
+    bilinearly (antialiased); ``"pad"``, ``"bilinear"``, ``"nearest"`` and ``"area"`` force one.
+    ``crop_to_native(x, 28)`` undoes the padding. ``limit`` keeps the first N.
     """
+
+    native_size: ClassVar[int] = 28
 
     def __init__(
         self,
@@ -77,8 +82,10 @@ class FashionMNIST(InMemoryImages):
         flip: bool = False,
         rotate: float = 0.0,
         shift: float = 0.0,
+        resize: ResizeMode = "auto",
     ) -> None:
         check_split_params(image_size, split, limit)
+        resolve_resize(resize, self.native_size, image_size)  # refuse before reading files
         folder = Path(root).expanduser() if root is not None else default_root()
         image_name, label_name = idx_files(split)
         if not folder.is_dir():
@@ -97,11 +104,13 @@ class FashionMNIST(InMemoryImages):
                             hint="restore the original IDX files")
         self.root = folder
         x = torch.from_numpy(images).to(torch.uint8).unsqueeze(1)
-        self._set_data(resize_images(x, image_size), torch.from_numpy(labels.astype("int64")),
-                       Augmentation(flip, rotate, shift))
+        self._set_data(self._fit_size(x, image_size, resize),
+                       torch.from_numpy(labels), Augmentation(flip, rotate, shift),
+                       num_classes=len(CLASSES), source=labels_path)
 
     @classmethod
     def describe(cls, **params: Any) -> DataSpec:
-        """``(1, image_size, image_size)`` and 10 classes."""
-        size = resolve_params(cls, params)["image_size"]
-        return DataSpec((1, size, size), len(CLASSES))
+        """``(1, image_size, image_size)`` and 10 classes (checks ``resize`` against the size)."""
+        p = resolve_params(cls, params)
+        resolve_resize(p["resize"], cls.native_size, p["image_size"])
+        return DataSpec((1, p["image_size"], p["image_size"]), len(CLASSES))

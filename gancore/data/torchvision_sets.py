@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -18,7 +18,7 @@ from gancore.data.common import (
     resolve_params,
 )
 from gancore.data.folder import ImageFiles
-from gancore.data.transforms import Augmentation, resize_images
+from gancore.data.transforms import Augmentation, ResizeMode, resolve_resize
 from gancore.errors import DataError
 from gancore.protocols import DataSpec
 
@@ -55,8 +55,12 @@ class MNIST(InMemoryImages):
     """MNIST handwritten digits: 28×28 greyscale, 10 classes, via ``torchvision``.
 
     Files live in ``root/MNIST/raw`` (``root`` defaults to ``$GANCORE_DATA`` or
-    ``~/.cache/gancore/data``); ``download = true`` fetches them when absent.
+    ``~/.cache/gancore/data``); ``download = true`` fetches them when absent. ``image_size``
+    other than 28 resizes by ``resize`` (``"auto"``: black padding for 29 to 35, e.g. 32,
+    else bilinear), as in ``fashion_mnist``.
     """
+
+    native_size: ClassVar[int] = 28
 
     def __init__(
         self,
@@ -68,8 +72,10 @@ class MNIST(InMemoryImages):
         flip: bool = False,
         rotate: float = 0.0,
         shift: float = 0.0,
+        resize: ResizeMode = "auto",
     ) -> None:
         check_split_params(image_size, split, limit)
+        resolve_resize(resize, self.native_size, image_size)
         from torchvision.datasets import MNIST as TorchvisionMNIST
 
         self.root = _root(root)
@@ -77,14 +83,16 @@ class MNIST(InMemoryImages):
                               train=split == "train")
         n = _limited(len(ds.data), limit)
         images = ds.data[:n].to(torch.uint8).unsqueeze(1)
-        self._set_data(resize_images(images, image_size), ds.targets[:n],
-                       Augmentation(flip, rotate, shift))
+        self._set_data(self._fit_size(images, image_size, resize), ds.targets[:n],
+                       Augmentation(flip, rotate, shift), num_classes=10,
+                       source=self.root / "MNIST" / "raw")
 
     @classmethod
     def describe(cls, **params: Any) -> DataSpec:
-        """``(1, image_size, image_size)`` and 10 classes."""
-        size = resolve_params(cls, params)["image_size"]
-        return DataSpec((1, size, size), 10)
+        """``(1, image_size, image_size)`` and 10 classes (checks ``resize`` against the size)."""
+        p = resolve_params(cls, params)
+        resolve_resize(p["resize"], cls.native_size, p["image_size"])
+        return DataSpec((1, p["image_size"], p["image_size"]), 10)
 
 
 class CIFAR10(InMemoryImages):
@@ -92,8 +100,11 @@ class CIFAR10(InMemoryImages):
 
     Files live in ``root/cifar-10-batches-py`` (``root`` defaults to ``$GANCORE_DATA`` or
     ``~/.cache/gancore/data``); ``download = true`` fetches them when absent. torchvision checks
-    the files' MD5 sums before reading them.
+    the files' MD5 sums before reading them. ``image_size`` other than 32 resizes by ``resize``
+    (``"auto"``: black padding for 33 to 40, else bilinear).
     """
+
+    native_size: ClassVar[int] = 32
 
     def __init__(
         self,
@@ -105,8 +116,10 @@ class CIFAR10(InMemoryImages):
         flip: bool = False,
         rotate: float = 0.0,
         shift: float = 0.0,
+        resize: ResizeMode = "auto",
     ) -> None:
         check_split_params(image_size, split, limit)
+        resolve_resize(resize, self.native_size, image_size)
         from torchvision.datasets import CIFAR10 as TorchvisionCIFAR10
 
         self.root = _root(root)
@@ -115,14 +128,17 @@ class CIFAR10(InMemoryImages):
         n = _limited(len(ds.data), limit)
         images = torch.from_numpy(np.ascontiguousarray(ds.data[:n])).permute(0, 3, 1, 2)
         self.classes = list(ds.classes)
-        self._set_data(resize_images(images, image_size), torch.as_tensor(ds.targets[:n]),
-                       Augmentation(flip, rotate, shift))
+        self._set_data(self._fit_size(images, image_size, resize),
+                       torch.as_tensor(ds.targets[:n]),
+                       Augmentation(flip, rotate, shift), num_classes=10,
+                       source=self.root / "cifar-10-batches-py")
 
     @classmethod
     def describe(cls, **params: Any) -> DataSpec:
-        """``(3, image_size, image_size)`` and 10 classes."""
-        size = resolve_params(cls, params)["image_size"]
-        return DataSpec((3, size, size), 10)
+        """``(3, image_size, image_size)`` and 10 classes (checks ``resize`` against the size)."""
+        p = resolve_params(cls, params)
+        resolve_resize(p["resize"], cls.native_size, p["image_size"])
+        return DataSpec((3, p["image_size"], p["image_size"]), 10)
 
 
 class CelebA(ImageFiles):

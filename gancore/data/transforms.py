@@ -1,15 +1,16 @@
-"""Image conversions and the random augmentations (flip, rotation, shift) of the datasets."""
+"""Image conversions, resizing (resample or pad), and the random augmentations of the datasets."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from gancore.errors import RecipeError
+from gancore.errors import RecipeError, suggest
 
 
 def to_signed(images: torch.Tensor) -> torch.Tensor:
@@ -17,22 +18,91 @@ def to_signed(images: torch.Tensor) -> torch.Tensor:
     return images.to(torch.float32).div_(127.5).sub_(1.0)
 
 
-def resize_images(images: torch.Tensor, size: int, chunk: int = 4096) -> torch.Tensor:
-    """Resize a uint8 batch ``N×C×H×W`` to ``size×size`` (bilinear, antialiased).
+#: The ``resize`` modes of the image datasets (``"auto"`` resolves to ``"pad"`` or ``"bilinear"``).
+ResizeMode = Literal["auto", "pad", "bilinear", "nearest", "area"]
+RESIZE_MODES: tuple[str, ...] = get_args(ResizeMode)
 
-    The shorter side is scaled to ``size`` and the longer one centre-cropped.
+#: ``F.interpolate`` mode of each resampling ``resize`` mode.
+_INTERPOLATE = {"bilinear": "bilinear", "nearest": "nearest-exact", "area": "area"}
+
+
+def is_border(native_size: int, size: int) -> bool:
+    """Whether ``size`` is ``native_size`` plus a border: larger by at most a quarter of it."""
+    return 0 < size - native_size <= native_size // 4
+
+
+def resolve_resize(mode: str, native_size: int, size: int) -> str:
+    """The concrete resize mode for ``native_size`` -> ``size`` (a :class:`RecipeError` if none).
+
+    ``"auto"`` is ``"pad"`` where ``size`` is the native size plus a border (28 -> 32: a
+    lossless 2-pixel frame of background), else ``"bilinear"``. ``"pad"`` cannot shrink.
+    """
+    if mode not in RESIZE_MODES:
+        raise RecipeError(f"resize must be one of {', '.join(map(repr, RESIZE_MODES))} "
+                          f"(got {mode!r}){suggest(str(mode), RESIZE_MODES)}", key="resize",
+                          hint='use resize = "auto"')
+    if mode == "auto":
+        return "pad" if is_border(native_size, size) else "bilinear"
+    if mode == "pad" and size < native_size:
+        raise RecipeError(f'resize = "pad" cannot shrink {native_size}x{native_size} images to '
+                          f"image_size {size}", key="resize",
+                          hint='use resize = "bilinear" or "area" to downscale, or a larger '
+                               "image_size")
+    return mode
+
+
+def pad_images(images: torch.Tensor, size: int, fill: float = 0) -> torch.Tensor:
+    """Centre ``images`` ``[N, C, H, W]`` on a ``size×size`` canvas of ``fill`` (no resampling).
+
+    An odd margin puts the extra pixel at the bottom/right, as :func:`crop_to_native` expects.
+    uint8 images use ``fill = 0`` (black, -1 after :func:`to_signed`).
+    """
+    h, w = images.shape[-2:]
+    if h > size or w > size:
+        raise RecipeError(f"cannot pad {h}x{w} images to {size}x{size}", key="resize",
+                          hint='use resize = "bilinear" to downscale')
+    top, left = (size - h) // 2, (size - w) // 2
+    return F.pad(images, (left, size - w - left, top, size - h - top), value=fill)
+
+
+def crop_to_native(images: torch.Tensor, native_size: int | tuple[int, int]) -> torch.Tensor:
+    """Centre-crop images ``[..., H, W]`` to ``native_size``: undoes :func:`pad_images` exactly.
+
+    For example ``crop_to_native(generated_32, 28)`` compares 32×32 samples of a padded
+    Fashion-MNIST with the native 28×28 images. Works on uint8 and float images (a view).
+    """
+    nh, nw = (native_size, native_size) if isinstance(native_size, int) else native_size
+    h, w = images.shape[-2:]
+    if nh > h or nw > w:
+        raise ValueError(f"cannot crop {h}x{w} images to {nh}x{nw}")
+    top, left = (h - nh) // 2, (w - nw) // 2
+    return images[..., top : top + nh, left : left + nw]
+
+
+def resize_images(images: torch.Tensor, size: int, chunk: int = 4096,
+                  mode: str = "bilinear") -> torch.Tensor:
+    """Resize a uint8 batch ``N×C×H×W`` to ``size×size``.
+
+    ``mode`` is ``"bilinear"`` (antialiased), ``"nearest"`` (``nearest-exact``), ``"area"``
+    (box averaging) or ``"pad"`` (:func:`pad_images` with black; lossless). The resampling modes
+    scale the shorter side to ``size`` and centre-crop the longer one.
     """
     n, _, h, w = images.shape
     if h == size and w == size:
         return images
+    if mode == "pad":
+        return pad_images(images, size)
+    if mode not in _INTERPOLATE:
+        raise RecipeError(f"unknown resize mode {mode!r}{suggest(mode, RESIZE_MODES)}",
+                          key="resize", hint="use one of " + ", ".join(RESIZE_MODES[1:]))
     scale = size / min(h, w)
     new_h, new_w = max(size, round(h * scale)), max(size, round(w * scale))
     top, left = (new_h - size) // 2, (new_w - size) // 2
+    extra = {"align_corners": False, "antialias": True} if mode == "bilinear" else {}
     out = torch.empty((n, images.shape[1], size, size), dtype=torch.uint8)
     for start in range(0, n, chunk):
         part = images[start : start + chunk].to(torch.float32)
-        part = F.interpolate(part, size=(new_h, new_w), mode="bilinear", align_corners=False,
-                             antialias=True)
+        part = F.interpolate(part, size=(new_h, new_w), mode=_INTERPOLATE[mode], **extra)
         part = part[:, :, top : top + size, left : left + size]
         out[start : start + chunk] = part.round_().clamp_(0, 255).to(torch.uint8)
     return out
