@@ -10,40 +10,221 @@ Writes go to a temporary file in the same folder, then replace the target atomic
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from gancore.errors import CheckpointError, GancoreError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from gancore.errors import CheckpointError, GancoreError, WriteError
+from gancore.io import atomic_write_bytes, check_writable
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "Checkpoint",
+    "CheckpointMeta",
+    "OptimizerMeta",
+    "TrainerMeta",
+    "atomic_write_bytes",
+    "check_components",
+    "check_state",
+    "load",
+    "parse_meta",
+    "read",
+    "save",
+]
 
 if TYPE_CHECKING:
     import torch
 
-    from gancore.builder import GAN
+    from gancore.assembly.build import GAN
+    from gancore.recipe import Recipe
     from gancore.registry import Registry
 
 FORMAT = "gancore-checkpoint"
 FORMAT_VERSION = 1
 
 
+# -- the metadata, read by one validating model --------------------------------------------
+_INT = re.compile(r"^[+-]?[0-9]{1,20}$")
+_COMPONENT_KEY = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+$")
+_PACK_PIN = re.compile(r"^[A-Za-z0-9_.-]+==\S+$")
+_SEED_RANGE = (-(2**63), 2**64 - 1)  # what torch.manual_seed accepts
+
+
+def _json(value: Any) -> Any:
+    """A metadata string holding JSON, decoded (other values pass through to the type check)."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"is not valid JSON ({exc.msg} at character {exc.pos})") from None
+    return value
+
+
+def _integer(value: Any) -> Any:
+    """A metadata string holding a whole number, as an int (``"4.0"``, ``"abc"`` refused)."""
+    if isinstance(value, str):
+        if not _INT.match(value.strip()):
+            raise ValueError(f"must be a whole number (got {value[:40]!r})")
+        return int(value)
+    return value
+
+
+def _component_map(value: Any) -> Any:
+    if isinstance(value, dict):
+        for key, pin in value.items():
+            if not isinstance(key, str) or not _COMPONENT_KEY.match(key):
+                raise ValueError(f'key {str(key)[:40]!r} is not of the form "kind:name"')
+            if not isinstance(pin, str) or not _PACK_PIN.match(pin):
+                raise ValueError(f'value of {key!r} is not of the form "pack==version" '
+                                 f"(got {str(pin)[:40]!r})")
+    return value
+
+
+JsonField = BeforeValidator(_json)
+IntField = BeforeValidator(_integer)
+
+
+class OptimizerMeta(BaseModel):
+    """An optimizer's state without its tensors (see :mod:`gancore.train.state`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    param_groups: list[dict[str, Any]] = Field(min_length=1)
+    scalars: dict[Annotated[str, Field(pattern=r"^[0-9]+$")], dict[str, Any]] = {}
+    #: Names of the state tensors the trainer wrote (absent in older checkpoints).
+    tensors: list[str] | None = None
+
+
+class TrainerMeta(BaseModel):
+    """The training state :class:`~gancore.train.trainer.Trainer` stores under ``trainer``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    step: Annotated[int, Field(ge=0, lt=2**63)]
+    images_seen: Annotated[int, Field(ge=0)] = 0
+    seconds: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    opt_g: OptimizerMeta | None = None
+    opt_d: OptimizerMeta | None = None
+    sched_g: dict[str, Any] = {}
+    sched_d: dict[str, Any] = {}
+    world_size: Annotated[int, Field(ge=1)] = 1
+    precision: str | None = None
+
+
+class CheckpointMeta(BaseModel):
+    """Every metadata field gancore reads from a checkpoint, parsed and checked once.
+
+    Strings holding JSON (``recipe``, ``plugins``, ``components``, ``trainer``) are decoded,
+    and ``seed``/``step`` must be whole numbers. Keys gancore does not know are kept.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    format: str
+    format_version: Annotated[int, IntField, Field(ge=1)]
+    gancore_version: str = "?"
+    recipe: Annotated[dict[str, Any], JsonField, Field(min_length=1)]
+    plugins: Annotated[dict[str, str], JsonField] = {}
+    components: Annotated[
+        dict[str, str], BeforeValidator(lambda v: _component_map(_json(v)))
+    ] = {}
+    seed: Annotated[int, IntField, Field(ge=_SEED_RANGE[0], le=_SEED_RANGE[1])] = 0
+    step: Annotated[int, IntField, Field(ge=0, lt=2**63)] = 0
+    torch_version: str | None = None
+    trainer: Annotated[TrainerMeta | None, JsonField] = None
+
+
+_CORRUPT_HINT = ("the file was damaged or edited; use an earlier checkpoint "
+                 "(e.g. the run's step_*.safetensors)")
+
+
+def _corrupt(path: str | Path, what: str) -> CheckpointError:
+    return CheckpointError(f"corrupt checkpoint: {what}", source=str(path), hint=_CORRUPT_HINT)
+
+
+def _describe(error: Any) -> str:
+    """One pydantic error as ``field 'x' (at a.b): message``."""
+    loc = [str(part) for part in error.get("loc", ())]
+    name = loc[0] if loc else "?"
+    where = f" (at {'.'.join(loc[1:])})" if len(loc) > 1 else ""
+    msg = str(error.get("msg", "is invalid"))
+    msg = msg.removeprefix("Value error, ")
+    if error.get("type") == "missing":
+        return f"metadata field {name!r}{where} is missing"
+    return f"metadata field {name!r}{where}: {msg}"
+
+
+def parse_meta(meta: Mapping[str, str], path: str | Path) -> CheckpointMeta:
+    """Validate a checkpoint's metadata; one "corrupt checkpoint" error names the bad field.
+
+    A file without gancore's ``format`` marker is "not a gancore checkpoint"; a newer
+    ``format_version`` asks for an upgrade; a version that is not a number is corrupt.
+    """
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(
+            "not a gancore checkpoint (no gancore metadata)",
+            source=str(path),
+            hint="gancore loads only files it wrote with `gancore build -o`, "
+            "`gancore train` or gancore.save",
+        )
+    raw_version = meta.get("format_version")
+    if raw_version is None:
+        raise _corrupt(path, "metadata field 'format_version' is missing")
+    try:
+        version = int(_integer(raw_version))
+    except ValueError:
+        raise _corrupt(path, f"metadata field 'format_version' must be a whole number "
+                             f"(got {str(raw_version)[:40]!r})") from None
+    if version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"written in checkpoint format {version} by gancore "
+            f"{meta.get('gancore_version', '?')}; this gancore reads format {FORMAT_VERSION}",
+            source=str(path),
+            hint="upgrade: pip install -U gancore",
+        )
+    if "recipe" not in meta:
+        raise _corrupt(path, "the checkpoint carries no recipe (metadata field 'recipe')")
+    try:
+        return CheckpointMeta.model_validate(dict(meta))
+    except ValidationError as exc:
+        raise _corrupt(path, _describe(exc.errors()[0])) from None
+
+
 @dataclass
 class Checkpoint:
-    """The raw contents of a checkpoint file."""
+    """The contents of a checkpoint file: raw ``meta`` strings, parsed ``info``, tensors."""
 
     path: str
     meta: dict[str, str]
     tensors: dict[str, torch.Tensor] = field(default_factory=dict)
+    info: CheckpointMeta | None = None
+
+    def __post_init__(self) -> None:
+        if self.info is None:
+            self.info = parse_meta(self.meta, self.path)
 
     @property
     def recipe(self) -> dict[str, Any]:
-        return json.loads(self.meta["recipe"])
+        """The resolved recipe the checkpoint was written with."""
+        assert self.info is not None
+        return dict(self.info.recipe)
 
     @property
     def step(self) -> int:
-        return int(self.meta.get("step", 0))
+        """The generator update count at which the checkpoint was written."""
+        assert self.info is not None
+        return self.info.step
+
+    @property
+    def seed(self) -> int:
+        """The recipe seed the networks were initialised from."""
+        assert self.info is not None
+        return self.info.seed
 
     def section(self, prefix: str) -> dict[str, torch.Tensor]:
         """Tensors under ``prefix.`` with the prefix removed."""
@@ -51,54 +232,110 @@ class Checkpoint:
         return {k[len(p) :]: v for k, v in self.tensors.items() if k.startswith(p)}
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and ``os.replace``.
+# -- tensors --------------------------------------------------------------------------------
+def _kind(tensor: torch.Tensor) -> str:
+    if tensor.dtype.is_complex:
+        return "complex"
+    if tensor.dtype.is_floating_point:
+        return "float"
+    return "bool" if str(tensor.dtype) == "torch.bool" else "integer"
 
-    A crash or a full disk leaves the previous file untouched and no partial file behind.
+
+def _listed(names: list[str], limit: int = 4) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" (+{len(names) - limit} more)" if len(names) > limit else "")
+
+
+def check_state(
+    expected: Mapping[str, torch.Tensor],
+    given: Mapping[str, torch.Tensor],
+    *,
+    section: str,
+    path: str | Path,
+) -> None:
+    """Refuse ``given`` tensors that do not fit ``expected`` (a module's ``state_dict()``).
+
+    One :class:`CheckpointError` names the missing, unexpected, wrong-shape and wrong-dtype
+    tensors. Floating-point weights may be stored at another float precision (they are cast);
+    any other dtype change (float weights stored as integers, say) is refused.
     """
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    missing = [f"{section}.{k}" for k in expected if k not in given]
+    unexpected = [f"{section}.{k}" for k in given if k not in expected]
+    shapes, dtypes = [], []
+    for key, want in expected.items():
+        got = given.get(key)
+        if got is None:
+            continue
+        if tuple(got.shape) != tuple(want.shape):
+            shapes.append(f"{section}.{key} is {list(got.shape)}, the recipe needs "
+                          f"{list(want.shape)}")
+        elif _kind(got) != _kind(want):
+            dtypes.append(f"{section}.{key} is {str(got.dtype).removeprefix('torch.')}, "
+                          f"the recipe needs {str(want.dtype).removeprefix('torch.')}")
+    problems = []
+    if missing:
+        problems.append(f"missing tensors: {_listed(missing)}")
+    if unexpected:
+        problems.append(f"unexpected tensors: {_listed(unexpected)}")
+    if shapes:
+        problems.append(f"wrong shape: {_listed(shapes, 3)}")
+    if dtypes:
+        problems.append(f"wrong dtype: {_listed(dtypes, 3)}")
+    if problems:
+        raise CheckpointError(
+            f"the {section} weights do not match the checkpoint's recipe: " + "; ".join(problems),
+            source=str(path),
+            hint="the file was damaged or edited, or its weights come from another recipe; "
+            "use an intact checkpoint (--init-from loads the tensors that do fit)",
+        )
+
+
+def load_state(module: Any, state: Mapping[str, torch.Tensor], *, section: str,
+               path: str | Path) -> None:
+    """``module.load_state_dict(state)`` after :func:`check_state`; errors name the file."""
+    check_state(module.state_dict(), state, section=section, path=path)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+        module.load_state_dict(dict(state))
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise CheckpointError(f"cannot load the {section} weights: {relay(exc)}",
+                              source=str(path), hint=_CORRUPT_HINT) from None
 
 
-def component_origins(recipe: dict[str, Any], registry: Registry) -> dict[str, str]:
-    """``"kind:name" -> "pack==version"`` for every plugin-pack component a recipe uses."""
+_PICKLE_WORDS = re.compile(r"weights_only|pickl|torch\.load", re.IGNORECASE)
+_NO_PICKLE = ("the file is not a safetensors file; gancore reads only safetensors and never "
+              "unpickles files (unpickling can run arbitrary code)")
+
+
+def relay(exc: BaseException) -> str:
+    """The first line of a torch/safetensors message, re-worded if it suggests unpickling."""
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return _NO_PICKLE if _PICKLE_WORDS.search(text) else text
+
+
+def _pickle_kind(path: Path) -> str | None:
+    """``"zip"``/``"pickle"`` when the file looks like a ``torch.save`` file, else None."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return None
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        return "pickle"
+    return None
+
+
+def component_origins(recipe: Recipe, registry: Registry) -> dict[str, str]:
+    """``"kind:name" -> "pack==version"`` for every plugin-pack component a recipe uses.
+
+    The references are found through the table of kinds (nested ones included), so a norm
+    or a metric from a pack is recorded as well as a block.
+    """
     from gancore.plugins import BUILTIN_NAME, component_pack
+    from gancore.recipe.resolve import iter_references, resolve
 
-    used: set[tuple[str, str]] = set()
-
-    def walk(node: Any, kind: str) -> None:
-        if isinstance(node, dict) and "type" in node:
-            used.add((kind, node["type"]))
-            for value in node.values():
-                if isinstance(value, dict) and "type" in value:
-                    walk(value, "block")
-                elif isinstance(value, list):
-                    for v in value:
-                        walk(v, "block")
-
-    for section, kind in (
-        ("data", "dataset"),
-        ("generator", "generator"),
-        ("discriminator", "discriminator"),
-        ("loss", "loss"),
-    ):
-        walk(recipe.get(section), kind)
-    for section, kind in (("penalty", "penalty"), ("augment", "augment")):
-        for spec in recipe.get(section) or []:
-            walk(spec, kind)
+    used = {(kind, spec.type) for kind, _, spec in iter_references(resolve(recipe, registry))}
     out = {}
     for kind, name in sorted(used):
         if (kind, name) in registry and registry.get(kind, name).origin != BUILTIN_NAME:
@@ -139,84 +376,68 @@ def save(
         "gancore_version": __version__,
         "recipe": json.dumps(recipe, sort_keys=True),
         "plugins": json.dumps({k: v for k, v in registry.origins().items() if v}, sort_keys=True),
-        "components": json.dumps(component_origins(recipe, registry), sort_keys=True),
+        "components": json.dumps(component_origins(gan.recipe, registry), sort_keys=True),
         "seed": gan.meta.get("seed", str(gan.recipe.seed)),
         "step": str(step),
         "torch_version": torch.__version__,
     }
     meta.update(extra_meta or {})
-    path = Path(path)
-    if path.is_dir():
-        raise CheckpointError(
-            "is a folder", source=str(path), hint="give a file name ending in .safetensors"
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        atomic_write_bytes(path, st_save(tensors, metadata=meta))
-    except OSError as exc:
-        raise CheckpointError(
-            f"cannot write the checkpoint: {exc.strerror or exc}",
-            source=str(path),
-            hint="free disk space or choose a writable "
-            "folder; any previous checkpoint there is intact",
-        ) from None
+        path = check_writable(path, what="the checkpoint")
+        atomic_write_bytes(path, st_save(tensors, metadata=meta), what="the checkpoint")
+    except WriteError as exc:
+        raise CheckpointError(exc.message, source=exc.source, hint=exc.hint) from None
     return path
 
 
 def read(path: str | Path, *, tensors: bool = True) -> Checkpoint:
-    """Read a checkpoint's metadata (and tensors) with checks; never unpickles."""
+    """Read a checkpoint's metadata (and tensors) with checks; never unpickles.
+
+    Every metadata field is validated by :func:`parse_meta`; damaged files, files of other
+    formats (a ``torch.save`` pickle, say) and unreadable files raise one
+    :class:`CheckpointError` naming the file. The file is only ever opened for reading.
+    """
     from safetensors import SafetensorError, safe_open
 
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(
-            "checkpoint file not found",
+            "checkpoint file not found" if not path.is_dir() else "is a folder, not a checkpoint",
             source=str(path),
             hint="give the path to a .safetensors file written by gancore",
+        )
+    kind = _pickle_kind(path)
+    if kind is not None:
+        raise CheckpointError(
+            f"this is a PyTorch {'zip ' if kind == 'zip' else ''}pickle file (torch.save), "
+            "not a gancore checkpoint; gancore never unpickles files, since unpickling can "
+            "run arbitrary code",
+            source=str(path),
+            hint="in your own trusted code, load the weights into a GAN built from their "
+            "recipe and write them with gancore.save",
         )
     try:
         with safe_open(str(path), framework="pt") as fh:
             meta = dict(fh.metadata() or {})
-            _check_meta(meta, path)
+            info = parse_meta(meta, path)
             data = {k: fh.get_tensor(k) for k in fh.keys()} if tensors else {}
     except SafetensorError as exc:
         raise CheckpointError(
-            f"corrupt or truncated checkpoint ({exc})",
+            f"corrupt or truncated checkpoint ({relay(exc)})",
             source=str(path),
             hint="use an earlier checkpoint (e.g. the run's step_*.safetensors)",
         ) from None
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"unreadable checkpoint: {exc}", source=str(path)) from None
-    return Checkpoint(str(path), meta, data)
-
-
-def _check_meta(meta: dict[str, str], path: Path) -> None:
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(
-            "not a gancore checkpoint (no gancore metadata)",
-            source=str(path),
-            hint="gancore loads only files it wrote with `gancore build -o`, "
-            "`gancore train` or gancore.save",
-        )
-    try:
-        version = int(meta.get("format_version", "0"))
-    except ValueError:
-        version = 10**9
-    if version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"written in checkpoint format {version} by gancore "
-            f"{meta.get('gancore_version', '?')}; this gancore reads format {FORMAT_VERSION}",
-            source=str(path),
-            hint="upgrade: pip install -U gancore",
-        )
-    if "recipe" not in meta:
-        raise CheckpointError("the checkpoint carries no recipe", source=str(path))
+    except (OSError, ValueError, RuntimeError, TypeError) as exc:
+        raise CheckpointError(f"unreadable checkpoint: {relay(exc)}", source=str(path),
+                              hint="check the file's permissions, or use another "
+                              "checkpoint") from None
+    return Checkpoint(str(path), meta, data, info)
 
 
 def check_components(ckpt: Checkpoint, registry: Registry) -> None:
     """Raise "install <pack>" when a component the checkpoint uses is not registered."""
-    components = json.loads(ckpt.meta.get("components", "{}"))
-    for key, pack in components.items():
+    assert ckpt.info is not None
+    for key, pack in ckpt.info.components.items():
         kind, name = key.split(":", 1)
         if (kind, name) not in registry:
             dist = pack.split("==")[0]
@@ -232,7 +453,7 @@ def load(
     path: str | Path, *, registry: Registry | None = None, device: str = "cpu", ema: bool = False
 ) -> GAN:
     """Rebuild a GAN from a checkpoint file alone (with EMA generator weights if ``ema``)."""
-    from gancore.builder import build
+    from gancore.assembly.build import build
     from gancore.plugins import get_registry
     from gancore.recipe import validate_recipe
 
@@ -241,17 +462,14 @@ def load(
     check_components(ckpt, registry)
     try:
         recipe = validate_recipe(ckpt.recipe, source=str(path))
-        gan = build(recipe, registry=registry, seed=int(ckpt.meta.get("seed", 0)))
+        gan = build(recipe, registry=registry, seed=ckpt.seed)
     except GancoreError as exc:
         raise exc.located(source=str(path)) from None
-    g_state = ckpt.section("ema") if ema and ckpt.section("ema") else ckpt.section("generator")
-    try:
-        gan.generator.load_state_dict(g_state)
-        gan.discriminator.load_state_dict(ckpt.section("discriminator"))
-    except RuntimeError as exc:
-        raise CheckpointError(
-            f"weights do not match the recipe: {str(exc).splitlines()[0]}", source=str(path)
-        ) from None
+    use_ema = ema and bool(ckpt.section("ema"))
+    load_state(gan.generator, ckpt.section("ema" if use_ema else "generator"),
+               section="ema" if use_ema else "generator", path=path)
+    load_state(gan.discriminator, ckpt.section("discriminator"), section="discriminator",
+               path=path)
     gan.meta.update(ckpt.meta)
     gan.step = ckpt.step  # type: ignore[attr-defined]
     return gan.to(device)

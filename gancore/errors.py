@@ -101,12 +101,24 @@ class PluginError(GancoreError):
     """A plugin pack failed to load (fatal only with ``--strict-plugins``)."""
 
 
+class ContractError(GancoreError, AssertionError):
+    """A component that breaks its kind's contract (:mod:`gancore.contract`).
+
+    The message names the kind, the component, the pack it comes from and the clause broken.
+    It is also an ``AssertionError``, so a failed conformance check reads as a test failure.
+    """
+
+
 class CheckpointError(GancoreError):
     """A checkpoint that is corrupt, truncated, too new, or needs a missing plugin pack."""
 
 
 class DataError(GancoreError):
     """A dataset whose files are missing, empty or unreadable."""
+
+
+class WriteError(GancoreError):
+    """A file or folder gancore cannot write (a folder in the way, read-only, disk full)."""
 
 
 def suggest(name: str, candidates: Iterable[str]) -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from gancore.commands.common import console, print_json, registry
@@ -33,8 +34,12 @@ def build_cmd(
 ) -> None:
     """Validate and assemble RECIPE, run a dummy forward pass and summarise both networks."""
     import gancore
-    from gancore.builder import summarize
+    from gancore.assembly.summary import summarize
 
+    if output is not None:
+        from gancore.io import check_writable
+
+        check_writable(output, what="the checkpoint")  # before building anything
     gan = gancore.build(recipe, overrides=overrides or [], registry=registry(), seed=seed)
     summary = summarize(gan)
     if output is not None:
@@ -61,10 +66,12 @@ def build_cmd(
         table.add_column("type")
         table.add_column("output shape", justify="right")
         table.add_column("params", justify="right")
+        table.add_column("layers", overflow="fold")
         for row in s.layers:
-            table.add_row(row.name, row.type, str(tuple(row.output_shape)), f"{row.params:,}")
+            table.add_row(escape(row.name), escape(row.type), str(tuple(row.output_shape)),
+                          f"{row.params:,}", escape(row.layers))
         table.add_section()
-        table.add_row("total", "", str(tuple(s.output_shape)), f"{s.params:,}")
+        table.add_row("total", "", str(tuple(s.output_shape)), f"{s.params:,}", "")
         console.print(table)
     name = gan.recipe.recipe.name or recipe
     console.print(

@@ -33,17 +33,20 @@ def plugins(warn: bool = True) -> LoadedPlugins:
 
     loaded = plugin_mod._DEFAULT
     if loaded is None:
-        loaded = plugin_mod.load_plugins(strict=STATE.strict_plugins, block=STATE.block_plugins)
+        loaded = plugin_mod.load_plugins(
+            strict=STATE.strict_plugins, block=STATE.block_plugins, warn=False
+        )
         plugin_mod.set_default(loaded)
     if warn and not STATE._warned:
         STATE._warned = True
         from rich.markup import escape
 
-        for info in loaded.failed():
-            err_console.print(
-                f"[yellow]warning:[/] plugin {info.name!r} failed to load and is "
-                f"skipped ({escape(info.error or '')}); see `gancore plugins`"
-            )
+        for info in loaded.plugins:
+            for problem in info.problems():
+                err_console.print(
+                    f"[yellow]warning:[/] {escape(problem)}; see `gancore plugins`",
+                    highlight=False, soft_wrap=True,
+                )
     return loaded
 
 

@@ -87,6 +87,10 @@ def eval_cmd(
     from gancore.evaluation.compare import fmt
     from gancore.evaluation.evaluator import evaluate_checkpoint, score_keys
 
+    if json_file is not None:
+        from gancore.io import check_writable
+
+        check_writable(json_file, what="the --json file")  # before computing any score
     settings = _settings(metrics, num_samples, extractor, inception_weights, seed, data_root,
                          not quiet)
     result = evaluate_checkpoint(checkpoint, settings, registry=registry())
@@ -111,8 +115,10 @@ def eval_cmd(
         console.print(f"{result['extractor']} accuracy on held-out training images: "
                       f"{result['extractor_accuracy']:.3f}", highlight=False)
     if json_file is not None:
-        json_file.parent.mkdir(parents=True, exist_ok=True)
-        json_file.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        from gancore.io import atomic_write_text
+
+        atomic_write_text(json_file, json.dumps(result, indent=2) + "\n",
+                          what="the --json file")
         console.print(f"wrote {json_file}")
 
 
@@ -157,6 +163,9 @@ def compare_cmd(
             metrics = ",".join(meta.metrics)
     if out is None:
         out = Path("runs") / (study.name if study else f"compare-{time.strftime('%Y%m%d-%H%M%S')}")
+    from gancore.io import check_writable_dir
+
+    check_writable_dir(out, what="the comparison folder")  # before training anything
     settings = _settings(metrics, num_samples, extractor, inception_weights, seed, data_root,
                          not quiet)
     name = study.name if study else "comparison"

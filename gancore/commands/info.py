@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from gancore.commands.common import console, plugins, print_json, registry
@@ -26,12 +27,15 @@ def plugins_cmd(
         table.add_column(col)
     for p in loaded.plugins:
         colour = {"loaded": "green", "failed": "red", "blocked": "yellow"}.get(p.status, "")
+        details = [p.error or (p.dist or "")]
+        details += [f"[yellow]clash:[/] {escape(c)}" for c in p.clashes]
+        details += [f"override: {escape(o)}" for o in p.overrides]
         table.add_row(
-            p.name,
-            p.version or "",
+            escape(p.name),
+            escape(p.version or ""),
             f"[{colour}]{p.status}[/]",
             str(len(p.components)),
-            p.error or (p.dist or ""),
+            "\n".join(d for d in details if d),
         )
     console.print(table)
 
@@ -43,7 +47,7 @@ def list_cmd(
 ) -> None:
     """List registered components, optionally of one KIND and matching PATTERN."""
     from gancore.errors import GancoreError, suggest
-    from gancore.registry import KINDS
+    from gancore.kinds import KINDS
 
     reg = registry()
     if kind is not None and kind not in KINDS:
@@ -73,7 +77,7 @@ def list_cmd(
 
 def _type_name(annotation: Any) -> str:
     text = getattr(annotation, "__name__", None) or str(annotation)
-    return text.replace("typing.", "").replace("gancore.spec.", "")
+    return text.replace("typing.", "").replace("gancore.recipe.refs.", "")
 
 
 def show_cmd(
@@ -114,13 +118,15 @@ def show_cmd(
                 "kind": kind,
                 "name": name,
                 "origin": entry.origin,
+                "overrides": entry.overrides,
                 "summary": entry.summary,
                 "doc": doc,
                 "params": params,
             }
         )
         return
-    console.print(f"[bold]{kind} {name}[/]  (from {entry.origin})")
+    origin = entry.origin + (f", overriding {entry.overrides}'s" if entry.overrides else "")
+    console.print(f"[bold]{escape(kind)} {escape(name)}[/]  (from {escape(origin)})")
     console.print(doc)
     table = Table()
     for col in ("parameter", "type", "default", "description"):
@@ -170,12 +176,14 @@ def schema_cmd(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="write to FILE")] = None,
 ) -> None:
     """Write the JSON Schema of recipes, with every registered component."""
-    from gancore.checkpoint import atomic_write_bytes
+    from gancore.io import atomic_write_text, check_writable
     from gancore.recipe import json_schema
 
+    if output is not None:
+        check_writable(output, what="the -o file")
     text = json.dumps(json_schema(registry()), indent=2)
     if output is None:
         print(text)
     else:
-        atomic_write_bytes(output, text.encode())
+        atomic_write_text(output, text, what="the -o file")
         console.print(f"wrote {output}")

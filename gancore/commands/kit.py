@@ -39,11 +39,21 @@ def new_plugin_cmd(
     )
 
 
+def _check(output: Path | None) -> None:
+    """Refuse an unwritable ``-o`` before generating anything."""
+    if output is not None:
+        from gancore.io import check_writable
+
+        check_writable(output, what="the -o file")
+
+
 def _write(text: str, output: Path | None) -> None:
     if output is None:
         print(text, end="")
     else:
-        output.write_text(text, encoding="utf-8")
+        from gancore.io import atomic_write_text
+
+        atomic_write_text(output, text, what="the -o file")
         console.print(f"wrote {output}")
 
 
@@ -58,6 +68,7 @@ def components_cmd(
     """Markdown catalogue of every registered component: summary and parameters."""
     from gancore.kit.catalogue import components_markdown
 
+    _check(output)
     _write(components_markdown(registry(), origin or None), output)
 
 
@@ -68,7 +79,33 @@ def hooks_cmd(
     """Markdown reference of the plugin hooks (hookspecs)."""
     from gancore.kit.catalogue import hooks_markdown
 
+    _check(output)
     _write(hooks_markdown(), output)
+
+
+@docs_app.command("kinds")
+def kinds_cmd(
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="write to FILE")] = None,
+    update: Annotated[
+        Path | None,
+        typer.Option("--update", help="replace the reference inside this Markdown file "
+                     "(docs/plugins.md)"),
+    ] = None,
+) -> None:
+    """The authoring reference of every component kind (protocol, arguments, checks, example)."""
+    from gancore.kit.catalogue import kinds_markdown, with_kinds_reference
+
+    _check(output or update)
+    if update is not None:
+        from gancore.errors import GancoreError
+
+        try:
+            text = update.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise GancoreError(f"cannot read: {exc.strerror}", source=str(update)) from None
+        _write(with_kinds_reference(text, source=str(update)), update)
+    else:
+        _write(kinds_markdown(), output)
 
 
 def register(app: typer.Typer) -> None:

@@ -99,31 +99,37 @@ def sample_cmd(
     ] = False,
 ) -> None:
     """Draw samples from CHECKPOINT (EMA weights when present)."""
-    import numpy as np
-
     from gancore import checkpoint as ckpt_mod
+    from gancore.io import check_writable, save_npy
     from gancore.train import sample as sample_mod
     from gancore.train.plots import save_samples
 
+    # every option is checked before the checkpoint is loaded or anything is drawn
+    sample_mod.check_truncation(truncation)
+    if interpolate:
+        rows, steps = sample_mod.walk_shape(n)
+    else:
+        sample_mod.check_count(n)
+    if grid is None and npy is None:
+        grid = Path("samples.png")
+    for path, what in ((grid, "the --grid file"), (npy, "the --npy file")):
+        if path is not None:
+            check_writable(path, what=what)
     gan = ckpt_mod.load(checkpoint, registry=registry(), ema=not raw)
     nrow = None
     if interpolate:
-        rows, steps = sample_mod.walk_shape(n)
         images, _ = sample_mod.interpolate(
             gan, rows, steps, seed=seed, klass=klass, truncation=truncation
         )
         nrow = steps
     else:
         images, _ = sample_mod.sample_images(gan, n, seed=seed, klass=klass, truncation=truncation)
-    if grid is None and npy is None:
-        grid = Path("samples.png")
     written = []
     if grid is not None:
         save_samples(images, grid, nrow=nrow)
         written.append(str(grid))
     if npy is not None:
-        npy.parent.mkdir(parents=True, exist_ok=True)
-        np.save(npy, images.numpy())
+        save_npy(npy, images.numpy(), what="the --npy file")
         written.append(str(npy))
     console.print(f"[green]wrote[/] {len(images)} samples to {', '.join(written)}")
 

@@ -47,6 +47,22 @@ def class_folders(root: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
+def labelled_classes(root: Path) -> list[str]:
+    """:func:`class_folders` for ``labels = "subfolders"``: refuses a folder without any.
+
+    Without this, a folder with no subfolders would silently train an unlabelled model.
+    """
+    classes = class_folders(root)
+    if not classes:
+        raise DataError(
+            'labels = "subfolders", but the folder has no subfolders (one per class)',
+            source=str(root), key="labels",
+            hint='put the images of each class in a subfolder of their own, or set '
+                 'labels = "none"',
+        )
+    return classes
+
+
 def _require_folder(root: Path) -> None:
     if not root.is_dir():
         raise DataError("image folder not found", source=str(root),
@@ -75,8 +91,12 @@ class ImageFiles(Dataset):
 
     def _set_files(self, files: Sequence[Path], labels: Sequence[int], image_size: int,
                    channels: int, augmentation: Augmentation, crop: int | None = None) -> None:
+        from gancore.data.common import check_labels
+
         self.files = list(files)
-        self.labels = torch.as_tensor(list(labels), dtype=torch.int64)
+        classes = len(getattr(self, "classes", None) or ()) or None
+        self.labels = check_labels(torch.as_tensor(list(labels)), classes,
+                                   source=getattr(self, "root", None), count=len(self.files))
         self.image_size = image_size
         self.channels = channels
         self.crop = crop
@@ -153,7 +173,7 @@ class ImageFolder(ImageFiles):
         folder = Path(root).expanduser()
         _require_folder(folder)
         self.root = folder
-        self.classes = class_folders(folder) if labels == "subfolders" else []
+        self.classes = labelled_classes(folder) if labels == "subfolders" else []
         found = list_images(folder)
         if not found:
             raise DataError("no image files (jpg, jpeg, png, webp, bmp) in the folder",
@@ -207,5 +227,5 @@ class ImageFolder(ImageFiles):
             if "root" not in p:
                 raise RecipeError("labels = \"subfolders\" needs root", key="root",
                                   hint="set data.root to the image folder")
-            classes = len(class_folders(Path(p["root"]).expanduser()))
+            classes = len(labelled_classes(Path(p["root"]).expanduser()))
         return DataSpec((p["channels"], p["image_size"], p["image_size"]), classes)

@@ -26,43 +26,102 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _CORRUPT_HINT = "the file is damaged or not an IDX file; restore or re-download it"
 
 
-def _open(path: Path) -> IO[bytes]:
-    with open(path, "rb") as probe:
-        magic = probe.read(2)
-    return gzip.open(path, "rb") if magic == _GZIP_MAGIC else open(path, "rb")
+#: Most dimensions an IDX header may claim (MNIST-style files have 1 to 4).
+MAX_DIMS = 8
+#: Deflate expands at most ~1032:1, which bounds what a gzip file can hold.
+_GZIP_RATIO = 1100
+_CHUNK = 1 << 24
 
 
 def _read_exact(stream: IO[bytes], size: int, path: Path, what: str) -> bytes:
-    data = stream.read(size)
-    if len(data) != size:
+    """``size`` bytes of ``stream``, read in chunks (a lying header allocates nothing)."""
+    parts, got = [], 0
+    while got < size:
+        chunk = stream.read(min(_CHUNK, size - got))
+        if not chunk:
+            break
+        parts.append(chunk)
+        got += len(chunk)
+    if got != size:
         raise DataError(f"IDX file is truncated: expected {size} bytes of {what}, "
-                        f"found {len(data)}", source=str(path), hint=_CORRUPT_HINT)
-    return data
+                        f"found {got}", source=str(path), hint=_CORRUPT_HINT)
+    return b"".join(parts)
+
+
+def _parse_header(head: bytes, path: Path) -> tuple[np.dtype, int]:
+    """The dtype and number of dimensions of a 4-byte IDX magic number, checked."""
+    if head[:2] != b"\0\0":
+        raise DataError(f"not an IDX file (magic number {head.hex()} does not start with "
+                        "0000)", source=str(path), hint=_CORRUPT_HINT)
+    if head[2] not in IDX_DTYPES:
+        codes = ", ".join(f"0x{c:02x}" for c in IDX_DTYPES)
+        raise DataError(f"not an IDX file: unknown data type code 0x{head[2]:02x} "
+                        f"(IDX knows {codes})", source=str(path), hint=_CORRUPT_HINT)
+    ndim = head[3]
+    if not 1 <= ndim <= MAX_DIMS:
+        raise DataError(f"IDX header claims {ndim} dimensions (1 to {MAX_DIMS} are possible)",
+                        source=str(path), hint=_CORRUPT_HINT)
+    return np.dtype(IDX_DTYPES[head[2]]), ndim
+
+
+def _check_size(dims: list[int], dtype: np.dtype, path: Path, compressed: bool) -> int:
+    """The data size the header claims, refused when the file cannot possibly hold it."""
+    claimed = math.prod(dims) * dtype.itemsize
+    header = 4 + 4 * len(dims)
+    on_disk = path.stat().st_size
+    shape = "x".join(map(str, dims))
+    if compressed:
+        if claimed > on_disk * _GZIP_RATIO:
+            raise DataError(f"IDX header claims {shape} values ({claimed:,} bytes), more than "
+                            f"a {on_disk:,}-byte gzip file can hold", source=str(path),
+                            hint=_CORRUPT_HINT)
+        with open(path, "rb") as fh:  # gzip's trailer: the uncompressed size modulo 2**32
+            fh.seek(max(on_disk - 4, 0))
+            isize = int.from_bytes(fh.read(4).rjust(4, b"\0"), "little")
+        if (header + claimed) % 2**32 != isize:
+            raise DataError(f"IDX file does not match its header: the header claims {shape} "
+                            f"values ({header + claimed:,} bytes unpacked), the gzip trailer "
+                            f"says {isize:,} (truncated, damaged or a wrong header)",
+                            source=str(path), hint=_CORRUPT_HINT)
+    elif claimed != on_disk - header:
+        found = max(on_disk - header, 0)
+        what = "truncated" if claimed > found else "longer than its header says"
+        raise DataError(f"IDX file is {what}: the header claims {shape} values "
+                        f"({claimed:,} bytes of data), the file holds {found:,}",
+                        source=str(path), hint=_CORRUPT_HINT)
+    return claimed
 
 
 def read_idx(path: str | Path, limit: int | None = None) -> np.ndarray:
     """Read an IDX file (gzip detected from its content) into a native-endian numpy array.
 
     ``limit`` reads only the first ``limit`` entries along the first axis. Missing, damaged or
-    truncated files raise :class:`~gancore.errors.DataError` naming the file.
+    truncated files, and headers that claim an impossible size (more data than the file can
+    hold, an unknown type code, no or too many dimensions), raise
+    :class:`~gancore.errors.DataError` naming the file, before any large allocation.
     """
     path = Path(path)
     try:
-        with _open(path) as stream:
-            header = _read_exact(stream, 4, path, "header")
-            if header[:2] != b"\0\0" or header[2] not in IDX_DTYPES:
-                raise DataError(f"not an IDX file (header {header.hex()})", source=str(path),
-                                hint=_CORRUPT_HINT)
-            dtype = np.dtype(IDX_DTYPES[header[2]])
-            ndim = header[3]
+        with open(path, "rb") as probe:
+            compressed = probe.read(2) == _GZIP_MAGIC
+        with (gzip.open(path, "rb") if compressed else open(path, "rb")) as stream:
+            dtype, ndim = _parse_header(_read_exact(stream, 4, path, "header"), path)
             dims = list(struct.unpack(f">{ndim}I", _read_exact(stream, 4 * ndim, path, "sizes")))
+            claimed = _check_size(dims, dtype, path, compressed)
             if limit is not None and dims:
                 dims[0] = min(dims[0], max(limit, 0))
             count = math.prod(dims)
             data = _read_exact(stream, count * dtype.itemsize, path, "data")
+            if compressed and count * dtype.itemsize == claimed and stream.read(1):
+                raise DataError("IDX file is longer than its header says (data after the "
+                                f"{'x'.join(map(str, dims))} values)", source=str(path),
+                                hint=_CORRUPT_HINT)
     except FileNotFoundError:
         raise DataError("IDX file not found", source=str(path),
                         hint="check the path of the data folder") from None
+    except IsADirectoryError:
+        raise DataError("is a folder, not an IDX file", source=str(path),
+                        hint="give the path of the IDX file itself") from None
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"cannot read IDX file: {exc}", source=str(path),
                         hint=_CORRUPT_HINT) from None
@@ -85,5 +144,7 @@ def write_idx(path: str | Path, array: np.ndarray, compress: bool | None = None)
     )
     if compress is None:
         compress = path.suffix == ".gz"
-    path.write_bytes(gzip.compress(payload) if compress else payload)
-    return path
+    from gancore.io import atomic_write_bytes
+
+    return atomic_write_bytes(path, gzip.compress(payload) if compress else payload,
+                              what="the IDX file")

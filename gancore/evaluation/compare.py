@@ -30,7 +30,7 @@ from gancore.evaluation.study import Entry, Study, is_study_file, load_study
 if TYPE_CHECKING:
     import torch
 
-    from gancore.builder import GAN
+    from gancore.assembly.build import GAN
     from gancore.registry import Registry
 
 LAST = "last.safetensors"
@@ -256,6 +256,9 @@ def compare(
     entries = unique_names(list(entries))
     if not entries:
         raise GancoreError("nothing to compare", hint="give recipes, run folders or a study file")
+    from gancore.io import check_writable_dir
+
+    check_writable_dir(out, what="the comparison folder")  # before any training
     shared = [*overrides, *([f"seed={seed}"] if seed is not None else [])]
     results = []
     for entry in entries:
@@ -298,19 +301,21 @@ def compare(
 
 def write_outputs(comparison: Comparison, registry: Registry | None = None) -> dict[str, Path]:
     """Write ``comparison.md``, ``comparison.json``, ``samples.png`` and ``losses.png``."""
+    from gancore.io import atomic_write_text
+
     out = comparison.out
-    out.mkdir(parents=True, exist_ok=True)
     files = {
         "json": out / "comparison.json",
         "markdown": out / "comparison.md",
         "samples": out / "samples.png",
         "losses": out / "losses.png",
     }
-    files["json"].write_text(
+    atomic_write_text(
+        files["json"],
         json.dumps(comparison.as_dict(), indent=2, default=_json_default) + "\n",
-        encoding="utf-8",
+        what="the comparison (JSON)",
     )
-    files["markdown"].write_text(markdown(comparison), encoding="utf-8")
+    atomic_write_text(files["markdown"], markdown(comparison), what="the comparison table")
     save_sample_panels(comparison.results, files["samples"], registry)
     save_loss_overlay(comparison.results, files["losses"])
     comparison.files = files
@@ -505,9 +510,9 @@ def save_sample_panels(
             ax.set_aspect("equal", adjustable="datalim")
         ax.set_title(f"{r.entry.name} (step {r.evaluation.get('step')})", fontsize=10)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
-    return path
+    from gancore.io import save_figure
+
+    return save_figure(fig, path, what="the comparison plot")
 
 
 def save_loss_overlay(results: Sequence[EntryResult], path: Path) -> Path:
@@ -528,6 +533,6 @@ def save_loss_overlay(results: Sequence[EntryResult], path: Path) -> Path:
             ax.text(0.5, 0.5, "no training log", ha="center", va="center",
                     transform=ax.transAxes)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
-    return path
+    from gancore.io import save_figure
+
+    return save_figure(fig, path, what="the comparison plot")

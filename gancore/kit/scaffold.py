@@ -62,17 +62,26 @@ def render(names: PackNames) -> dict[str, str]:
 def new_plugin(name: str, directory: Path | str = ".", *, force: bool = False) -> Path:
     """Write the pack ``NAME`` into ``directory/NAME``; return its folder.
 
-    Refuses to write into a folder that exists and is not empty unless ``force``.
+    Refuses to write into a folder that exists and is not empty unless ``force``. A new pack is
+    written into a temporary folder renamed into place at the end, so a failure (a full disk,
+    say) leaves nothing behind; with ``force`` each file is replaced atomically.
     """
+    from gancore.io import atomic_write_text, check_writable_dir, staged_folder
+
     names = PackNames.from_name(name)
     root = Path(directory) / names.folder
+    check_writable_dir(root, what="the plugin pack folder")
     if root.exists() and any(root.iterdir()) and not force:
         raise GancoreError(
             f"{root} already exists and is not empty",
             hint="choose another name or --dir, or pass --force to overwrite",
         )
-    for rel, text in render(names).items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    files = render(names)
+    if root.exists() and any(root.iterdir()):
+        for rel, text in files.items():
+            atomic_write_text(root / rel, text, what="a plugin pack file")
+        return root
+    with staged_folder(root, what="the plugin pack folder") as tmp:
+        for rel, text in files.items():
+            atomic_write_text(tmp / rel, text, what="a plugin pack file")
     return root

@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -32,20 +31,10 @@ def cache_dir() -> Path:
 
 def save_atomic(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> Path:
     """Write ``tensors`` and string ``metadata`` to a safetensors file, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from gancore.io import atomic_write_bytes
+
     data = save({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, metadata)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_bytes(path, data, what="the statistics cache file")
 
 
 def read_metadata(path: Path) -> dict[str, str]:

@@ -27,15 +27,14 @@ def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) 
 
 
 def save_png(array: torch.Tensor, path: str | Path) -> Path:
-    """Write a uint8 ``H×W×C`` array as PNG."""
+    """Write a uint8 ``H×W×C`` array as PNG (atomically, see :mod:`gancore.io`)."""
     from PIL import Image
+
+    from gancore.io import save_image
 
     data = array.numpy()
     image = Image.fromarray(data[:, :, 0] if data.shape[2] == 1 else data)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path, format="PNG")
-    return path
+    return save_image(image, path, what="the sample grid")
 
 
 def save_samples(
@@ -78,10 +77,9 @@ def save_scatter(
     if title:
         ax.set_title(title)
     ax.legend(loc="upper right", markerscale=4)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
-    return path
+    from gancore.io import save_figure
+
+    return save_figure(fig, path, what="the scatter plot")
 
 
 def save_loss_curves(
@@ -106,7 +104,6 @@ def save_loss_curves(
     bottom.set_ylabel("mean sigmoid(logit)")
     bottom.legend(loc="upper right")
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
-    return path
+    from gancore.io import save_figure
+
+    return save_figure(fig, path, what="the loss curves")

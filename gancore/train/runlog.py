@@ -31,14 +31,19 @@ class MetricsLog:
     def write(self, record: dict[str, Any]) -> None:
         self.records.append(record)
         if self.path is not None:
-            with self.path.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(record, allow_nan=True) + "\n")
+            from gancore.io import append_text
+
+            append_text(self.path, json.dumps(record, allow_nan=True) + "\n",
+                        what="the training log")
 
     def truncate_after(self, step: int) -> None:
         """Forget records past ``step`` (a resumed run redoes them)."""
         kept = [r for r in self.records if r.get("step", 0) <= step]
         if self.path is not None and self.path.exists():  # also drops a torn last line
-            self.path.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+            from gancore.io import atomic_write_text
+
+            atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept),
+                              what="the training log")
         self.records = kept
 
 

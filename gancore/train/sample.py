@@ -9,20 +9,41 @@ import torch
 
 from gancore.errors import GancoreError
 
+#: Smallest ``-n`` of a latent-walk grid (one walk needs its two endpoints).
+MIN_WALK = 2
+
+
+def check_truncation(truncation: float | None) -> None:
+    """Refuse a truncation that is not a finite positive number (nan, inf, 0, negative).
+
+    NaN would turn every latent value into NaN; infinity would silently truncate nothing.
+    """
+    if truncation is None:
+        return
+    if not isinstance(truncation, int | float) or not math.isfinite(truncation) \
+            or truncation <= 0:
+        raise GancoreError(
+            f"truncation must be a finite positive number (got {truncation})",
+            key="--truncation",
+            hint="use e.g. --truncation 0.7 (smaller: less variety), or leave it out",
+        )
+
+
+def check_count(n: int, key: str = "-n") -> None:
+    """Refuse a sample count below 1."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise GancoreError(f"{key} must be 1 or more (got {n})", key=key,
+                           hint=f"give {key} a positive number of samples")
+
 
 def truncated_normal(
     n: int, dim: int, truncation: float | None, generator: torch.Generator
 ) -> torch.Tensor:
     """Standard normal ``[n, dim]``; with ``truncation`` T, values beyond ±T are redrawn."""
+    check_truncation(truncation)
     z = torch.randn(n, dim, generator=generator)
     if truncation is None:
         return z
-    if truncation <= 0:
-        raise GancoreError(
-            f"truncation must be positive (got {truncation})",
-            key="--truncation",
-            hint="use e.g. --truncation 0.7, or leave it out",
-        )
     for _ in range(1000):
         bad = z.abs() > truncation
         if not bad.any():
@@ -77,8 +98,7 @@ def sample_images(
     truncation: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``n`` samples and their labels (None when unconditional)."""
-    if n <= 0:
-        raise GancoreError(f"-n must be 1 or more (got {n})", key="-n")
+    check_count(n)
     gen = torch.Generator().manual_seed(seed)
     z = truncated_normal(n, gan.latent_dim, truncation, gen)
     y = class_labels(gan, n, klass)
@@ -104,6 +124,10 @@ def interpolate(
     truncation: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``rows`` latent walks of ``steps`` samples each between random endpoints (row-major)."""
+    check_count(rows, "rows")
+    if steps < MIN_WALK:
+        raise GancoreError(f"a latent walk needs {MIN_WALK} or more steps (got {steps})",
+                           key="steps", hint=f"use steps >= {MIN_WALK}")
     gen = torch.Generator().manual_seed(seed)
     ends = truncated_normal(2 * rows, gan.latent_dim, truncation, gen)
     t = torch.linspace(0, 1, steps)
@@ -117,6 +141,17 @@ def interpolate(
 
 
 def walk_shape(n: int) -> tuple[int, int]:
-    """Rows and steps of an interpolation grid of about ``n`` samples."""
+    """Rows and steps of an interpolation grid of about ``n`` samples (``n`` >= 2).
+
+    The grid holds ``rows * steps`` samples: ``n`` rounded down to whole walks of about
+    ``sqrt(n)`` steps (``-n 3`` gives one walk of 2).
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < MIN_WALK:
+        raise GancoreError(
+            f"--interpolate needs -n {MIN_WALK} or more (got {n}): a latent walk is drawn "
+            "between two endpoints",
+            key="-n",
+            hint="e.g. --interpolate -n 64 gives 8 walks of 8 steps",
+        )
     steps = max(2, round(math.sqrt(n)))
     return max(1, n // steps), steps

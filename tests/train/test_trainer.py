@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from gancore import checkpoint
+from gancore import io as gancore_io
 from gancore.errors import CheckpointError, GancoreError, RecipeError
 from gancore.train.trainer import Trainer, TrainingError, recipe_differences, train
 
@@ -129,10 +130,14 @@ def test_failed_save_keeps_the_previous_checkpoint(tiny, tmp_path, monkeypatch):
     train(tiny, out=out, steps=2)
     before = _tensors(out / "last.safetensors")
 
-    def full_disk(*args, **kwargs):
-        raise OSError(28, "No space left on device")
+    real_fsync = gancore_io.os.fsync
 
-    monkeypatch.setattr(checkpoint.os, "fsync", full_disk)
+    def full_disk(fd):  # the disk fills up while a checkpoint is written
+        if ".safetensors." in gancore_io.os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(gancore_io.os, "fsync", full_disk)
     with pytest.raises(CheckpointError, match="No space left") as info:
         train(tiny, out=out, steps=4, resume=True)
     assert "intact" in str(info.value)
@@ -148,8 +153,8 @@ def test_read_only_folder_keeps_the_previous_checkpoint(tiny, tmp_path, monkeypa
     def read_only(*args, **kwargs):
         raise OSError(30, "Read-only file system")
 
-    monkeypatch.setattr(checkpoint.tempfile, "mkstemp", read_only)
-    with pytest.raises(CheckpointError, match="Read-only"):
+    monkeypatch.setattr(gancore_io.tempfile, "mkstemp", read_only)
+    with pytest.raises(TrainingError, match="Read-only"):  # refused before training starts
         train(tiny, out=out, steps=4, resume=True)
     assert checkpoint.read(out / "last.safetensors").step == 2
 
@@ -157,15 +162,15 @@ def test_read_only_folder_keeps_the_previous_checkpoint(tiny, tmp_path, monkeypa
 def test_kill_during_save_leaves_a_loadable_checkpoint(tiny, tmp_path, monkeypatch):
     out = tmp_path / "run"
     train(tiny, out=out, steps=2)
-    real_replace = checkpoint.os.replace
+    real_replace = gancore_io.os.replace
 
     def killed(src, dst):  # the process dies after writing the temporary file
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(checkpoint.os, "replace", killed)
+    monkeypatch.setattr(gancore_io.os, "replace", killed)
     with pytest.raises(KeyboardInterrupt):
         train(tiny, out=out, steps=4, resume=True)
-    monkeypatch.setattr(checkpoint.os, "replace", real_replace)
+    monkeypatch.setattr(gancore_io.os, "replace", real_replace)
     assert checkpoint.read(out / "last.safetensors").step == 2
     result = train(tiny, out=out, steps=4, resume=True)
     assert result.step == 4
