@@ -17,9 +17,9 @@ from gancore._lazy import lazy_attributes
 __version__ = "0.1.0"
 
 _LAZY = {
-    "build": "gancore.builder:build",
-    "GAN": "gancore.builder:GAN",
-    "build_network": "gancore.builder:build_network",
+    "build": "gancore.assembly.build:build",
+    "GAN": "gancore.assembly.build:GAN",
+    "build_network": "gancore.assembly.build:build_network",
     "load": "gancore.checkpoint:load",
     "save": "gancore.checkpoint:save",
     "Recipe": "gancore.recipe:Recipe",
@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from gancore.builder import GAN, build, build_network
+    from gancore.assembly.build import GAN, build, build_network
     from gancore.checkpoint import load, save
     from gancore.errors import GancoreError
     from gancore.hookspecs import hookimpl

@@ -30,3 +30,33 @@ def lazy_attributes(
         return sorted({*vars(sys.modules[package]), *table})
 
     return __getattr__, __dir__
+
+
+def moved_module(old: str, *new_modules: str) -> Callable[[str], Any]:
+    """Module ``__getattr__`` for a module that moved: forwards to the first of ``new_modules``
+    that has the name, with a :class:`DeprecationWarning` naming it.
+
+    ``from old import X`` keeps working.
+    """
+
+    def __getattr__(name: str) -> Any:
+        import warnings
+
+        if name.startswith("__"):
+            raise AttributeError(name)
+        for new in new_modules:
+            module = importlib.import_module(new)
+            if hasattr(module, name):
+                value = getattr(module, name)
+                break
+        else:
+            raise AttributeError(f"module {old!r} has no attribute {name!r}")
+        warnings.warn(
+            f"{old}.{name} is deprecated: import it from {new} "
+            "(authors: gancore.plugin has the whole author API)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return value
+
+    return __getattr__

@@ -1,9 +1,15 @@
 """Loading plugin packs into a registry, each in isolation.
 
-The built-in plugin (:mod:`gancore.builtin.plugin`) is registered first, through the same hook
-as any pack; then every entry point of the ``gancore`` group. A pack that fails to import, has
-a misspelt hook, raises in its hook or registers a name twice is recorded as ``failed`` (its
-partial registrations are rolled back) and the others go on; ``strict=True`` raises instead.
+Load order (deterministic): the built-in plugin (:mod:`gancore.builtins`), through the same
+hook as any pack; then the entry points of the ``gancore`` group sorted by name; then the
+``extra`` plugin objects in the order given. For each pack, pluggy registers it and checks
+its hooks (``check_pending``); blocked names are refused by pluggy's ``set_blocked``.
+
+A pack that fails to import, has a misspelt hook or raises in its hook is recorded as
+``failed`` with its error (its partial registrations are rolled back), a
+:class:`PluginWarning` names it, and the others go on. A component whose name is already
+taken is refused alone, with both origins named (the rest of both packs loads); a pack
+replaces a built-in only by declaring ``override=True``. ``strict=True`` raises instead.
 
 Environment:
   ``GANCORE_DISABLE_PLUGIN_AUTOLOAD=1``  load no entry-point packs (the built-ins still load)
@@ -13,6 +19,7 @@ Environment:
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -21,8 +28,12 @@ from typing import Any
 import pluggy
 
 from gancore import hookspecs
-from gancore.errors import GancoreError, PluginError
+from gancore.errors import DuplicateComponentError, GancoreError, PluginError
 from gancore.registry import Registry
+
+
+class PluginWarning(UserWarning):
+    """A plugin pack failed to load, or one of its components was refused."""
 
 ENTRY_POINT_GROUP = "gancore"
 BUILTIN_NAME = "builtin"
@@ -38,6 +49,11 @@ class PluginInfo:
     status: str = "loaded"  # loaded | failed | blocked
     error: str | None = None
     components: list[str] = field(default_factory=list)
+    #: components of this pack refused because another pack registered the name first
+    clashes: list[str] = field(default_factory=list)
+    #: built-in components this pack replaces on purpose (``override=True``)
+    overrides: list[str] = field(default_factory=list)
+    hooks: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -47,7 +63,18 @@ class PluginInfo:
             "status": self.status,
             "error": self.error,
             "components": self.components,
+            "clashes": self.clashes,
+            "overrides": self.overrides,
+            "hooks": self.hooks,
         }
+
+    def problems(self) -> list[str]:
+        """One line per thing that went wrong for this plugin (for warnings)."""
+        out = []
+        if self.status == "failed":
+            out.append(f"gancore plugin {self.name!r} failed to load and is skipped: {self.error}")
+        out += [f"gancore plugin {self.name!r}: {c}" for c in self.clashes]
+        return out
 
 
 @dataclass
@@ -86,21 +113,26 @@ def load_plugins(
     block: Iterable[str] = (),
     strict: bool = False,
     builtin: bool = True,
+    warn: bool = True,
 ) -> LoadedPlugins:
     """Build a registry from the built-in plugin, entry-point packs and ``extra`` objects.
 
     ``extra`` items are plugin objects/modules or ``(name, object)`` pairs, registered after
-    the entry points (this is how tests add a plugin without installing it).
+    the entry points (this is how tests add a plugin without installing it). A pack that fails
+    or loses a name clash is reported by a :class:`PluginWarning` unless ``warn`` is false
+    (the CLI prints its own one-line warning instead).
     """
     pm = make_manager()
     infos: list[PluginInfo] = []
     blocked = set(block) | _env_list("GANCORE_BLOCK_PLUGINS")
+    for name in blocked:
+        pm.set_blocked(name)
     if autoload is None:
         autoload = os.environ.get("GANCORE_DISABLE_PLUGIN_AUTOLOAD", "") in ("", "0")
 
     candidates: list[tuple[PluginInfo, Any]] = []
     if builtin:
-        from gancore.builtin import plugin as builtin_plugin
+        from gancore import builtins as builtin_plugin
 
         candidates.append((PluginInfo(BUILTIN_NAME, _gancore_version(), "gancore"), builtin_plugin))
 
@@ -108,7 +140,7 @@ def load_plugins(
         for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
             dist = getattr(ep, "dist", None)
             info = PluginInfo(ep.name, dist.version if dist else None, dist.name if dist else None)
-            if ep.name in blocked or (info.dist and info.dist in blocked):
+            if pm.is_blocked(ep.name) or (info.dist and info.dist in blocked):
                 info.status = "blocked"
                 infos.append(info)
                 continue
@@ -134,27 +166,54 @@ def load_plugins(
     registry = Registry()
     for info, obj in candidates:
         infos.append(info)
-        try:
-            pm.register(obj, name=info.name)
-            _check_hooks(pm, obj, info.name)
-        except Exception as exc:
-            if pm.is_registered(obj):
-                pm.unregister(obj)
-            _fail(info, exc, strict)
-            continue
-        registry._set_origin(info.name, info.version)
-        try:
-            _call_plugin_hooks(pm, obj, registry)
-        except Exception as exc:
+        _load_one(pm, registry, info, obj, strict)
+    registry._set_origin("unknown", None)
+    registry.plugins = infos
+    if warn:
+        for info in infos:
+            for problem in info.problems():
+                warnings.warn(problem, PluginWarning, stacklevel=2)
+    return LoadedPlugins(registry, pm, infos)
+
+
+def _load_one(
+    pm: pluggy.PluginManager, registry: Registry, info: PluginInfo, obj: Any, strict: bool
+) -> None:
+    """Register one plugin and call its hooks; on failure roll back what it did."""
+    try:
+        _check_hooks(pm, obj, info.name)
+        pm.register(obj, name=info.name)
+        pm.check_pending()
+    except Exception as exc:
+        if pm.is_registered(obj):
+            pm.unregister(obj)
+        _fail(info, exc, strict)
+        return
+    registry._set_origin(info.name, info.version)
+    clashes_before = len(registry.clashes)
+    try:
+        _call_plugin_hooks(pm, obj, registry)
+    except Exception as exc:
+        registry._remove_origin(info.name)
+        pm.unregister(obj)
+        _fail(info, exc, strict)
+        return
+    info.hooks = sorted(
+        impl.name for impl in pm.get_hookcallers(obj) or []  # type: ignore[union-attr]
+    )
+    mine = [e for e in registry.entries() if e.origin == info.name]
+    info.components = [f"{e.kind}:{e.name}" for e in mine]
+    info.overrides = [f"{e.kind}:{e.name} (replaces {e.overrides}'s)" for e in mine if e.overrides]
+    for clash in registry.clashes[clashes_before:]:
+        info.clashes.append(clash.message())
+        if strict:
             registry._remove_origin(info.name)
             pm.unregister(obj)
-            _fail(info, exc, strict)
-            continue
-        info.components = [
-            f"{e.kind}:{e.name}" for e in registry.entries() if e.origin == info.name
-        ]
-    registry._set_origin("unknown", None)
-    return LoadedPlugins(registry, pm, infos)
+            raise DuplicateComponentError(
+                clash.message(),
+                hint="uninstall or block one of the two plugin packs "
+                "(GANCORE_BLOCK_PLUGINS=name or --block-plugin name)",
+            )
 
 
 def _fail(info: PluginInfo, exc: Exception, strict: bool) -> None:

@@ -1,7 +1,10 @@
-"""The protocols every component follows.
+"""The protocols every component follows: the author API of each kind.
 
 They are structural (``typing.Protocol``): a plugin's class needs no gancore base class, only
-the attributes and methods below. The builder and trainer rely on nothing else.
+the members below. The framework reads nothing else. Required members are checked on every
+object a factory returns (:func:`gancore.contract.check_product`); members documented as
+*optional* have the default given, and :mod:`gancore.contract` reads them with that default.
+:data:`gancore.kinds.KINDS` says which protocol each kind follows.
 """
 
 from __future__ import annotations
@@ -39,11 +42,19 @@ class DataSpec:
 
 @runtime_checkable
 class Block(Protocol):
-    """A layer of a stack network, made as ``Factory(in_channels, **params)``.
+    """A layer of a stack network, made as ``Factory(in_channels, **params, ctx=ctx)``.
 
-    ``out_channels`` is the channel (or feature) count it produces; ``scale`` its spatial factor
-    (2 upsamples, 0.5 downsamples, 1 keeps). A block that sets an absolute resolution (a dense
-    stem, a logit head) exposes ``out_resolution`` instead (``None`` for a flat vector).
+    Required: ``out_channels``, the channel (or feature) count it produces, and
+    ``forward(x, cond=None)``. ``cond`` is what the network passes every block: the class
+    labels ``y`` (int64 ``[B]``, or ``None`` when unconditional), unless the network sets
+    ``ctx.cond_dim``, in which case it is a float ``[B, cond_dim]`` condition (StyleGAN's w).
+
+    Optional: ``scale`` (default 1.0), the spatial factor (2 upsamples, 0.5 downsamples);
+    ``out_resolution``, an absolute resolution set by the block (a dense stem; ``None`` for a
+    flat vector), which takes precedence over ``scale``; ``required_resolution`` (heads that
+    only work at one input resolution); ``cond_dim``, the size of the float condition the
+    block expects when used on its own (the testing kit passes one).
+    The builder checks the declared sizes against the output once, on the meta device.
     """
 
     out_channels: int
@@ -54,7 +65,11 @@ class Block(Protocol):
 
 @runtime_checkable
 class Generator(Protocol):
-    """``forward(z, y=None) -> images``; ``latent_dim`` and ``num_classes`` describe its input."""
+    """``forward(z, y=None) -> samples [B, *data_shape]``; made as ``Factory(**params, ctx=ctx)``.
+
+    ``latent_dim`` is the size of ``z``; ``num_classes`` (optional, default 0) > 0 means it
+    needs labels ``y``. Read the data's shape from ``ctx.data_shape``.
+    """
 
     latent_dim: int
     num_classes: int
@@ -64,7 +79,10 @@ class Generator(Protocol):
 
 @runtime_checkable
 class Discriminator(Protocol):
-    """``forward(x, y=None) -> logits`` of shape ``[B]``."""
+    """``forward(x, y=None) -> logits [B]``; made as ``Factory(**params, ctx=ctx)``.
+
+    ``num_classes`` (optional, default 0) > 0 means it needs labels ``y``.
+    """
 
     num_classes: int
 
@@ -73,7 +91,13 @@ class Discriminator(Protocol):
 
 @runtime_checkable
 class Loss(Protocol):
-    """An adversarial loss on raw discriminator logits."""
+    """An adversarial loss on raw discriminator logits, made as ``Factory(**params)``.
+
+    Both methods return scalar tensors. Optional: ``real_target`` (float), the target for
+    real logits, which the trainer lowers for one-sided label smoothing (``train.
+    label_smoothing``) when the attribute exists; ``needs_real_for_g`` (default False): the
+    trainer passes ``real_logits`` to ``g_loss`` only when it is True.
+    """
 
     def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor: ...
 
@@ -84,16 +108,21 @@ class Loss(Protocol):
 
 @runtime_checkable
 class FeatureNorm(Protocol):
-    """A feature normalization module made from ``num_features``; conditional norms take ``y``."""
+    """A feature normalization, made as ``Factory(num_features, dims=2, num_classes=0, **params)``.
 
-    conditional: bool
+    ``dims`` is 2 for feature maps ``[B, C, H, W]`` and 1 for vectors ``[B, C]``; the output has
+    the input's shape. Optional: ``conditional`` (default False): when True the norm is called
+    as ``norm(x, y)`` with the labels (conditional batch norm). A norm that cannot handle
+    vectors raises ``ValueError`` for ``dims = 1``.
+    """
 
     def __call__(self, x: torch.Tensor, *args: Any) -> torch.Tensor: ...
 
 
 @runtime_checkable
 class WeightNorm(Protocol):
-    """A weight normalization: a callable that wraps a layer and returns it."""
+    """A weight normalization, ``Factory(module, **params) -> module``: wraps a layer (spectral
+    norm...) and returns it, computing the same output shape."""
 
     def __call__(self, module: torch.nn.Module) -> torch.nn.Module: ...
 
@@ -104,7 +133,11 @@ Normalization = FeatureNorm
 
 @runtime_checkable
 class Penalty(Protocol):
-    """A discriminator regulariser, added to the D loss every ``interval`` steps."""
+    """A discriminator regulariser, made as ``Factory(**params)``.
+
+    ``penalty(discriminator, real, fake, y)`` returns a scalar tensor (without the weight);
+    the trainer adds ``weight * interval * value`` to the D loss every ``interval`` D steps.
+    """
 
     weight: float
     interval: int
@@ -120,10 +153,13 @@ class Penalty(Protocol):
 
 @runtime_checkable
 class Dataset(Protocol):
-    """A map-style dataset of ``(x, y)``: ``x`` float in [-1, 1], ``y`` an int64 label (0 if none).
+    """A map-style dataset of ``(x, y)``: ``x`` float (images in [-1, 1]), ``y`` an int64 label
+    (0 if none).
 
-    Its class has ``describe(**params) -> DataSpec``; in-memory datasets also offer
-    ``as_tensors() -> (x, y)`` so the trainer can batch without a DataLoader.
+    Required: its class has ``describe(**params) -> DataSpec`` (called with the recipe's
+    parameters, without loading anything), and ``x`` has ``describe().shape``. Optional:
+    ``as_tensors() -> (x, y)`` for in-memory sets, so the trainer batches without a
+    DataLoader, with ``augment(batch)`` applied per batch; ``modes()`` for 2D mixtures.
     """
 
     def __len__(self) -> int: ...
@@ -133,6 +169,49 @@ class Dataset(Protocol):
 
 @runtime_checkable
 class Augment(Protocol):
-    """A differentiable augmentation applied alike to real and fake discriminator inputs."""
+    """``Factory(**params) -> callable``: a differentiable augmentation ``x -> x`` (same shape),
+    applied alike to real and fake discriminator inputs."""
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class Activation(Protocol):
+    """``Factory(**params) -> module``: an elementwise activation (shape kept). Factories that
+    take ``inplace`` get ``inplace=True`` where the input is a fresh tensor."""
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class Init(Protocol):
+    """``Factory(network, **params) -> None``: initialises a network's weights in place.
+
+    Skip modules for which :func:`gancore.contract.keeps_init` is true (they set the attribute
+    :data:`gancore.contract.KEEP_INIT`, like a conditional norm's class embeddings).
+    """
+
+    def __call__(self, network: torch.nn.Module) -> None: ...
+
+
+@runtime_checkable
+class Optimizer(Protocol):
+    """``Factory(params, **hyper) -> torch.optim.Optimizer``."""
+
+    param_groups: list[dict[str, Any]]
+
+    def step(self) -> Any: ...
+
+    def zero_grad(self) -> None: ...
+
+
+@runtime_checkable
+class Schedule(Protocol):
+    """``Factory(optimizer, total_steps, **params) -> LRScheduler``, stepped once per G update.
+
+    Its ``state_dict()`` goes into checkpoints, so a resumed run continues the schedule.
+    """
+
+    def step(self) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]: ...

@@ -22,41 +22,36 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from gancore.errors import DuplicateComponentError, GancoreError, UnknownComponentError
+from gancore.errors import GancoreError, UnknownComponentError
+from gancore.kinds import KINDS as _KINDS
+from gancore.kinds import get_kind
 
-#: The kinds of component, with a one-line description each.
-KINDS: dict[str, str] = {
-    "generator": "whole generator networks: forward(z, y=None) -> images",
-    "discriminator": "whole discriminator networks: forward(x, y=None) -> logits[B]",
-    "block": "layers a stack network is assembled from: Factory(in_channels, **params)",
-    "norm": "feature normalizations made from num_features (batch, instance, ...)",
-    "weight_norm": "weight normalizations applied to a layer (spectral, weight, none)",
-    "activation": "activation functions",
-    "init": "weight initialisation schemes",
-    "loss": "adversarial losses: d_loss(real, fake), g_loss(fake, real)",
-    "penalty": "discriminator regularisers (gradient penalty, R1, ...)",
-    "dataset": "training data",
-    "optimizer": "optimizers made from parameters",
-    "schedule": "learning-rate schedules",
-    "augment": "differentiable augmentations applied to the discriminator's inputs",
-    "metric": "evaluation metrics",
-    "feature_extractor": "networks mapping images to features for FID/KID/PR",
-}
+if typing.TYPE_CHECKING:
+    from gancore.recipe.refs import ComponentSpec
 
-#: Arguments the framework supplies for each kind; they never appear in a recipe.
-BUILDER_ARGS: dict[str, tuple[str, ...]] = {
-    "block": ("in_channels", "ctx"),
-    "norm": ("num_features", "dims", "num_classes"),
-    "weight_norm": ("module",),
-    "generator": ("ctx",),
-    "discriminator": ("ctx",),
-    "optimizer": ("params",),
-    "schedule": ("optimizer", "total_steps"),
-    "feature_extractor": ("ctx",),
-    "metric": ("ctx",),
-}
+#: Counts calls of :func:`validate_params` (resolution validates each reference once).
+VALIDATIONS = {"count": 0}
 
-_PARAMS_CONFIG = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+
+def __getattr__(name: str) -> Any:
+    """0.1's ``KINDS`` and ``BUILDER_ARGS``, derived from :data:`gancore.kinds.KINDS`."""
+    views = {
+        "KINDS": lambda: {k.name: k.summary for k in _KINDS.values()},
+        "BUILDER_ARGS": lambda: {k.name: k.supplied for k in _KINDS.values()},
+    }
+    if name not in views:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import warnings
+
+    warnings.warn(
+        f"gancore.registry.{name} is deprecated: read gancore.kinds.KINDS",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return views[name]()
+
+_PARAMS_CONFIG = ConfigDict(extra="forbid", arbitrary_types_allowed=True, validate_default=True)
 
 
 class Params(BaseModel):
@@ -81,6 +76,8 @@ class ComponentEntry:
     origin_version: str | None = None
     params: type[BaseModel] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    #: the origin of the component this one deliberately replaces (``override=True``)
+    overrides: str | None = None
 
     def load(self) -> Callable[..., Any]:
         """Return the factory, importing it if it was given as a string."""
@@ -108,7 +105,7 @@ class ComponentEntry:
                 self.params = explicit
             else:
                 self.params = model_from_signature(
-                    factory, f"{self.kind}:{self.name}", BUILDER_ARGS.get(self.kind, ())
+                    factory, f"{self.kind}:{self.name}", get_kind(self.kind).supplied
                 )
         return self.params
 
@@ -128,8 +125,13 @@ class ComponentEntry:
         return self.params_model().model_validate(values)
 
     def create(self, *args: Any, **params: Any) -> Any:
-        """Call the factory with framework arguments and validated parameters."""
-        return self.load()(*args, **params)
+        """Call the factory with framework arguments and validated parameters.
+
+        What it returns is checked against the kind's protocol (:mod:`gancore.contract`).
+        """
+        from gancore.contract import check_product
+
+        return check_product(self, self.load()(*args, **params))
 
 
 def model_from_signature(
@@ -166,9 +168,14 @@ class Registry:
     """
 
     def __init__(self) -> None:
-        self._entries: dict[str, dict[str, ComponentEntry]] = {k: {} for k in KINDS}
+        self._entries: dict[str, dict[str, ComponentEntry]] = {k: {} for k in _KINDS}
         self._origin: tuple[str, str | None] = ("unknown", None)
         self.recipe_dirs: list[tuple[str, str]] = []  # (origin, path)
+        #: registrations refused because the name was taken (the first one is kept)
+        self.clashes: list[Clash] = []
+        self._replaced: dict[tuple[str, str], list[ComponentEntry]] = {}
+        #: what happened to each plugin when this registry was built (``PluginInfo``)
+        self.plugins: list[Any] = []
 
     # -- registration ---------------------------------------------------------------------
     def add(
@@ -179,27 +186,24 @@ class Registry:
         *,
         summary: str = "",
         params: type[BaseModel] | None = None,
+        override: bool = False,
         **meta: Any,
-    ) -> ComponentEntry:
-        """Register ``factory`` as component ``kind``/``name``.
+    ) -> ComponentEntry | None:
+        """Register ``factory`` as component ``kind``/``name``; return its entry.
 
-        ``meta`` holds kind-specific facts (for example a block's ``role``: ``"stem"``,
-        ``"head"``...). Registering a name twice raises :class:`DuplicateComponentError`
-        naming both origins.
+        ``meta`` holds kind-specific facts (for example a block's ``role``). A name that is
+        already taken is a clash: the first registration is kept, this one is refused and
+        recorded in :attr:`clashes` naming both origins (``None`` is returned), and the rest
+        of the pack still loads. A pack replaces a built-in component only when it says so
+        with ``override=True``; ``gancore plugins`` and ``gancore show`` report the override.
         """
         if kind not in self._entries:
-            raise GancoreError(
-                f"unknown component kind {kind!r}",
-                hint="kinds: " + ", ".join(KINDS),
-            )
+            get_kind(kind)  # raises with a did-you-mean
         origin, version = self._origin
         existing = self._entries[kind].get(name)
-        if existing is not None:
-            raise DuplicateComponentError(
-                f"{kind} {name!r} is registered twice: by {existing.origin} and by {origin}",
-                hint="uninstall or block one of the two plugin packs "
-                "(GANCORE_BLOCK_PLUGINS=name or --block-plugin name)",
-            )
+        if existing is not None and not (override and existing.origin != origin):
+            self.clashes.append(Clash(kind, name, existing.origin, origin, override))
+            return None
         entry = ComponentEntry(
             kind,
             name,
@@ -209,7 +213,10 @@ class Registry:
             origin_version=version,
             params=params,
             meta=dict(meta),
+            overrides=existing.origin if existing is not None else None,
         )
+        if existing is not None:
+            self._replaced.setdefault((kind, name), []).append(existing)
         self._entries[kind][name] = entry
         return entry
 
@@ -221,18 +228,20 @@ class Registry:
         self._origin = (origin, version)
 
     def _remove_origin(self, origin: str) -> None:
-        for entries in self._entries.values():
+        for kind, entries in self._entries.items():
             for name in [n for n, e in entries.items() if e.origin == origin]:
                 del entries[name]
+                replaced = self._replaced.pop((kind, name), [])
+                if replaced:  # an override rolled back: the replaced component returns
+                    entries[name] = replaced[-1]
         self.recipe_dirs = [(o, p) for o, p in self.recipe_dirs if o != origin]
+        self.clashes = [c for c in self.clashes if c.rejected != origin]
 
     # -- lookup ---------------------------------------------------------------------------
     def get(self, kind: str, name: str, *, key: str | None = None) -> ComponentEntry:
         """Return an entry, or raise :class:`UnknownComponentError` with suggestions."""
         if kind not in self._entries:
-            raise GancoreError(
-                f"unknown component kind {kind!r}", hint="kinds: " + ", ".join(KINDS)
-            )
+            get_kind(kind)
         try:
             return self._entries[kind][name]
         except KeyError:
@@ -248,7 +257,7 @@ class Registry:
 
     def entries(self, kind: str | None = None, pattern: str = "*") -> Iterator[ComponentEntry]:
         """All entries (of one kind), sorted by kind then name."""
-        for k in [kind] if kind else list(KINDS):
+        for k in [kind] if kind else list(_KINDS):
             for n in self.names(k, pattern):
                 yield self._entries[k][n]
 
@@ -260,12 +269,73 @@ class Registry:
         validated = validate_params(entry, params, key=key)
         return entry.create(*args, **params_to_kwargs(validated))
 
+    def make(
+        self,
+        kind: str,
+        spec: ComponentSpec | str | dict[str, Any],
+        *args: Any,
+        key: str | None = None,
+        source: str | None = None,
+        **supplied: Any,
+    ) -> Any:
+        """Create the component a reference names, with framework ``args``/``supplied``.
+
+        A reference from a resolved recipe is not validated again.
+        """
+        from gancore.recipe.refs import as_spec
+
+        spec = as_spec(kind, spec)
+        try:
+            entry = self.get(kind, spec.type, key=f"{key}.type" if key else None)
+        except GancoreError as exc:
+            raise exc.located(source=source) from None
+        params = params_of(entry, spec, key=key, source=source)
+        return entry.create(*args, **supplied, **params_to_kwargs(params))
+
     def origins(self) -> dict[str, str | None]:
         """Plugin name -> version for every plugin that registered something."""
         out: dict[str, str | None] = {}
         for entry in self.entries():
             out.setdefault(entry.origin, entry.origin_version)
         return out
+
+
+@dataclass(frozen=True)
+class Clash:
+    """A registration refused because ``kind``/``name`` was already registered."""
+
+    kind: str
+    name: str
+    kept: str
+    rejected: str
+    override: bool = False
+
+    def message(self) -> str:
+        """One line naming both origins and what to do."""
+        text = (
+            f"{self.kind} {self.name!r} is registered by {self.kept} and by {self.rejected}; "
+            f"{self.kept}'s is used"
+        )
+        if self.kept == "builtin" and not self.override:
+            text += (
+                f" ({self.rejected} did not declare an override: "
+                "registry.add(..., override=True) replaces a built-in on purpose)"
+            )
+        return text
+
+
+def params_of(
+    entry: ComponentEntry, spec: ComponentSpec, *, key: str | None = None,
+    source: str | None = None,
+) -> BaseModel:
+    """The validated parameters of reference ``spec`` to ``entry``.
+
+    A reference of a resolved recipe carries them already; any other is validated here.
+    """
+    validated = spec.validated
+    if validated is not None and type(validated) is entry.params_model():
+        return validated
+    return validate_params(entry, spec.params(), key=key, source=source)
 
 
 def params_to_kwargs(model: BaseModel) -> dict[str, Any]:
@@ -281,6 +351,7 @@ def validate_params(
     source: str | None = None,
 ) -> BaseModel:
     """Validate ``values`` against ``entry``'s model; raise a located, readable error."""
+    VALIDATIONS["count"] += 1
     try:
         return entry.validate(values)
     except ValidationError as exc:
@@ -320,10 +391,17 @@ def validation_error(
     where = loc_to_key(loc, key)
     etype = err["type"]
     what = f" of {component}" if component else ""
-    if etype == "extra_forbidden":
+    if etype == "extra_forbidden" and component and not known and len(loc) == 1:
+        bad = str(loc[-1])
+        msg = f"{component} takes no parameters (got {bad!r})"
+        hint = f'write it as a bare name, e.g. "{component.split(chr(39))[1]}"'
+    elif etype == "extra_forbidden":
         bad = str(loc[-1]) if loc else "?"
         msg = f"unknown parameter {bad!r}{what}{suggest(bad, known or [])}"
         hint = ("valid parameters: " + ", ".join(known)) if known else "remove it"
+    elif etype == "missing" and loc and loc[-1] == "type":
+        msg = "this component reference has no type"
+        hint = 'write "name" or { type = "name", param = value }'
     elif etype == "missing":
         msg = f"missing required parameter{what}"
         hint = "add it to the recipe"
@@ -331,6 +409,11 @@ def validation_error(
         got = err.get("input")
         msg = f"{err['msg']}{what} (got {got!r})"
         hint = "fix the value"
+        if etype == "literal_error" and isinstance(got, str):
+            import re
+
+            choices = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+            msg += suggest(got, choices)
     extra = len(exc.errors()) - 1
     if extra:
         hint += f" ({extra} more problem{'s' if extra > 1 else ''} after this one)"

@@ -6,8 +6,10 @@ no torch. Fixtures:
 ``register_plugin``
     register plugin objects for one test; the process-wide registry is restored afterwards.
 ``check_pack``
-    build every component a plugin registers from its defaults and run it on a tiny CPU
-    tensor (blocks, generators, discriminators, augmentations, losses, activations).
+    build every component a plugin registers from its defaults and run its kind's
+    conformance check on tiny CPU inputs (every kind; see ``docs/plugins.md``).
+``train_smoke``
+    train any recipe for 2 steps on the CPU and return the run folder.
 
 :func:`pack_components` and :func:`check_component` do the same work outside a fixture, for
 example to parametrize a test over a pack's components.
@@ -25,10 +27,6 @@ if TYPE_CHECKING:
 
 #: Shape (C, H, W) of the data networks are built for in :func:`check_component`.
 DATA_SHAPE: tuple[int, int, int] = (3, 16, 16)
-#: Input channels and resolution of the feature maps blocks are run on.
-BLOCK_CHANNELS = 8
-BLOCK_RESOLUTION = 8
-BATCH = 2
 
 
 @pytest.fixture
@@ -86,143 +84,72 @@ def check_component(
     num_classes: int = 0,
     example: Any = None,
 ) -> Any:
-    """Build component ``kind``/``name`` from its defaults (plus ``params``) and run it once.
+    """Build component ``kind``/``name`` from its defaults (plus ``params``) and check it.
 
-    - block: built with ``in_channels = 8`` at resolution 8 and run on ``[2, 8, 8, 8]``
-      (a block exposing ``cond_dim`` also gets a ``[2, cond_dim]`` condition);
-    - generator / discriminator: built with :func:`gancore.build_network` for ``data_shape``;
-      generators get ``z`` ``[2, latent_dim]``, discriminators images ``[2, *data_shape]``;
-    - augment: applied to ``[2, 3, 16, 16]``; it must keep the shape and pass gradients;
-    - loss: ``d_loss`` and ``g_loss`` on random logits must be finite scalars;
-    - activation: applied to a random tensor;
-    - any other kind: the defaults are validated against its parameter model.
+    Runs the kind's conformance check from :data:`gancore.kinds.KINDS` (the ``verifies`` line
+    of each kind in ``docs/plugins.md`` says what it checks), for example:
 
-    ``example`` replaces the input tensor. Returns the built object. Failures raise
-    ``AssertionError`` (or the component's own error).
+    - block: built with ``in_channels = 8`` at resolution 8 and run on ``[2, 8, 8, 8]``;
+      channels and resolution must be the declared ``out_channels`` and ``scale``;
+    - norm: keeps the shape of feature maps and of vectors;
+    - generator / discriminator: built for ``data_shape``; ``[B, *data_shape]`` / ``[B]``;
+    - loss / penalty: finite scalars that back-propagate;
+    - dataset: ``describe()`` matches the items (shape, values in [-1, 1], labels);
+    - metric: finite float scores.
+
+    ``example`` replaces the input tensor. Returns the built object. A broken component raises
+    :class:`~gancore.errors.ContractError` (an ``AssertionError``) naming the clause.
     """
+    from gancore.errors import GancoreError
+    from gancore.kinds import get_kind, load_object
     from gancore.registry import params_to_kwargs, validate_params
 
     entry = registry.get(kind, name)
     values = dict(params or {})
-    checker = _CHECKERS.get(kind)
-    if checker is None:
-        validate_params(entry, values, key=f"{kind}:{name}")
-        return entry
+    check = get_kind(kind).check
     if kind in ("generator", "discriminator"):
-        return checker(registry, name, values, data_shape, num_classes, example)
-    model = validate_params(entry, values, key=f"{kind}:{name}")
-    return checker(registry, entry, params_to_kwargs(model), example)
-
-
-def _check_block(registry: Registry, entry: Any, kwargs: dict[str, Any], example: Any) -> Any:
-    import torch
-
-    from gancore.context import BuildContext
-
-    ctx = BuildContext(
-        registry=registry,
-        key=f"block:{entry.name}",
-        resolution=BLOCK_RESOLUTION,
-        image_channels=DATA_SHAPE[0],
-        extra={"data_shape": (DATA_SHAPE[0], BLOCK_RESOLUTION, BLOCK_RESOLUTION)},
-    )
-    x = example
-    if x is None:
-        x = torch.randn(BATCH, BLOCK_CHANNELS, BLOCK_RESOLUTION, BLOCK_RESOLUTION)
-    block = entry.create(int(x.shape[1]), ctx=ctx, **kwargs)
-    cond_dim = getattr(block, "cond_dim", None)
-    cond = torch.randn(x.shape[0], int(cond_dim)) if cond_dim else None
-    out = block(x, cond)
-    assert out.shape[0] == x.shape[0], f"block {entry.name!r} changed the batch size"
-    assert torch.isfinite(out).all(), f"block {entry.name!r} produced non-finite values"
-    if out.dim() == 4 and x.dim() == 4:
-        assert out.shape[1] == block.out_channels, (
-            f"block {entry.name!r} says out_channels={block.out_channels}, made {out.shape[1]}"
-        )
-        res = getattr(block, "out_resolution", None)
-        if res is None and not hasattr(block, "out_resolution"):
-            res = int(x.shape[-1] * float(getattr(block, "scale", 1.0)))
-        assert res is None or out.shape[-1] == res, (
-            f"block {entry.name!r} should make {res}x{res} maps, made {tuple(out.shape[-2:])}"
-        )
-    return block
-
-
-def _check_network(
-    registry: Registry,
-    name: str,
-    values: dict[str, Any],
-    data_shape: tuple[int, ...],
-    num_classes: int,
-    example: Any,
-    kind: str,
-) -> Any:
-    import torch
-
-    from gancore.builder import build_network
-
-    data = {"shape": data_shape, "num_classes": num_classes}
-    net = build_network(kind, {"type": name, **values}, data, registry)
-    classes = int(getattr(net, "num_classes", 0))
-    y = torch.arange(BATCH) % classes if classes else None
-    if kind == "generator":
-        z = example if example is not None else torch.randn(BATCH, int(net.latent_dim))
-        out = net(z, y)
-        assert tuple(out.shape) == (z.shape[0], *data_shape), (
-            f"generator {name!r} made {tuple(out.shape)}, expected {(z.shape[0], *data_shape)}"
-        )
+        kwargs: dict[str, Any] = values
     else:
-        x = example if example is not None else torch.randn(BATCH, *data_shape)
-        out = net(x, y)
-        assert tuple(out.shape) == (x.shape[0],), (
-            f"discriminator {name!r} returned {tuple(out.shape)}, not one logit per image"
+        kwargs = params_to_kwargs(validate_params(entry, values, key=f"{kind}:{name}"))
+    if not check:
+        return entry
+    try:
+        return load_object(check)(
+            registry, entry, kwargs, data_shape=data_shape, num_classes=num_classes,
+            example=example,
         )
-    assert torch.isfinite(out).all(), f"{kind} {name!r} produced non-finite values"
-    return net
+    except (GancoreError, AssertionError):
+        raise
+    except Exception as exc:  # the component itself failed on the check's inputs
+        from gancore.contract import broken
+
+        raise broken(
+            entry, f"raised {type(exc).__name__} in its conformance check: {exc}"
+        ) from exc
 
 
-def _check_augment(registry: Registry, entry: Any, kwargs: dict[str, Any], example: Any) -> Any:
-    import torch
+@pytest.fixture
+def train_smoke(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
+    """Train any recipe for 2 steps on the CPU; returns the run folder.
 
-    augment = entry.create(**kwargs)
-    x = example if example is not None else torch.randn(BATCH, *DATA_SHAPE)
-    x = x.detach().clone().requires_grad_(True)
-    out = augment(x)
-    assert out.shape == x.shape, f"augment {entry.name!r} changed the shape to {out.shape}"
-    out.square().sum().backward()
-    assert x.grad is not None and torch.isfinite(x.grad).all(), (
-        f"augment {entry.name!r} is not differentiable"
-    )
-    return augment
+    >>> def test_my_recipe_trains(train_smoke):
+    ...     run = train_smoke("my-recipe", overrides=["data.image_size=16"])
+    ...     assert (run / "last.safetensors").is_file()
+    """
 
+    def _train(recipe: Any, overrides: Iterable[str] = (), steps: int = 2) -> Any:
+        from gancore.train import Trainer
 
-def _check_loss(registry: Registry, entry: Any, kwargs: dict[str, Any], example: Any) -> Any:
-    import torch
+        out = tmp_path_factory.mktemp("smoke") / "run"
+        settings = [
+            "train.device=\"cpu\"", "train.batch_size=4", "train.log_every=1",
+            f"train.sample_every={steps}", f"train.checkpoint_every={steps}",
+            "train.grid_size=4", *overrides,
+        ]
+        Trainer(recipe, overrides=settings, steps=steps, out=out).fit()
+        return out
 
-    loss = entry.create(**kwargs)
-    real, fake = torch.randn(4), torch.randn(4)
-    for value in (loss.d_loss(real, fake), loss.g_loss(fake, real)):
-        assert value.dim() == 0 and torch.isfinite(value), f"loss {entry.name!r} is not a scalar"
-    return loss
-
-
-def _check_activation(registry: Registry, entry: Any, kwargs: dict[str, Any], ex: Any) -> Any:
-    import torch
-
-    act = entry.create(**kwargs)
-    x = ex if ex is not None else torch.randn(BATCH, BLOCK_CHANNELS)
-    assert act(x).shape == x.shape, f"activation {entry.name!r} changed the shape"
-    return act
-
-
-_CHECKERS: dict[str, Callable[..., Any]] = {
-    "block": _check_block,
-    "generator": lambda *a: _check_network(*a, kind="generator"),
-    "discriminator": lambda *a: _check_network(*a, kind="discriminator"),
-    "augment": _check_augment,
-    "loss": _check_loss,
-    "activation": _check_activation,
-}
+    return _train
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import gancore
-from gancore.builder import summarize
+from gancore.assembly.summary import summarize
 from gancore.errors import RecipeError
 
 from .conftest import RECIPES

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from gancore.builtin.dense_conv import ProjectionConvTranspose2d, WindowConv2d
+from gancore.nn.dense_conv import ProjectionConvTranspose2d, WindowConv2d
 
 CL = torch.channels_last
 

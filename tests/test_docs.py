@@ -76,3 +76,25 @@ def test_docs_cli_prints_markdown():
     assert out.stdout.startswith("# Components")
     hooks = run_cli("docs", "hooks")
     assert "gancore_register_components" in hooks.stdout
+
+
+def test_kinds_reference_in_the_plugin_guide_is_current():
+    from gancore.kit.catalogue import with_kinds_reference
+
+    committed = (DOCS / "plugins.md").read_text(encoding="utf-8")
+    assert committed == with_kinds_reference(committed), (
+        "the kinds reference in docs/plugins.md is out of date: run "
+        "`gancore docs kinds --update docs/plugins.md`"
+    )
+
+
+def test_the_kinds_reference_covers_every_kind():
+    from gancore.kinds import KINDS
+    from gancore.kit.catalogue import kinds_markdown
+
+    text = kinds_markdown()
+    for kind in KINDS.values():
+        assert f"### `{kind.name}`" in text
+        assert kind.verifies in text
+        for arg in kind.supplied:
+            assert f"`{arg}`" in text

@@ -110,7 +110,7 @@ def test_new_plugin_installs_passes_its_tests_and_works_from_a_recipe(installed_
         timeout=300,
     )
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "5 passed" in tests.stdout
+    assert "6 passed" in tests.stdout
     plugins = run_cli("plugins", "--json")
     assert f'"{names.dist}"' in plugins.stdout
     built = run_cli("build", names.recipe, "--json")

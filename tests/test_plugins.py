@@ -63,24 +63,77 @@ def test_plugin_component_usable_in_a_recipe(register_plugin):
     assert any(type(m).__name__ == "Softplus" for m in gan.generator.modules())
 
 
-def test_duplicate_names_fail_the_second_plugin_naming_both():
-    loaded = load_plugins(autoload=False, extra=[("first", _plugin(dup="torch.nn:ReLU")),
-                                                  ("second", _plugin(dup="torch.nn:Tanh"))])
+def test_a_name_clash_refuses_only_that_component_naming_both():
+    def pack(**components):
+        mod = _plugin(**components)
+        return mod
+
+    with pytest.warns(UserWarning, match="'dup' is registered by first and by second"):
+        loaded = load_plugins(autoload=False, extra=[
+            ("first", pack(dup="torch.nn:ReLU", only_first="torch.nn:ReLU")),
+            ("second", pack(dup="torch.nn:Tanh", only_second="torch.nn:Tanh")),
+        ])
     status = {p.name: p for p in loaded.plugins}
-    assert status["first"].status == "loaded"
-    assert status["second"].status == "failed"
-    assert "first" in status["second"].error and "second" in status["second"].error
+    assert status["first"].status == "loaded" and status["second"].status == "loaded"
     assert loaded.registry.get("activation", "dup").origin == "first"
+    assert loaded.registry.get("activation", "only_second").origin == "second"
+    assert status["second"].clashes and "first" in status["second"].clashes[0]
+    assert "activation:dup" not in status["second"].components
     with pytest.raises(DuplicateComponentError, match="by first and by second"):
-        load_plugins(autoload=False, strict=True,
-                     extra=[("first", _plugin(dup="torch.nn:ReLU")),
-                            ("second", _plugin(dup="torch.nn:Tanh"))])
+        load_plugins(autoload=False, strict=True, warn=False,
+                     extra=[("first", pack(dup="torch.nn:ReLU")),
+                            ("second", pack(dup="torch.nn:Tanh"))])
 
 
-def test_duplicate_of_a_builtin_is_refused():
-    loaded = load_plugins(autoload=False, extra=[("shadow", _plugin(relu="torch.nn:Tanh"))])
+def test_an_undeclared_override_of_a_builtin_is_refused_and_says_how():
+    loaded = load_plugins(autoload=False, warn=False,
+                          extra=[("shadow", _plugin(relu="torch.nn:Tanh"))])
     shadow = loaded.plugins[-1]
-    assert shadow.status == "failed" and "builtin" in shadow.error
+    assert shadow.status == "loaded"
+    assert "builtin" in shadow.clashes[0] and "override=True" in shadow.clashes[0]
+    assert loaded.registry.get("activation", "relu").origin == "builtin"
+
+
+def test_a_declared_override_replaces_the_builtin_and_is_reported():
+    mod = types.ModuleType("overrider")
+
+    @hookimpl
+    def gancore_register_components(registry):
+        registry.add("activation", "relu", "torch.nn:Tanh", summary="tanh", override=True)
+
+    mod.gancore_register_components = gancore_register_components
+    loaded = load_plugins(autoload=False, extra=[("overrider", mod)])
+    entry = loaded.registry.get("activation", "relu")
+    assert entry.origin == "overrider" and entry.overrides == "builtin"
+    assert loaded.plugins[-1].overrides == ["activation:relu (replaces builtin's)"]
+    assert not loaded.plugins[-1].clashes
+
+
+def test_a_failed_pack_warns_in_the_python_api():
+    mod = types.ModuleType("boomer")
+
+    @hookimpl
+    def gancore_register_components(registry):
+        raise RuntimeError("kaboom")
+
+    mod.gancore_register_components = gancore_register_components
+    with pytest.warns(UserWarning,
+                      match="'boomer' failed to load and is skipped: RuntimeError: kaboom"):
+        load_plugins(autoload=False, extra=[("boomer", mod)])
+
+
+def test_a_pack_registering_an_unknown_kind_fails_naming_it():
+    mod = types.ModuleType("oddkind")
+
+    @hookimpl
+    def gancore_register_components(registry):
+        registry.add("normalisation", "x", "torch.nn:ReLU")
+
+    mod.gancore_register_components = gancore_register_components
+    loaded = load_plugins(autoload=False, warn=False, extra=[("oddkind", mod)])
+    info = loaded.plugins[-1]
+    assert info.status == "failed"
+    assert "unknown component kind 'normalisation'" in info.error
 
 
 def test_failing_hook_is_isolated_and_rolled_back():
@@ -92,7 +145,7 @@ def test_failing_hook_is_isolated_and_rolled_back():
         raise RuntimeError("boom")
 
     mod.gancore_register_components = gancore_register_components
-    loaded = load_plugins(autoload=False, extra=[("half", mod)])
+    loaded = load_plugins(autoload=False, warn=False, extra=[("half", mod)])
     assert loaded.plugins[-1].status == "failed" and "boom" in loaded.plugins[-1].error
     assert ("activation", "half_done") not in loaded.registry  # partial work rolled back
     assert ("block", "dense") in loaded.registry
@@ -103,7 +156,7 @@ def test_failing_hook_is_isolated_and_rolled_back():
 def test_misspelt_hook_is_reported_with_suggestion():
     mod = types.ModuleType("typo")
     mod.gancore_register_component = hookimpl(lambda registry: None)
-    loaded = load_plugins(autoload=False, extra=[("typo", mod)])
+    loaded = load_plugins(autoload=False, warn=False, extra=[("typo", mod)])
     info = loaded.plugins[-1]
     assert info.status == "failed"
     assert "gancore_register_components" in info.error

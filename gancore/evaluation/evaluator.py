@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,8 @@ import torch
 from gancore.errors import GancoreError, RecipeError
 
 if TYPE_CHECKING:
-    from gancore.builder import GAN
+    from gancore.assembly.build import GAN
+    from gancore.recipe.refs import ComponentSpec
     from gancore.registry import Registry
 
 #: Default metrics for vector data (the 2D mixtures), used when the recipe keeps the default list.
@@ -138,17 +139,22 @@ def evaluate_gan(
     if n < 2:
         raise GancoreError(f"-n must be at least 2 (got {n})", key="--num-samples")
     seed = cfg.seed if s.seed is None else s.seed
-    names = metric_names(s.metrics, cfg.metrics, gan.data.is_image)
+    specs = metric_names(s.metrics, cfg.metrics, gan.data.is_image)
+    names = [spec.type for spec in specs]
     metrics = {
-        name: make_metric(registry, name, seed, s.metric_options.get(name)) for name in names
+        spec.type: make_metric(registry, spec, seed, s.metric_options.get(spec.type))
+        for spec in specs
     }
     needs = required_fields(metrics.values())
     real = RealData(gan, registry, s.data_root, n, seed)
     _check_needs(metrics, real, gan)
-    extractor_name = s.extractor or cfg.extractor
+    from gancore.recipe.refs import as_spec
+
+    ext = as_spec("feature_extractor", s.extractor) if s.extractor else cfg.extractor
     extractor = None
     if needs & _FEATURE_FIELDS:
-        extractor = choose_extractor(extractor_name, real, s, registry)
+        opts = replace(s, extractor_options={**ext.params(), **s.extractor_options})
+        extractor = choose_extractor(ext.type, real, opts, registry)
         _check_probs(metrics, extractor)
     device = resolve_device(s.device)
     gan = gan.to(device).eval()
@@ -182,31 +188,43 @@ def evaluate_gan(
 
 # -- choosing metrics and features --------------------------------------------------------------
 def metric_names(
-    requested: Sequence[str] | None, recipe_default: Sequence[str], is_image: bool
-) -> list[str]:
-    """The metrics to run: the requested ones, else the recipe's (vector data: modes, f1, fid)."""
+    requested: Sequence[Any] | None, recipe_default: Sequence[Any], is_image: bool
+) -> list[ComponentSpec]:
+    """The metrics to run as references: the requested ones, else the recipe's ``[eval]
+    metrics`` (vector data with the default list: modes, f1, fid). One per metric name."""
     from gancore.recipe import EvalSection
+    from gancore.recipe.refs import as_spec
 
+    def refs(items: Sequence[Any]) -> list[ComponentSpec]:
+        return [as_spec("metric", m.strip() if isinstance(m, str) else m)
+                for m in items if not isinstance(m, str) or m.strip()]
+
+    default = [m.type for m in EvalSection().metrics]
     if requested:
-        names = [m.strip() for m in requested if m.strip()]
-    elif not is_image and list(recipe_default) == EvalSection().metrics:
-        names = list(VECTOR_METRICS)
+        specs = refs(requested)
+    elif not is_image and [as_spec("metric", m).type for m in recipe_default] == default:
+        specs = refs(VECTOR_METRICS)
     else:
-        names = list(recipe_default)
-    if not names:
+        specs = refs(recipe_default)
+    if not specs:
         raise GancoreError("no metrics to compute", key="--metrics", hint="e.g. --metrics fid,kid")
-    return list(dict.fromkeys(names))
+    return list({spec.type: spec for spec in reversed(specs)}.values())[::-1]
 
 
 def make_metric(
-    registry: Registry, name: str, seed: int, options: dict[str, Any] | None = None
+    registry: Registry, spec: ComponentSpec | str, seed: int,
+    options: dict[str, Any] | None = None,
 ) -> Any:
-    """Create registered metric ``name``; a ``seed`` parameter gets the evaluation seed."""
-    entry = registry.get("metric", name, key="--metrics")
-    params = dict(options or {})
+    """Create the metric ``spec`` names, its parameters updated by ``options``; a ``seed``
+    parameter the reference leaves out gets the evaluation seed."""
+    from gancore.recipe.refs import as_spec
+
+    spec = as_spec("metric", spec)
+    entry = registry.get("metric", spec.type, key="eval.metrics")
+    params = {**spec.params(), **(options or {})}
     if "seed" in entry.params_model().model_fields:
         params.setdefault("seed", seed)
-    return registry.create("metric", name, key=f"metric {name!r}", **params)
+    return registry.create("metric", spec.type, key=f"metric {spec.type!r}", **params)
 
 
 def _check_needs(metrics: dict[str, Any], real: RealData, gan: GAN) -> None:

@@ -73,7 +73,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gancore.hookspecs import hookimpl
+from gancore.plugin import hookimpl
 
 
 @hookimpl
@@ -107,8 +107,7 @@ import torch
 from pydantic import Field, field_validator
 from torch import nn
 
-from gancore.context import BuildContext
-from gancore.registry import Params
+from gancore.plugin import ActivationSpec, BuildContext, NormSpec, Params, is_conditional
 
 
 class ${cls}Params(Params):
@@ -118,8 +117,10 @@ class ${cls}Params(Params):
         None, gt=0, le=16384, description="output channels (default: the input's)"
     )
     kernel_size: int = Field(3, gt=0, le=7, description="odd convolution kernel size")
-    norm: str | None = Field(None, description="feature norm (default: the network's)")
-    activation: str | None = Field(None, description="activation (default: the network's)")
+    norm: NormSpec | None = Field(None, description="feature norm (default: the network's)")
+    activation: ActivationSpec | None = Field(
+        None, description="activation (default: the network's)"
+    )
 
     @field_validator("kernel_size")
     @classmethod
@@ -139,8 +140,8 @@ class $cls(nn.Module):
         in_channels: int,
         out_channels: int | None = None,
         kernel_size: int = 3,
-        norm: str | None = None,
-        activation: str | None = None,
+        norm: NormSpec | None = None,
+        activation: ActivationSpec | None = None,
         *,
         ctx: BuildContext,
     ) -> None:
@@ -158,7 +159,7 @@ class $cls(nn.Module):
         )
 
     def _norm(self, norm: nn.Module, x: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
-        return norm(x, cond) if getattr(norm, "conditional", False) else norm(x)
+        return norm(x, cond) if is_conditional(norm) else norm(x)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         h = self.conv1(self.act(self._norm(self.norm1, x, cond)))
@@ -222,7 +223,7 @@ import pytest
 import torch
 
 import gancore
-from gancore.errors import RecipeError
+from gancore.plugin import RecipeError
 from gancore.testing import check_component
 from $package import plugin
 
@@ -248,6 +249,11 @@ def test_even_kernel_is_a_recipe_error(register_plugin):
     registry = register_plugin(plugin, name="$dist")
     with pytest.raises(RecipeError, match="odd"):
         check_component(registry, "block", "$block", {"kernel_size": 4})
+
+
+def test_example_recipe_trains_two_steps(train_smoke):
+    run = train_smoke("$recipe")
+    assert (run / "last.safetensors").is_file()
 
 
 def test_example_recipe_builds():

@@ -88,8 +88,27 @@ def flatten_dict(data: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _same_form(a: Any, b: Any) -> tuple[Any, Any]:
+    """``a`` and ``b`` with a reference written ``"name"`` on one side and ``{type = ...}`` on
+    the other both in the table form, so they compare key by key."""
+    if isinstance(a, str) and isinstance(b, dict) and "type" in b:
+        a = {"type": a}
+    elif isinstance(b, str) and isinstance(a, dict) and "type" in a:
+        b = {"type": b}
+    if isinstance(a, dict) and isinstance(b, dict):
+        pairs = {k: _same_form(a.get(k), b.get(k)) for k in a.keys() & b.keys()}
+        a = {k: pairs[k][0] if k in pairs else v for k, v in a.items()}
+        b = {k: pairs[k][1] if k in pairs else v for k, v in b.items()}
+    elif isinstance(a, list) and isinstance(b, list):
+        pairs_list = [_same_form(x, y) for x, y in zip(a, b, strict=False)]
+        a = [p[0] for p in pairs_list] + a[len(pairs_list):]
+        b = [p[1] for p in pairs_list] + b[len(pairs_list):]
+    return a, b
+
+
 def recipe_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """``key: old -> new`` for every setting that differs, ignoring :data:`RESUMABLE_KEYS`."""
+    old, new = _same_form(old, new)
     a, b = flatten_dict(old), flatten_dict(new)
     out = []
     for key in sorted(set(a) | set(b)):
@@ -129,18 +148,32 @@ def pick_device(name: str, info: dist_mod.DistInfo) -> torch.device:
 
 
 def check_out_dir(out: Path) -> None:
-    """Refuse a run folder that is a file or cannot be created/written."""
-    if out.exists() and not out.is_dir():
-        raise TrainingError(
-            "the output folder is a file",
-            source=str(out),
-            hint="give --out a folder name (it is created if missing)",
-        )
+    """Refuse a run folder that is a file or cannot be created/written; creates nothing.
+
+    The folder itself is made by :func:`make_out_dir` once every check has passed, so a run
+    that fails at start-up leaves no empty folder behind.
+    """
+    from gancore.errors import WriteError
+    from gancore.io import check_writable_dir
+
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        check_writable_dir(out, what="the run folder")
+    except WriteError as exc:
+        raise TrainingError(
+            exc.message, source=exc.source,
+            hint="give --out a writable folder (it is created if missing)",
+        ) from None
+
+
+def make_out_dir(out: Path) -> list[Path]:
+    """Create the run folder (and its parents); returns the folders created."""
+    from gancore.io import make_folders
+
+    try:
+        return make_folders(out)
     except OSError as exc:
         raise TrainingError(
-            f"cannot create the output folder: {exc.strerror or exc}",
+            f"cannot create the run folder: {exc.strerror or exc}",
             source=str(out),
             hint="choose a writable location with --out",
         ) from None
@@ -252,7 +285,7 @@ class Trainer:
         progress: bool = False,
         echo: Callable[[str], None] | None = None,
     ) -> None:
-        from gancore.builder import build
+        from gancore.assembly.build import build
         from gancore.plugins import get_registry
 
         self.registry = registry or get_registry()
@@ -281,7 +314,7 @@ class Trainer:
         resume_ckpt = None
         if self.out is not None:
             if self.is_main:
-                check_out_dir(self.out)
+                check_out_dir(self.out)  # the folder itself is made when fit() starts
             last = self.out / LAST
             if resume:
                 resume_ckpt = self._read_resume(last)
@@ -335,6 +368,10 @@ class Trainer:
         cfg, device = self.cfg, self.device
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
+        else:  # torch's default, capped by the CPUs affinity and cgroup quota allow
+            from gancore.train.threads import default_threads
+
+            torch.set_num_threads(min(torch.get_num_threads(), default_threads()))
         precision = cfg.precision
         if precision == "auto":
             precision = "bf16" if self.images and bf16_supported(device) else "fp32"
@@ -360,13 +397,9 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
     def _setup_data(self) -> None:
-        from gancore.registry import params_to_kwargs, validate_params
-
-        spec = self.recipe.data
-        entry = self.registry.get("dataset", spec.type, key="data.type")
-        params = validate_params(entry, spec.params(), key="data", source=self.recipe.source)
         try:
-            dataset = entry.create(**params_to_kwargs(params))
+            dataset = self.registry.make("dataset", self.recipe.data, key="data",
+                                         source=self.recipe.source)
         except GancoreError as exc:
             raise exc.located(source=self.recipe.source, key_prefix=None) from None
         except OSError as exc:
@@ -384,11 +417,11 @@ class Trainer:
             world_size=self.dist.world_size,
         )
         self.augments: list[Callable[[torch.Tensor], torch.Tensor]] = [
-            self.registry.create("augment", a.type, key=f"augment[{i}]", **a.params())
+            self.registry.make("augment", a, key=f"augment[{i}]")
             for i, a in enumerate(self.recipe.augment)
         ]
         self.penalties = [
-            self.registry.create("penalty", p.type, key=f"penalty[{i}]", **p.params())
+            self.registry.make("penalty", p, key=f"penalty[{i}]")
             for i, p in enumerate(self.recipe.penalty)
         ]
         self.loss = self.gan.loss
@@ -397,26 +430,15 @@ class Trainer:
 
     def _setup_optim(self) -> None:
         cfg = self.cfg
-        self.opt_g = self.registry.create(
-            "optimizer",
-            cfg.g_optimizer.type,
-            self.G.parameters(),
-            key="train.g_optimizer",
-            **cfg.g_optimizer.params(),
-        )
-        self.opt_d = self.registry.create(
-            "optimizer",
-            cfg.d_optimizer.type,
-            self.D.parameters(),
-            key="train.d_optimizer",
-            **cfg.d_optimizer.params(),
-        )
-        self.sched_g = self.registry.create(
-            "schedule", cfg.g_schedule.type, self.opt_g, cfg.steps, **cfg.g_schedule.params()
-        )
-        self.sched_d = self.registry.create(
-            "schedule", cfg.d_schedule.type, self.opt_d, cfg.steps, **cfg.d_schedule.params()
-        )
+        make = self.registry.make
+        self.opt_g = make("optimizer", cfg.g_optimizer, self.G.parameters(),
+                          key="train.g_optimizer")
+        self.opt_d = make("optimizer", cfg.d_optimizer, self.D.parameters(),
+                          key="train.d_optimizer")
+        self.sched_g = make("schedule", cfg.g_schedule, self.opt_g, cfg.steps,
+                            key="train.g_schedule")
+        self.sched_d = make("schedule", cfg.d_schedule, self.opt_d, cfg.steps,
+                            key="train.d_schedule")
 
     def _fixed_noise(self) -> tuple[torch.Tensor, torch.Tensor | None, int | None]:
         g = torch.Generator().manual_seed(self.seed + 1)
@@ -454,9 +476,12 @@ class Trainer:
                 source=str(last),
                 hint="resume with the same recipe and --set values, or start a new run (--out)",
             )
-        if "trainer" not in ckpt.meta:
+        if ckpt.info.trainer is None:
             raise CheckpointError(
-                "the checkpoint holds no training state", source=str(last), hint="use --init-from"
+                "the checkpoint holds no training state (no optimizer or schedule state), so "
+                "the run cannot be resumed",
+                source=str(last),
+                hint="start a new run from these weights with --init-from",
             )
         return ckpt
 
@@ -486,27 +511,38 @@ class Trainer:
         self.echo(f"initialised {loaded} of {total} tensors from {path}")
 
     def _restore(self, ckpt: Any) -> None:
-        meta = json.loads(ckpt.meta["trainer"])
-        self.G.load_state_dict(ckpt.section("generator"))
-        self.D.load_state_dict(ckpt.section("discriminator"))
+        """Load weights, optimizer, schedule and RNG states; damaged parts are named."""
+        from gancore.checkpoint import load_state, relay
+
+        meta = ckpt.info.trainer  # validated by gancore.checkpoint.parse_meta
+        path = ckpt.path
+        load_state(self.G, ckpt.section("generator"), section="generator", path=path)
+        load_state(self.D, ckpt.section("discriminator"), section="discriminator", path=path)
         if self.ema is not None and ckpt.section("ema"):
-            self.ema.load_state_dict(ckpt.section("ema"))
-        self.opt_g.load_state_dict(
-            state_mod.unflatten_optimizer(ckpt.tensors, meta["opt_g"], "opt_g")
-        )
-        self.opt_d.load_state_dict(
-            state_mod.unflatten_optimizer(ckpt.tensors, meta["opt_d"], "opt_d")
-        )
-        self.sched_g.load_state_dict(meta["sched_g"])
-        self.sched_d.load_state_dict(meta["sched_d"])
-        self.step = int(meta["step"])
-        self.images_seen = int(meta.get("images_seen", 0))
-        self.seconds = float(meta.get("seconds", 0.0))
-        if self.dist.enabled:
-            torch.manual_seed(self.seed + self.dist.rank + 7919 * self.step)
-            self.batches.generator.set_state(ckpt.tensors["rng.batches"])
-        else:
-            state_mod.restore_rng(ckpt.tensors, *self.batches.state())
+            load_state(self.ema.module, ckpt.section("ema"), section="ema", path=path)
+        for prefix, opt, net in (("opt_g", self.opt_g, "generator"),
+                                 ("opt_d", self.opt_d, "discriminator")):
+            state_mod.load_optimizer(opt, ckpt.tensors, getattr(meta, prefix), prefix,
+                                     source=path, network=net)
+        try:
+            self.sched_g.load_state_dict(dict(meta.sched_g))
+            self.sched_d.load_state_dict(dict(meta.sched_d))
+            self.step = meta.step
+            self.images_seen = meta.images_seen
+            self.seconds = meta.seconds
+            if self.dist.enabled:
+                torch.manual_seed(self.seed + self.dist.rank + 7919 * self.step)
+                self.batches.generator.set_state(ckpt.tensors["rng.batches"])
+            else:
+                state_mod.restore_rng(ckpt.tensors, *self.batches.state())
+        except (KeyError, RuntimeError, TypeError, ValueError) as exc:
+            raise CheckpointError(
+                f"corrupt checkpoint: the training state (schedules, RNG) cannot be "
+                f"restored: {relay(exc)}",
+                source=path,
+                hint="resume from an earlier checkpoint of the run (step_*.safetensors), or "
+                "start from these weights with --init-from",
+            ) from None
 
     def checkpoint_payload(self) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
         """The tensors and metadata a checkpoint adds to the weights."""
@@ -771,15 +807,18 @@ class Trainer:
         )
 
     def _write_recipe(self) -> None:
+        from gancore.errors import WriteError
+        from gancore.io import atomic_write_text, remove_empty
+
         assert self.out is not None
+        created = make_out_dir(self.out)
         try:
-            (self.out / "recipe.toml").write_text(self.recipe.to_toml(), encoding="utf-8")
-        except OSError as exc:
-            raise TrainingError(
-                f"cannot write to the output folder: {exc.strerror or exc}",
-                source=str(self.out),
-                hint="choose a writable folder with --out",
-            ) from None
+            atomic_write_text(self.out / "recipe.toml", self.recipe.to_toml(),
+                              what="the run's recipe")
+        except WriteError as exc:
+            remove_empty(created)  # leave no empty run folder behind
+            raise TrainingError(exc.message, source=exc.source,
+                                hint="choose a writable folder with --out") from None
 
     def _finish_files(self) -> None:
         from gancore.train.plots import save_loss_curves

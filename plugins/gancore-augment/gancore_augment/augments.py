@@ -8,8 +8,7 @@ import torch
 from pydantic import Field, field_validator
 from torch import nn
 
-from gancore.errors import suggest
-from gancore.registry import Params
+from gancore.plugin import Params, suggest
 from gancore_augment import ops
 
 #: Operations a DiffAugment policy may name, in the order they are applied.

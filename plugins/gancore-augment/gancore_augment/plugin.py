@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gancore.hookspecs import hookimpl
+from gancore.plugin import hookimpl
 
 if TYPE_CHECKING:
-    from gancore.registry import Registry
+    from gancore.plugin import Registry
 
 _M = "gancore_augment.augments"
 

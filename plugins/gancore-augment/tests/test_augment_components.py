@@ -14,7 +14,7 @@ import torch
 from gancore_augment import plugin
 
 import gancore
-from gancore.errors import RecipeError
+from gancore.plugin import RecipeError
 
 
 @pytest.fixture

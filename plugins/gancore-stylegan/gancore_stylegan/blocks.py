@@ -15,7 +15,7 @@ from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
-from gancore.context import BuildContext
+from gancore.plugin import BuildContext
 from gancore_stylegan.layers import LRELU_GAIN, ModulatedConv2d, NoiseInput
 
 #: Style size used when a block is built outside a ``stylegan2`` generator.
@@ -29,7 +29,7 @@ WDim = Annotated[
 
 
 def _w_dim(ctx: BuildContext, w_dim: int | None) -> int:
-    return int(w_dim or ctx.extra.get("w_dim", DEFAULT_W_DIM))
+    return int(w_dim or ctx.cond_dim or DEFAULT_W_DIM)
 
 
 def _check_style(name: str, cond: torch.Tensor | None, w_dim: int) -> torch.Tensor:

@@ -10,10 +10,7 @@ from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
-from gancore.assemble import assemble
-from gancore.context import BuildContext
-from gancore.errors import RecipeError
-from gancore.spec import BlockSpec
+from gancore.plugin import BlockSpec, BuildContext, RecipeError, assemble
 from gancore_stylegan.blocks import ToRGB
 from gancore_stylegan.layers import MappingNetwork
 
@@ -83,7 +80,7 @@ class StyleGAN2Generator(nn.Module):
     ) -> None:
         super().__init__()
         key = ctx.key or "generator"
-        shape = tuple(ctx.extra["data_shape"])
+        shape = tuple(ctx.data_shape)
         if len(shape) != 3:
             raise RecipeError(
                 "stylegan2 makes images, but the data are vectors",
@@ -118,7 +115,7 @@ class StyleGAN2Generator(nn.Module):
         self.const = nn.Parameter(
             torch.randn(1, const_channels, start_resolution, start_resolution)
         )
-        bctx = ctx.child(key=key, extra={**ctx.extra, "w_dim": w_dim})
+        bctx = ctx.child(key=key, cond_dim=w_dim)
         self.blocks, _, out_res = assemble(
             bctx, blocks, const_channels, start_resolution, f"{key}.blocks"
         )

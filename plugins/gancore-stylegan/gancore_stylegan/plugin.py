@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gancore.hookspecs import hookimpl
+from gancore.plugin import hookimpl
 
 if TYPE_CHECKING:
-    from gancore.registry import Registry
+    from gancore.plugin import Registry
 
 _P = "gancore_stylegan"
 

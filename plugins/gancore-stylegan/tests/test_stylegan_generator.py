@@ -14,7 +14,7 @@ import torch
 from gancore_stylegan import plugin
 
 import gancore
-from gancore.errors import RecipeError
+from gancore.plugin import RecipeError
 
 DATA = (3, 16, 16)
 
@@ -116,7 +116,7 @@ def test_mismatched_blocks_are_a_recipe_error(registry):
 
 
 def test_style_blocks_refuse_labels_as_cond(registry):
-    from gancore.context import BuildContext
+    from gancore.plugin import BuildContext
 
     block = registry.get("block", "style_block").create(4, ctx=BuildContext(registry))
     with pytest.raises(ValueError, match="stylegan2 generator"):

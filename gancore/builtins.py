@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gancore.hookspecs import hookimpl
 
-_B = "gancore.builtin"
+_B = "gancore.nn"
 
 _COMPONENTS: list[tuple[str, str, str, str]] = [
     # kind, name, factory, summary
@@ -72,15 +72,15 @@ _COMPONENTS: list[tuple[str, str, str, str]] = [
     ("init", "xavier", f"{_B}.init:xavier", "Xavier uniform"),
     ("init", "orthogonal", f"{_B}.init:orthogonal", "orthogonal (BigGAN)"),
     ("init", "default", f"{_B}.init:default", "PyTorch's own initialisation"),
-    ("loss", "bce", f"{_B}.losses:BCE", "binary cross-entropy, non-saturating G loss"),
-    ("loss", "minimax", f"{_B}.losses:Minimax", "binary cross-entropy, minimax G loss"),
-    ("loss", "least_squares", f"{_B}.losses:LeastSquares", "least squares (LSGAN)"),
-    ("loss", "hinge", f"{_B}.losses:Hinge", "hinge (SAGAN, BigGAN)"),
-    ("loss", "wasserstein", f"{_B}.losses:Wasserstein", "Wasserstein critic (WGAN)"),
+    ("loss", "bce", "gancore.train.losses:BCE", "binary cross-entropy, non-saturating G loss"),
+    ("loss", "minimax", "gancore.train.losses:Minimax", "binary cross-entropy, minimax G loss"),
+    ("loss", "least_squares", "gancore.train.losses:LeastSquares", "least squares (LSGAN)"),
+    ("loss", "hinge", "gancore.train.losses:Hinge", "hinge (SAGAN, BigGAN)"),
+    ("loss", "wasserstein", "gancore.train.losses:Wasserstein", "Wasserstein critic (WGAN)"),
     (
         "loss",
         "relativistic_average",
-        f"{_B}.losses:RelativisticAverage",
+        "gancore.train.losses:RelativisticAverage",
         "relativistic average BCE (RaSGAN)",
     ),
 ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gancore.context import BuildContext
+from gancore.assembly.context import BuildContext
+from gancore.recipe.refs import WeightNormSpec
 
 
 class SelfAttention(nn.Module):
@@ -18,7 +19,7 @@ class SelfAttention(nn.Module):
         self,
         in_channels: int,
         reduction: int = 8,
-        weight_norm: str | None = None,
+        weight_norm: WeightNormSpec | None = None,
         *,
         ctx: BuildContext,
     ) -> None:

@@ -1,4 +1,4 @@
-"""Bounded parameter types shared by the built-in components.
+"""Bounded parameter types for component parameters (part of the author API, :mod:`gancore.plugin`).
 
 Sizes are checked when the recipe is validated, before any memory is allocated.
 """

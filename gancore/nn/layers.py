@@ -5,7 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gancore.context import BuildContext
+from gancore.assembly.context import BuildContext
+from gancore.contract import is_conditional
+from gancore.recipe.refs import ActivationSpec, NormSpec
 
 
 class SeqBlock(nn.Sequential):
@@ -27,7 +29,7 @@ class SeqBlock(nn.Sequential):
         self.scale = scale
         if out_resolution != "same":
             self.out_resolution = out_resolution
-        self.conditional = any(getattr(m, "conditional", False) for m in layers)
+        self.conditional = any(is_conditional(m) for m in layers)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         if not self.conditional:
@@ -35,12 +37,16 @@ class SeqBlock(nn.Sequential):
                 x = layer(x)
             return x
         for layer in self:
-            x = layer(x, cond) if getattr(layer, "conditional", False) else layer(x)
+            x = layer(x, cond) if is_conditional(layer) else layer(x)
         return x
 
 
 def norm_act(
-    ctx: BuildContext, channels: int, norm: str | None, activation: str | None, dims: int = 2
+    ctx: BuildContext,
+    channels: int,
+    norm: NormSpec | None,
+    activation: ActivationSpec | None,
+    dims: int = 2,
 ) -> list[nn.Module]:
     """The norm (unless ``none``) and activation that follow a layer."""
     layers: list[nn.Module] = []
@@ -52,11 +58,11 @@ def norm_act(
     return layers
 
 
-def default_bias(ctx: BuildContext, bias: bool | None, norm: str | None) -> bool:
+def default_bias(ctx: BuildContext, bias: bool | None, norm: NormSpec | None) -> bool:
     """Layers followed by a norm need no bias unless asked for."""
     return (not ctx.uses_norm(norm)) if bias is None else bias
 
 
 def apply_norm(norm: nn.Module, x: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
     """Call a feature norm, passing labels to conditional ones."""
-    return norm(x, cond) if getattr(norm, "conditional", False) else norm(x)
+    return norm(x, cond) if is_conditional(norm) else norm(x)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gancore.builtin.dense_conv import WindowConv2d
-from gancore.builtin.layers import SeqBlock, norm_act
-from gancore.builtin.types import Channels, Kernel
-from gancore.context import BuildContext
+from gancore.assembly.context import BuildContext
+from gancore.nn.dense_conv import WindowConv2d
+from gancore.nn.layers import SeqBlock, norm_act
+from gancore.params import Channels, Kernel
+from gancore.recipe.refs import ActivationSpec, NormSpec, WeightNormSpec
 
 
 class ToImage(SeqBlock):
@@ -23,9 +24,9 @@ class ToImage(SeqBlock):
         out_channels: Channels | None = None,
         kernel_size: Kernel = 3,
         pre_activation: bool = False,
-        norm: str | None = None,
-        weight_norm: str | None = None,
-        activation: str | None = None,
+        norm: NormSpec | None = None,
+        weight_norm: WeightNormSpec | None = None,
+        activation: ActivationSpec | None = None,
         bias: bool = True,
         *,
         ctx: BuildContext,
@@ -45,7 +46,7 @@ class ToImageTransposed(SeqBlock):
         self,
         in_channels: int,
         out_channels: Channels | None = None,
-        weight_norm: str | None = None,
+        weight_norm: WeightNormSpec | None = None,
         bias: bool = True,
         *,
         ctx: BuildContext,
@@ -67,7 +68,7 @@ class ConvLogit(nn.Module):
         self,
         in_channels: int,
         kernel_size: Kernel = 4,
-        weight_norm: str | None = None,
+        weight_norm: WeightNormSpec | None = None,
         bias: bool = True,
         *,
         ctx: BuildContext,
@@ -93,8 +94,8 @@ class LinearLogit(nn.Module):
     def __init__(
         self,
         in_channels: int,
-        activation: str | None = None,
-        weight_norm: str | None = None,
+        activation: ActivationSpec | None = None,
+        weight_norm: WeightNormSpec | None = None,
         *,
         ctx: BuildContext,
     ) -> None:
@@ -102,7 +103,7 @@ class LinearLogit(nn.Module):
         self.out_channels, self.out_resolution = 1, None
         self.act = ctx.act(activation)
         self.linear = ctx.apply_weight_norm(nn.Linear(in_channels, 1), weight_norm)
-        self.projection = bool(ctx.extra.get("projection")) and ctx.num_classes > 0
+        self.projection = ctx.projection and ctx.num_classes > 0
         self.embed = (
             ctx.apply_weight_norm(nn.Embedding(ctx.num_classes, in_channels), weight_norm)
             if self.projection

@@ -6,10 +6,11 @@ from typing import Literal
 
 from torch import nn
 
-from gancore.builtin.dense_conv import ProjectionConvTranspose2d
-from gancore.builtin.layers import SeqBlock, default_bias, norm_act
-from gancore.builtin.types import Channels, Kernel, Probability, Resolution
-from gancore.context import BuildContext
+from gancore.assembly.context import BuildContext
+from gancore.nn.dense_conv import ProjectionConvTranspose2d
+from gancore.nn.layers import SeqBlock, default_bias, norm_act
+from gancore.params import Channels, Kernel, Probability, Resolution
+from gancore.recipe.refs import ActivationSpec, NormSpec, WeightNormSpec
 
 
 class Dense(SeqBlock):
@@ -20,9 +21,9 @@ class Dense(SeqBlock):
         in_channels: int,
         out_channels: Channels = 256,
         resolution: Resolution = 4,
-        norm: str | None = None,
-        weight_norm: str | None = None,
-        activation: str | None = None,
+        norm: NormSpec | None = None,
+        weight_norm: WeightNormSpec | None = None,
+        activation: ActivationSpec | None = None,
         bias: bool | None = None,
         *,
         ctx: BuildContext,
@@ -47,9 +48,9 @@ class Project(SeqBlock):
         in_channels: int,
         out_channels: Channels = 512,
         resolution: Resolution = 4,
-        norm: str | None = None,
-        weight_norm: str | None = None,
-        activation: str | None = None,
+        norm: NormSpec | None = None,
+        weight_norm: WeightNormSpec | None = None,
+        activation: ActivationSpec | None = None,
         bias: bool | None = None,
         *,
         ctx: BuildContext,
@@ -75,9 +76,9 @@ class Upsample(SeqBlock):
         out_channels: Channels | None = None,
         mode: Literal["nearest", "bilinear"] = "nearest",
         kernel_size: Kernel = 3,
-        norm: str | None = None,
-        weight_norm: str | None = None,
-        activation: str | None = None,
+        norm: NormSpec | None = None,
+        weight_norm: WeightNormSpec | None = None,
+        activation: ActivationSpec | None = None,
         bias: bool | None = None,
         *,
         ctx: BuildContext,
@@ -102,9 +103,9 @@ class Transposed(SeqBlock):
         self,
         in_channels: int,
         out_channels: Channels | None = None,
-        norm: str | None = None,
-        weight_norm: str | None = None,
-        activation: str | None = None,
+        norm: NormSpec | None = None,
+        weight_norm: WeightNormSpec | None = None,
+        activation: ActivationSpec | None = None,
         bias: bool | None = None,
         *,
         ctx: BuildContext,
@@ -127,9 +128,9 @@ class Down(SeqBlock):
         in_channels: int,
         out_channels: Channels | None = None,
         kernel_size: Kernel = 4,
-        norm: str | None = None,
-        weight_norm: str | None = None,
-        activation: str | None = None,
+        norm: NormSpec | None = None,
+        weight_norm: WeightNormSpec | None = None,
+        activation: ActivationSpec | None = None,
         bias: bool | None = None,
         *,
         ctx: BuildContext,
@@ -159,9 +160,9 @@ class Conv(SeqBlock):
         in_channels: int,
         out_channels: Channels | None = None,
         kernel_size: Kernel = 3,
-        norm: str | None = None,
-        weight_norm: str | None = None,
-        activation: str | None = None,
+        norm: NormSpec | None = None,
+        weight_norm: WeightNormSpec | None = None,
+        activation: ActivationSpec | None = None,
         bias: bool | None = None,
         *,
         ctx: BuildContext,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from gancore.contract import keeps_init
+
 _WEIGHTED = (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm, nn.InstanceNorm2d)
 
@@ -22,7 +24,7 @@ def _weight(module: nn.Module):
 
 def _skip(module: nn.Module) -> bool:
     """Conditional-norm embeddings keep their own (1, 0) initialisation."""
-    return isinstance(module, nn.Embedding) and getattr(module, "_gancore_keep_init", False)
+    return keeps_init(module)
 
 
 def normal_002(network: nn.Module, std: float = 0.02) -> None:

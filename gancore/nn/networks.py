@@ -8,18 +8,17 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from gancore.assemble import assemble, make_block, next_resolution, resolution_hint
-from gancore.builtin.types import Channels
-from gancore.context import BuildContext
+from gancore.assembly.context import BuildContext, ref_name
+from gancore.assembly.sequence import assemble, make_block, next_resolution, resolution_hint
 from gancore.errors import RecipeError
-from gancore.spec import BlockSpec
+from gancore.params import Channels
+from gancore.recipe.refs import ActivationSpec, BlockSpec, InitSpec, NormSpec, WeightNormSpec
 
 
-def _apply_init(ctx: BuildContext, network: nn.Module, init: str, key: str) -> None:
-    entry = ctx.registry.get("init", init, key=f"{key}.init")
+def _apply_init(ctx: BuildContext, network: nn.Module, init: InitSpec | str, key: str) -> None:
     if any(p.is_meta for p in network.parameters()):
         return  # a size check on the meta device: nothing to initialise
-    entry.create(network)
+    ctx._create("init", init, f"{key}.init", network)
 
 
 def _label_width(num_classes: int, embed_dim: int) -> int:
@@ -39,18 +38,18 @@ class StackGenerator(nn.Module):
         stem: BlockSpec = BlockSpec(type="dense"),
         blocks: list[BlockSpec] = [],  # noqa: B006 (never mutated)
         head: BlockSpec = BlockSpec(type="to_image"),
-        norm: str = "batch",
-        weight_norm: str = "none",
-        activation: str = "relu",
+        norm: NormSpec = "batch",
+        weight_norm: WeightNormSpec = "none",
+        activation: ActivationSpec = "relu",
         conditioning: Literal["none", "concat", "cbn"] = "none",
         embed_dim: int = 0,
-        init: str = "default",
+        init: InitSpec = "default",
         *,
         ctx: BuildContext,
     ) -> None:
         super().__init__()
         key = ctx.key or "generator"
-        spec_shape = ctx.extra["data_shape"]
+        spec_shape = ctx.data_shape
         self.latent_dim = latent_dim
         self.num_classes = ctx.num_classes if conditioning != "none" else 0
         self.conditioning = conditioning
@@ -61,7 +60,7 @@ class StackGenerator(nn.Module):
                 hint='set conditioning = "none" or use a labelled dataset',
             )
         if conditioning == "cbn":
-            if norm == "none":
+            if ref_name(norm) == "none":
                 raise RecipeError(
                     'conditioning = "cbn" replaces batch norms, but norm = "none"',
                     key=f"{key}.norm",
@@ -148,18 +147,18 @@ class StackDiscriminator(nn.Module):
         blocks: list[BlockSpec] = [],  # noqa: B006 (never mutated)
         stem: BlockSpec | None = None,
         head: BlockSpec = BlockSpec(type="linear_logit"),
-        norm: str = "none",
-        weight_norm: str = "none",
-        activation: str = "leaky_relu",
+        norm: NormSpec = "none",
+        weight_norm: WeightNormSpec = "none",
+        activation: ActivationSpec = "leaky_relu",
         conditioning: Literal["none", "concat", "projection"] = "none",
         embed_dim: int = 0,
-        init: str = "default",
+        init: InitSpec = "default",
         *,
         ctx: BuildContext,
     ) -> None:
         super().__init__()
         key = ctx.key or "discriminator"
-        shape = ctx.extra["data_shape"]
+        shape = ctx.data_shape
         self.num_classes = ctx.num_classes if conditioning != "none" else 0
         self.conditioning = conditioning
         if conditioning != "none" and ctx.num_classes <= 0:
@@ -179,7 +178,7 @@ class StackDiscriminator(nn.Module):
             weight_norm=weight_norm,
             activation=activation,
             key=key,
-            extra={**ctx.extra, "projection": conditioning == "projection"},
+            projection=conditioning == "projection",
         )
         self.embed: nn.Module | None = None
         ch = shape[0]

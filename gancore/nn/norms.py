@@ -7,6 +7,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from gancore.contract import KEEP_INIT
+
 
 def batch(
     num_features: int, dims: int = 2, num_classes: int = 0, momentum: float = 0.1, eps: float = 1e-5
@@ -55,7 +57,7 @@ class ConditionalBatchNorm(nn.Module):
         cls = nn.BatchNorm2d if dims == 2 else nn.BatchNorm1d
         self.bn = cls(num_features, affine=False)
         self.embed = nn.Embedding(num_classes, 2 * num_features)
-        self.embed._gancore_keep_init = True  # init schemes leave the (1, 0) start alone
+        setattr(self.embed, KEEP_INIT, True)  # init schemes leave the (1, 0) start alone
         with torch.no_grad():
             self.embed.weight[:, :num_features].fill_(1.0)
             self.embed.weight[:, num_features:].zero_()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from torch import nn
 
-from gancore.builtin.layers import SeqBlock, default_bias, norm_act
-from gancore.builtin.types import Channels
-from gancore.context import BuildContext
+from gancore.assembly.context import BuildContext
+from gancore.nn.layers import SeqBlock, default_bias, norm_act
+from gancore.params import Channels
+from gancore.recipe.refs import ActivationSpec, NormSpec, WeightNormSpec
 
 
 class Linear(SeqBlock):
@@ -16,9 +17,9 @@ class Linear(SeqBlock):
         self,
         in_channels: int,
         out_channels: Channels = 128,
-        norm: str | None = None,
-        weight_norm: str | None = None,
-        activation: str | None = None,
+        norm: NormSpec | None = None,
+        weight_norm: WeightNormSpec | None = None,
+        activation: ActivationSpec | None = None,
         bias: bool | None = None,
         *,
         ctx: BuildContext,
@@ -39,7 +40,7 @@ class ToVector(SeqBlock):
         self,
         in_channels: int,
         out_channels: Channels | None = None,
-        weight_norm: str | None = None,
+        weight_norm: WeightNormSpec | None = None,
         *,
         ctx: BuildContext,
     ) -> None:

@@ -6,9 +6,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from gancore.builtin.layers import apply_norm
-from gancore.builtin.types import Channels
-from gancore.context import BuildContext
+from gancore.assembly.context import BuildContext
+from gancore.nn.layers import apply_norm
+from gancore.params import Channels
+from gancore.recipe.refs import ActivationSpec, NormSpec, WeightNormSpec
 
 
 class ResidualUp(nn.Module):
@@ -21,9 +22,9 @@ class ResidualUp(nn.Module):
         self,
         in_channels: int,
         out_channels: Channels | None = None,
-        norm: str | None = None,
-        weight_norm: str | None = None,
-        activation: str | None = None,
+        norm: NormSpec | None = None,
+        weight_norm: WeightNormSpec | None = None,
+        activation: ActivationSpec | None = None,
         *,
         ctx: BuildContext,
     ) -> None:
@@ -58,9 +59,9 @@ class ResidualDown(nn.Module):
         out_channels: Channels | None = None,
         preactivation: bool = True,
         downsample: bool = True,
-        norm: str | None = None,
-        weight_norm: str | None = None,
-        activation: str | None = None,
+        norm: NormSpec | None = None,
+        weight_norm: WeightNormSpec | None = None,
+        activation: ActivationSpec | None = None,
         *,
         ctx: BuildContext,
     ) -> None:

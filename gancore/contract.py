@@ -1,0 +1,552 @@
+"""The component contract, enforced.
+
+Two levels, both driven by :data:`gancore.kinds.KINDS`:
+
+- :func:`check_product` runs on every object a factory returns, where it is made: the kind's
+  protocol members are present and callable with the arguments the framework passes. It costs
+  a few attribute look-ups, once per component built; the forward pass is never touched.
+- The conformance checks (``check_<kind>``) build a component from its defaults and run it on
+  tiny CPU inputs: shapes, finiteness, gradients, declared sizes. :mod:`gancore.testing` runs
+  them for plugin authors (``check_pack``); :func:`check_network_shapes` runs the shape part
+  once at build time on the meta device.
+
+Every violation is a :class:`~gancore.errors.ContractError` naming the kind, the component, its
+pack and the clause broken.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from gancore.errors import ContractError
+from gancore.kinds import get_kind
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from gancore.registry import ComponentEntry, Registry
+
+BATCH = 2
+#: Input channels and resolution of the feature maps blocks are checked on.
+BLOCK_CHANNELS = 8
+BLOCK_RESOLUTION = 8
+#: Shape (C, H, W) of the data networks are checked for.
+DATA_SHAPE: tuple[int, int, int] = (3, 16, 16)
+
+
+def who(entry: ComponentEntry) -> str:
+    """``norm 'rms' from gancore-foo``."""
+    return f"{entry.kind} {entry.name!r} from {entry.origin}"
+
+
+def broken(entry: ComponentEntry, clause: str, hint: str | None = None) -> ContractError:
+    """The error for ``entry`` breaking ``clause``."""
+    return ContractError(
+        f"{who(entry)} {clause}",
+        hint=hint or f"see the {entry.kind} reference in docs/plugins.md; "
+        f"`gancore show {entry.kind} {entry.name}` shows where it comes from",
+    )
+
+
+def _describe(obj: Any) -> str:
+    if obj is None:
+        return "None"
+    return f"a {type(obj).__module__}.{type(obj).__qualname__}"
+
+
+def _accepts(fn: Any, n: int) -> bool:
+    """Whether ``fn`` can be called with ``n`` positional arguments."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):  # builtins without a signature: trust them
+        return True
+    try:
+        sig.bind(*range(n))
+    except TypeError:
+        return False
+    return True
+
+
+def check_product(entry: ComponentEntry, obj: Any) -> Any:
+    """Check what ``entry``'s factory returned against its kind's protocol; return it."""
+    kind = get_kind(entry.kind)
+    for member, what, n_args in kind.clauses:
+        if member == "()":
+            target = obj
+            if not callable(obj):
+                raise broken(entry, f"returned {_describe(obj)}, which is not callable ({what})")
+        else:
+            if not hasattr(obj, member):
+                raise broken(entry, f"returned {_describe(obj)} without {member} ({what})")
+            target = getattr(obj, member)
+        if n_args is not None:
+            if member == "()" and kind.extra.get("conditional_takes_y") and is_conditional(obj):
+                n_args += 1
+            fn = target.forward if hasattr(target, "forward") else target
+            if not callable(fn) or not _accepts(fn, n_args):
+                call = member.strip("()") or "call"
+                raise broken(entry, f"returned {_describe(obj)} whose {call} cannot take "
+                             f"{n_args} argument{'s' if n_args != 1 else ''} ({what})")
+    if entry.kind == "block":
+        _check_block_sizes(entry, obj)
+    return obj
+
+
+def _check_block_sizes(entry: ComponentEntry, block: Any) -> None:
+    out = block.out_channels
+    if not isinstance(out, int) or isinstance(out, bool) or out < 1:
+        raise broken(entry, f"declares out_channels = {out!r}, not a positive int")
+    scale = getattr(block, "scale", 1.0)
+    if not isinstance(scale, int | float) or not math.isfinite(scale) or scale <= 0:
+        raise broken(entry, f"declares scale = {scale!r}, not a positive number")
+    res = getattr(block, "out_resolution", None)
+    if res is not None and (not isinstance(res, int) or res < 1):
+        raise broken(entry, f"declares out_resolution = {res!r}, not a positive int or None")
+
+
+def check_factory_member(entry: ComponentEntry, member: str, what: str) -> Any:
+    """A member the framework reads from the factory itself (a dataset's ``describe``)."""
+    factory = entry.load()
+    value = getattr(factory, member, None)
+    if value is None:
+        raise broken(entry, f"has no {member} ({what})")
+    return value
+
+
+# -- protocol members with defaults ----------------------------------------------------------
+def block_scale(block: Any) -> float:
+    """A block's spatial factor: its ``scale`` (1 when not declared)."""
+    return float(getattr(block, "scale", 1.0))
+
+
+def block_out_resolution(block: Any, resolution: int | None) -> tuple[bool, int | None]:
+    """``(sets_resolution, value)``: a block that declares ``out_resolution`` sets it."""
+    if hasattr(block, "out_resolution"):
+        return True, block.out_resolution
+    return False, resolution
+
+
+def is_conditional(module: Any) -> bool:
+    """A norm (or layer) that declares ``conditional = True`` takes ``(x, y)``."""
+    return bool(getattr(module, "conditional", False))
+
+
+#: Modules with this attribute set to True keep their own initialisation (init schemes skip
+#: them), e.g. a conditional norm's (1, 0) class embeddings.
+KEEP_INIT = "gancore_keep_init"
+
+
+def keeps_init(module: Any) -> bool:
+    """Whether ``module`` asked init schemes to leave it alone."""
+    return bool(getattr(module, KEEP_INIT, False) or getattr(module, "_gancore_keep_init", False))
+
+
+# -- conformance checks (gancore.testing) ----------------------------------------------------
+def _finite_scalar(entry: ComponentEntry, value: Any, what: str) -> torch.Tensor:
+    import torch
+
+    if not isinstance(value, torch.Tensor):
+        raise broken(entry, f"{what} returned {_describe(value)}, not a scalar tensor")
+    if value.dim() != 0:
+        raise broken(entry, f"{what} returned shape {list(value.shape)}, not a scalar")
+    if not torch.isfinite(value):
+        raise broken(entry, f"{what} returned {value.item()}, not finite")
+    return value
+
+
+def _finite(entry: ComponentEntry, out: Any, what: str) -> torch.Tensor:
+    import torch
+
+    if not isinstance(out, torch.Tensor):
+        raise broken(entry, f"{what} returned {_describe(out)}, not a tensor")
+    if not torch.isfinite(out).all():
+        raise broken(entry, f"{what} produced non-finite values")
+    return out
+
+
+def check_block(registry: Registry, entry: ComponentEntry, params: dict[str, Any], *,
+                example: Any = None, **_: Any) -> Any:
+    """Build at 8x8 from 8 channels and run: batch, channels and resolution as declared."""
+    import torch
+
+    from gancore.assembly.context import BuildContext
+
+    ctx = BuildContext(
+        registry=registry, key=f"block:{entry.name}", resolution=BLOCK_RESOLUTION,
+        image_channels=DATA_SHAPE[0], data_shape=(DATA_SHAPE[0], BLOCK_RESOLUTION,
+                                                  BLOCK_RESOLUTION),
+    )
+    x = example
+    if x is None:
+        x = torch.randn(BATCH, BLOCK_CHANNELS, BLOCK_RESOLUTION, BLOCK_RESOLUTION)
+    block = entry.create(int(x.shape[1]), ctx=ctx, **params)
+    cond_dim = getattr(block, "cond_dim", None)
+    cond = torch.randn(x.shape[0], int(cond_dim)) if cond_dim else None
+    out = _finite(entry, block(x, cond), "forward")
+    if out.shape[0] != x.shape[0]:
+        raise broken(entry, f"changed the batch size from {x.shape[0]} to {out.shape[0]}")
+    _check_block_output(entry, block, tuple(x.shape), tuple(out.shape))
+    return block
+
+
+def _check_block_output(entry: ComponentEntry | None, block: Any, x_shape: tuple[int, ...],
+                        out_shape: tuple[int, ...], key: str = "") -> None:
+    def fail(clause: str) -> ContractError:
+        if entry is not None:
+            return broken(entry, clause)
+        return ContractError(f"{key}: block {type(block).__name__} {clause}",
+                             hint="the block's declared sizes must match what it computes")
+
+    if len(out_shape) >= 2 and out_shape[1] != block.out_channels:
+        raise fail(f"declares out_channels = {block.out_channels} but made "
+                   f"{out_shape[1]} channels")
+    if len(x_shape) == 4 and len(out_shape) == 4:
+        sets, res = block_out_resolution(block, None)
+        if not sets:
+            res = x_shape[-1] * block_scale(block)
+        if res is not None and out_shape[-1] != res:
+            raise fail(f"should make {res:g}x{res:g} maps (scale / out_resolution) but made "
+                       f"{out_shape[-2]}x{out_shape[-1]}")
+
+
+def check_norm(registry: Registry, entry: ComponentEntry, params: dict[str, Any], *,
+               example: Any = None, num_classes: int = 0, **_: Any) -> Any:
+    """A norm keeps the shape of feature maps and of vectors."""
+    import torch
+
+    classes = max(num_classes, 3)
+    y = torch.arange(BATCH) % classes
+    norm = None
+    for dims, shape in ((2, (BATCH, BLOCK_CHANNELS, 4, 4)), (1, (BATCH, BLOCK_CHANNELS))):
+        try:
+            made = entry.create(BLOCK_CHANNELS, dims=dims, num_classes=classes, **params)
+        except ValueError:
+            if dims == 1:
+                continue  # a norm may refuse vectors with a clear error
+            raise
+        x = example if (example is not None and dims == 2) else torch.randn(*shape)
+        out = made(x, y) if is_conditional(made) else made(x)
+        out = _finite(entry, out, f"forward on {list(x.shape)}")
+        if tuple(out.shape) != tuple(x.shape):
+            raise broken(entry, f"does not keep the shape: made {list(out.shape)} from "
+                         f"{list(x.shape)} (dims = {dims})")
+        norm = norm or made
+    return norm
+
+
+def check_weight_norm(registry: Registry, entry: ComponentEntry, params: dict[str, Any],
+                      **_: Any) -> Any:
+    """Applied to a linear layer, the result still maps [2, 4] to [2, 3]."""
+    import torch
+    from torch import nn
+
+    layer = entry.create(nn.Linear(4, 3), **params)
+    if not isinstance(layer, nn.Module):
+        raise broken(entry, f"returned {_describe(layer)}, not the wrapped module")
+    out = _finite(entry, layer(torch.randn(BATCH, 4)), "the wrapped layer")
+    if tuple(out.shape) != (BATCH, 3):
+        raise broken(entry, f"changed the layer's output shape to {list(out.shape)}")
+    return layer
+
+
+def check_activation(registry: Registry, entry: ComponentEntry, params: dict[str, Any], *,
+                     example: Any = None, **_: Any) -> Any:
+    """An activation keeps the shape."""
+    import torch
+
+    act = entry.create(**params)
+    x = example if example is not None else torch.randn(BATCH, BLOCK_CHANNELS)
+    out = _finite(entry, act(x), "forward")
+    if out.shape != x.shape:
+        raise broken(entry, f"changed the shape from {list(x.shape)} to {list(out.shape)}")
+    return act
+
+
+def check_init(registry: Registry, entry: ComponentEntry, params: dict[str, Any],
+               **_: Any) -> Any:
+    """Applied to a small network, which stays finite."""
+    import torch
+    from torch import nn
+
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.LazyLinear(2))
+    net(torch.randn(BATCH, 3, 6, 6))
+    entry.create(net, **params)
+    for name, p in net.named_parameters():
+        if not torch.isfinite(p).all():
+            raise broken(entry, f"left non-finite values in {name}")
+    return net
+
+
+def check_loss(registry: Registry, entry: ComponentEntry, params: dict[str, Any],
+               **_: Any) -> Any:
+    """d_loss and g_loss are finite scalars that back-propagate to the logits."""
+    import torch
+
+    loss = entry.create(**params)
+    real = torch.randn(4, requires_grad=True)
+    fake = torch.randn(4, requires_grad=True)
+    for what, value, wrt in (("d_loss(real, fake)", loss.d_loss(real, fake), fake),
+                             ("g_loss(fake, real)", loss.g_loss(fake, real), fake)):
+        value = _finite_scalar(entry, value, what)
+        if not value.requires_grad:
+            raise broken(entry, f"{what} does not depend on the logits (no gradient)")
+        (grad,) = torch.autograd.grad(value, wrt, allow_unused=True)
+        if grad is None or not torch.isfinite(grad).all():
+            raise broken(entry, f"{what} gives no finite gradient for the fake logits")
+    return loss
+
+
+def _tiny_discriminator() -> nn.Module:
+    from torch import nn
+
+    class Tiny(nn.Module):
+        num_classes = 0
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.fc = nn.Linear(4 * 8 * 8, 1)
+
+        def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+            return self.fc(self.conv(x).tanh().flatten(1)).squeeze(1)
+
+    return Tiny()
+
+
+def check_penalty(registry: Registry, entry: ComponentEntry, params: dict[str, Any],
+                  **_: Any) -> Any:
+    """A finite scalar that back-propagates to the discriminator's parameters."""
+    import torch
+
+    penalty = entry.create(**params)
+    for member in ("weight", "interval"):
+        value = getattr(penalty, member)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise broken(entry, f"has {member} = {value!r}, not a non-negative number")
+    d = _tiny_discriminator()
+    real, fake = torch.rand(BATCH, 3, 8, 8) * 2 - 1, torch.rand(BATCH, 3, 8, 8) * 2 - 1
+    value = _finite_scalar(entry, penalty(d, real, fake, None), "__call__(D, real, fake, y)")
+    if not value.requires_grad:
+        raise broken(entry, "__call__ returned a value with no gradient for the discriminator")
+    value.backward()
+    if all(p.grad is None for p in d.parameters()):
+        raise broken(entry, "__call__ returned a value that does not depend on the "
+                     "discriminator's parameters")
+    return penalty
+
+
+def check_augment(registry: Registry, entry: ComponentEntry, params: dict[str, Any], *,
+                  example: Any = None, **_: Any) -> Any:
+    """Keeps the shape and passes finite gradients."""
+    import torch
+
+    augment = entry.create(**params)
+    x = example if example is not None else torch.randn(BATCH, *DATA_SHAPE)
+    x = x.detach().clone().requires_grad_(True)
+    out = _finite(entry, augment(x), "__call__")
+    if out.shape != x.shape:
+        raise broken(entry, f"changed the shape from {list(x.shape)} to {list(out.shape)}")
+    out.square().sum().backward()
+    if x.grad is None or not torch.isfinite(x.grad).all():
+        raise broken(entry, "is not differentiable (no finite gradient reaches its input)")
+    return augment
+
+
+def check_optimizer(registry: Registry, entry: ComponentEntry, params: dict[str, Any],
+                    **_: Any) -> Any:
+    """One step on a quadratic changes the parameter."""
+    import torch
+
+    w = torch.nn.Parameter(torch.ones(3))
+    opt = entry.create([w], **params)
+    before = w.detach().clone()
+    opt.zero_grad()
+    w.square().sum().backward()
+    opt.step()
+    if not torch.isfinite(w).all():
+        raise broken(entry, "made the parameter non-finite in one step")
+    if torch.equal(before, w.detach()):
+        raise broken(entry, "did not change the parameter in one step")
+    return opt
+
+
+def check_schedule(registry: Registry, entry: ComponentEntry, params: dict[str, Any],
+                   **_: Any) -> Any:
+    """Stepping keeps a finite, non-negative learning rate."""
+    import torch
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1)
+    sched = entry.create(opt, 10, **params)
+    for _step in range(10):
+        opt.step()
+        sched.step()
+        lr = opt.param_groups[0]["lr"]
+        if not math.isfinite(lr) or lr < 0:
+            raise broken(entry, f"set the learning rate to {lr}")
+    return sched
+
+
+def check_dataset(registry: Registry, entry: ComponentEntry, params: dict[str, Any],
+                  **_: Any) -> Any:
+    """describe() matches the items: shape, image values in [-1, 1], labels below num_classes."""
+    import torch
+
+    from gancore.protocols import DataSpec
+
+    describe = check_factory_member(entry, "describe", "a describe(**params) -> DataSpec "
+                                    "classmethod")
+    spec = describe(**params)
+    if not isinstance(spec, DataSpec):
+        raise broken(entry, f"describe() returned {_describe(spec)}, not a DataSpec")
+    data = entry.create(**params)
+    n = len(data)
+    if n < 1:
+        raise broken(entry, "has no items (len() is 0)")
+    for i in sorted({0, n // 2, n - 1}):
+        item = data[i]
+        if not isinstance(item, tuple | list) or len(item) != 2:
+            raise broken(entry, f"item {i} is {_describe(item)}, not an (x, y) pair")
+        x, y = item
+        if not isinstance(x, torch.Tensor) or tuple(x.shape) != tuple(spec.shape):
+            got = list(x.shape) if isinstance(x, torch.Tensor) else _describe(x)
+            raise broken(entry, f"item {i} has x of shape {got}, but describe() says "
+                         f"{list(spec.shape)}")
+        if not x.is_floating_point() or not torch.isfinite(x).all():
+            raise broken(entry, f"item {i} has x that is not finite floats")
+        lo, hi = float(x.min()), float(x.max())
+        if spec.is_image and (lo < -1.0 - 1e-5 or hi > 1.0 + 1e-5):
+            raise broken(entry, f"item {i} has values in [{lo:.3g}, {hi:.3g}], outside [-1, 1]")
+        label = int(y) if not isinstance(y, torch.Tensor) or y.numel() == 1 else None
+        if label is None:
+            raise broken(entry, f"item {i} has a label of shape {list(y.shape)}, not one int")
+        if spec.num_classes and not 0 <= label < spec.num_classes:
+            raise broken(entry, f"item {i} has label {label}, outside [0, {spec.num_classes})")
+    return data
+
+
+def check_metric(registry: Registry, entry: ComponentEntry, params: dict[str, Any],
+                 **_: Any) -> Any:
+    """compute() on random inputs returns a dict of finite floats."""
+    import torch
+
+    from gancore.metrics.base import FIELDS, EvalInputs
+
+    metric = entry.create(**params)
+    needs = metric.needs
+    if not isinstance(needs, set | frozenset | tuple | list) or not all(
+        any(n in FIELDS for n in need.split("|")) for need in needs
+    ):
+        raise broken(entry, f"declares needs = {needs!r}; each must name EvalInputs fields "
+                     f"({', '.join(FIELDS)})")
+    g = torch.Generator().manual_seed(0)
+    n, d, k = 64, 8, 10
+    probs = torch.softmax(torch.randn(n, k, generator=g), 1)
+    inputs = EvalInputs(
+        real_features=torch.randn(n, d, generator=g), fake_features=torch.randn(n, d, generator=g),
+        real_probs=probs, fake_probs=torch.softmax(torch.randn(n, k, generator=g), 1),
+        real_logits=torch.randn(n, generator=g), fake_logits=torch.randn(n, generator=g),
+        fake_samples=torch.randn(n, 2, generator=g), modes=torch.randn(8, 2, generator=g),
+        mode_std=0.1, num_classes=k, real_labels=torch.arange(n) % k, extractor_name="check",
+    )
+    scores = metric.compute(inputs)
+    if not isinstance(scores, dict) or not scores:
+        raise broken(entry, f"compute() returned {_describe(scores)}, not a dict of scores")
+    for key, value in scores.items():
+        if not isinstance(key, str):
+            raise broken(entry, f"compute() returned the key {key!r}, not a str")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise broken(entry, f"compute() returned {key} = {value!r}, not a float")
+        if not math.isfinite(float(value)):
+            raise broken(entry, f"compute() returned {key} = {value}, not finite")
+    return metric
+
+
+def check_feature_extractor(registry: Registry, entry: ComponentEntry, params: dict[str, Any],
+                            **_: Any) -> Any:
+    """Parameters validated from the defaults (extractors need weights or data to run)."""
+    return entry
+
+
+def _check_network(kind: str) -> Callable[..., Any]:
+    def check(registry: Registry, entry: ComponentEntry, params: dict[str, Any], *,
+              data_shape: tuple[int, ...] = DATA_SHAPE, num_classes: int = 0,
+              example: Any = None, **_: Any) -> Any:
+        import torch
+
+        from gancore.assembly.build import build_network
+
+        data = {"shape": data_shape, "num_classes": num_classes}
+        net = build_network(kind, {"type": entry.name, **params}, data, registry)
+        classes = int(getattr(net, "num_classes", 0))
+        y = torch.arange(BATCH) % classes if classes else None
+        if kind == "generator":
+            z = example if example is not None else torch.randn(BATCH, int(net.latent_dim))
+            out = _finite(entry, net(z, y), "G(z, y)")
+            want: tuple[int, ...] = (z.shape[0], *data_shape)
+        else:
+            x = example if example is not None else torch.randn(BATCH, *data_shape)
+            out = _finite(entry, net(x, y), "D(x, y)")
+            want = (x.shape[0],)
+        if tuple(out.shape) != want:
+            what = "samples" if kind == "generator" else "one logit per sample"
+            raise broken(entry, f"made shape {list(out.shape)}, expected {list(want)} ({what})")
+        return net
+
+    check.__doc__ = f"The {kind} builds for the data shape and gives the right output shape."
+    return check
+
+
+check_generator = _check_network("generator")
+check_discriminator = _check_network("discriminator")
+
+
+def check_network_shapes(net: nn.Module, kind: str, data_shape: tuple[int, ...],
+                         num_classes: int, key: str) -> None:
+    """Run ``net`` once on the meta device: its output and every block's declared sizes.
+
+    Runs at build time on a network built on the meta device (nothing is computed). An
+    operation the meta device cannot run skips the check; the first real forward has it.
+    """
+    import torch
+
+    hooks = []
+
+    def hook(module: Any, args: tuple[Any, ...], out: Any, name: str = "") -> None:
+        if args and isinstance(args[0], torch.Tensor) and isinstance(out, torch.Tensor):
+            _check_block_output(None, module, tuple(args[0].shape), tuple(out.shape),
+                                key=f"{key}.{name}")
+
+    for name, module in net.named_modules():
+        if name and hasattr(module, "out_channels") and isinstance(module.out_channels, int) \
+                and not isinstance(module, torch.nn.modules.conv._ConvNd):
+            label = name.replace(".", "[", 1) + "]" if name.startswith("blocks.") else name
+            hooks.append(module.register_forward_hook(
+                lambda m, a, o, label=label: hook(m, a, o, label)))
+    classes = int(getattr(net, "num_classes", 0) or 0)
+    y = (torch.arange(BATCH, device="meta") % classes) if classes else None
+    try:
+        if kind == "generator":
+            out = net(torch.empty(BATCH, int(net.latent_dim), device="meta"), y)
+            want: tuple[int, ...] = (BATCH, *data_shape)
+        else:
+            out = net(torch.empty(BATCH, *data_shape, device="meta"), y)
+            want = (BATCH,)
+    except ContractError:
+        raise
+    except Exception:  # an op without a meta kernel: the first real forward checks
+        return
+    finally:
+        for h in hooks:
+            h.remove()
+    if isinstance(out, torch.Tensor) and tuple(out.shape) != want:
+        what = "samples" if kind == "generator" else "one logit per sample"
+        raise ContractError(
+            f"the {kind} makes shape {list(out.shape)}, expected {list(want)} ({what})",
+            key=key,
+            hint="end a discriminator with a logit head (conv_logit or linear_logit)"
+            if kind == "discriminator" else "end the generator with a head that makes the data",
+        )

@@ -1,0 +1,50 @@
+"""The JSON Schema of recipes, with every registered component, for editor completion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gancore.kinds import KINDS
+from gancore.recipe.schema import Recipe
+
+
+def json_schema(registry: Any = None) -> dict[str, Any]:
+    """JSON Schema of recipes, with every registered component's parameters.
+
+    Every reference takes its kind's form (:meth:`gancore.kinds.Kind.schema_form`): a registered
+    name, or a table that is ``oneOf`` the registered components told apart by ``type``, so an
+    editor completes both component names and their parameters, plugin packs' included.
+    """
+    from gancore.plugins import get_registry
+
+    registry = registry or get_registry()
+    schema = Recipe.model_json_schema()
+    defs = schema.setdefault("$defs", {})
+    forms: dict[str, dict[str, Any]] = {}
+    for kind in KINDS:
+        refs = []
+        for entry in registry.entries(kind):
+            try:
+                sub = entry.params_model().model_json_schema(ref_template="#/$defs/{model}")
+            except Exception:  # a parameter type with no JSON form: allow anything
+                sub = {"type": "object"}
+            for name, d in sub.pop("$defs", {}).items():
+                defs.setdefault(name, d)
+            sub.setdefault("properties", {})
+            sub["properties"] = {"type": {"const": entry.name}, **sub["properties"]}
+            sub["required"] = ["type", *sub.get("required", [])]
+            sub["additionalProperties"] = False
+            sub["title"] = f"{kind} {entry.name}"
+            sub["description"] = entry.summary or sub.get("description", "")
+            def_name = f"{kind}__{entry.name}".replace(".", "_")
+            defs[def_name] = sub
+            refs.append({"$ref": f"#/$defs/{def_name}"})
+        forms[kind] = KINDS[kind].schema_form(registry.names(kind), refs)
+    for d in defs.values():
+        kind = d.get("x-gancore-kind")
+        if kind in forms:
+            d.clear()
+            d.update(forms[kind])
+    schema["title"] = "gancore recipe"
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema

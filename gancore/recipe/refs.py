@@ -1,0 +1,128 @@
+"""Component references: ``"name"`` or ``{ type = "name", param = value, ... }``.
+
+Every place a recipe names a component takes either form. Each kind in :data:`gancore.kinds.KINDS`
+has its own reference type (``NormSpec``, ``BlockSpec``...); a component parameter annotated
+with one of them is a place of that kind, which is how resolution, the JSON Schema and the
+checkpoint metadata find nested components. This module imports neither torch nor the registry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PrivateAttr,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
+
+from gancore.kinds import KINDS
+
+
+class ComponentSpec(BaseModel):
+    """A reference to a registered component and its parameters.
+
+    Written ``"name"`` (no parameters) or ``{type = "name", ...}``. A reference given as a bare
+    name is written back as one. After :func:`gancore.recipe.resolve` it carries the validated
+    parameters (:attr:`validated`), so nothing downstream validates it again.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: str
+
+    _short: bool = PrivateAttr(default=False)
+    _validated: BaseModel | None = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _from_name(cls, value: Any, handler: Any) -> Any:
+        if isinstance(value, str):
+            spec = handler({"type": value})
+            spec._short = True
+            return spec
+        if isinstance(value, ComponentSpec) and not isinstance(value, cls):
+            spec = handler(value.as_dict())
+            spec._short, spec._validated = value._short, value._validated
+            return spec
+        return handler(value)
+
+    @model_serializer(mode="wrap")
+    def _to_data(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        if not isinstance(self, ComponentSpec):  # an unvalidated default ("batch")
+            return self
+        if self._short and not self.model_extra:
+            return self.type
+        return handler(self)
+
+    def params(self) -> dict[str, Any]:
+        """The parameters as written (everything except ``type``)."""
+        return dict(self.model_extra or {})
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{"type": ..., **params}``."""
+        return {"type": self.type, **self.params()}
+
+    @property
+    def validated(self) -> BaseModel | None:
+        """The component's validated parameters, once the recipe is resolved."""
+        return self._validated
+
+    @property
+    def short(self) -> bool:
+        """Whether the reference was written as a bare name."""
+        return self._short
+
+
+def _kind_spec(kind: str) -> type[ComponentSpec]:
+    k = KINDS[kind]
+    return type(
+        k.spec_name,
+        (ComponentSpec,),
+        {
+            "__doc__": f'A reference to a registered {kind}: "name" or {{ type = "name", ... }}.',
+            "model_config": ConfigDict(
+                extra="allow", frozen=True, json_schema_extra={"x-gancore-kind": kind}
+            ),
+            "__module__": __name__,
+        },
+    )
+
+
+#: kind -> its reference type
+SPECS: dict[str, type[ComponentSpec]] = {kind: _kind_spec(kind) for kind in KINDS}
+#: reference type -> kind
+SPEC_KINDS: dict[type[ComponentSpec], str] = {cls: kind for kind, cls in SPECS.items()}
+
+
+def spec_kind(spec: ComponentSpec, default: str = "block") -> str:
+    """The kind a reference names (a plain :class:`ComponentSpec` counts as ``default``)."""
+    return SPEC_KINDS.get(type(spec), default)
+
+
+def as_spec(kind: str, value: str | dict[str, Any] | ComponentSpec) -> ComponentSpec:
+    """``value`` as ``kind``'s reference type."""
+    if isinstance(value, SPECS[kind]):
+        return value
+    return SPECS[kind].model_validate(value)
+
+
+GeneratorSpec = SPECS["generator"]
+DiscriminatorSpec = SPECS["discriminator"]
+BlockSpec = SPECS["block"]
+NormSpec = SPECS["norm"]
+WeightNormSpec = SPECS["weight_norm"]
+ActivationSpec = SPECS["activation"]
+InitSpec = SPECS["init"]
+LossSpec = SPECS["loss"]
+PenaltySpec = SPECS["penalty"]
+AugmentSpec = SPECS["augment"]
+OptimizerSpec = SPECS["optimizer"]
+ScheduleSpec = SPECS["schedule"]
+DatasetSpec = SPECS["dataset"]
+MetricSpec = SPECS["metric"]
+FeatureExtractorSpec = SPECS["feature_extractor"]

@@ -1,0 +1,182 @@
+"""Stage two: every component reference validated once against the registry.
+
+:func:`resolve` turns a loaded :class:`~gancore.recipe.schema.Recipe` into the resolved recipe
+the builder, trainer, evaluator and checkpoints consume: each reference's parameters are
+validated by its component's own model exactly once, defaults are filled in (references written
+as a bare name stay bare), and the validated parameters travel with the reference
+(:attr:`ComponentSpec.validated`), so nothing downstream validates again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from gancore.errors import GancoreError, RecipeError
+from gancore.kinds import KINDS, top_places
+from gancore.recipe.refs import ComponentSpec, spec_kind
+from gancore.recipe.schema import Recipe
+
+#: References of these types are not registry components but choices made at run time.
+_DEFERRED = {("feature_extractor", "auto")}
+
+
+def resolve_spec(
+    spec: ComponentSpec, kind: str, key: str, registry: Any, source: str | None = None
+) -> ComponentSpec:
+    """Validate one reference (and the references among its parameters) against the registry."""
+    from gancore.registry import validate_params
+
+    if spec.validated is not None:
+        return spec
+    try:
+        entry = registry.get(kind, spec.type, key=f"{key}.type")
+    except GancoreError as exc:
+        raise exc.located(source=source) from None
+    model = validate_params(entry, spec.params(), key=key, source=source)
+    model = _resolve_nested(model, key, registry, source)
+    if (spec.short and not spec.params()) or not KINDS[kind].fill_defaults:
+        out = spec.model_copy()
+    else:
+        out = type(spec).model_validate({"type": spec.type, **model.model_dump(mode="json")})
+    out._short = spec.short
+    out._validated = model
+    return out
+
+
+def _resolve_nested(model: BaseModel, key: str, registry: Any, source: str | None) -> BaseModel:
+    updates: dict[str, Any] = {}
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, ComponentSpec):
+            updates[name] = resolve_spec(value, spec_kind(value), f"{key}.{name}", registry, source)
+        elif isinstance(value, list) and any(isinstance(v, ComponentSpec) for v in value):
+            updates[name] = [
+                resolve_spec(v, spec_kind(v), f"{key}.{name}[{i}]", registry, source)
+                if isinstance(v, ComponentSpec)
+                else v
+                for i, v in enumerate(value)
+            ]
+    return model.model_copy(update=updates) if updates else model
+
+
+def resolve(recipe: Recipe, registry: Any = None) -> Recipe:
+    """The resolved recipe: every component validated once and defaults filled in.
+
+    A recipe that is already resolved is returned as it is.
+    """
+    from gancore.plugins import get_registry
+
+    if recipe.resolved:
+        return recipe
+    registry = registry or get_registry()
+    src = recipe.source
+    check_requires(recipe, registry)
+    top: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {}
+    for kind, place, is_list in top_places():
+        section, _, field = place.partition(".")
+        owner = getattr(recipe, section) if field else recipe
+        value = getattr(owner, field or section)
+        if not registry.names(kind) and kind in ("optimizer", "schedule"):
+            continue  # a registry without training components (building only)
+        if is_list:
+            new: Any = [
+                _maybe(v, kind, f"{place}[{i}]", registry, src) for i, v in enumerate(value)
+            ]
+        else:
+            new = _maybe(value, kind, place, registry, src)
+        if field:
+            nested.setdefault(section, {})[field] = new
+        else:
+            top[section] = new
+    for section, updates in nested.items():
+        top[section] = getattr(recipe, section).model_copy(update=updates)
+    out = recipe.model_copy(update=top)
+    out._source = src
+    out._resolved = True
+    return out
+
+
+def iter_references(recipe: Recipe) -> Iterator[tuple[str, str, ComponentSpec]]:
+    """``(kind, key, reference)`` for every component reference of a resolved recipe, nested
+    ones included (a block's norm: ``generator.blocks[2].norm``)."""
+
+    def walk(kind: str, key: str, spec: ComponentSpec) -> Iterator[tuple[str, str, ComponentSpec]]:
+        yield kind, key, spec
+        model = spec.validated
+        if model is None:
+            return
+        for name in type(model).model_fields:
+            value = getattr(model, name)
+            if isinstance(value, ComponentSpec):
+                yield from walk(spec_kind(value), f"{key}.{name}", value)
+            elif isinstance(value, list):
+                for i, v in enumerate(value):
+                    if isinstance(v, ComponentSpec):
+                        yield from walk(spec_kind(v), f"{key}.{name}[{i}]", v)
+
+    for kind, place, is_list in top_places():
+        section, _, field = place.partition(".")
+        value = getattr(getattr(recipe, section), field) if field else getattr(recipe, section)
+        for i, spec in enumerate(value if is_list else [value]):
+            yield from walk(kind, f"{place}[{i}]" if is_list else place, spec)
+
+
+def _maybe(spec: ComponentSpec, kind: str, key: str, registry: Any, src: str | None) -> Any:
+    if (kind, spec.type) in _DEFERRED:
+        return spec
+    return resolve_spec(spec, kind, key, registry, src)
+
+
+def check_requires(recipe: Recipe, registry: Any) -> None:
+    """Refuse a recipe whose ``requires`` names a plugin pack that is not installed."""
+    from importlib import metadata
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    for i, req_text in enumerate(recipe.recipe.requires):
+        try:
+            req = Requirement(req_text)
+        except InvalidRequirement:
+            raise RecipeError(
+                f"invalid requirement {req_text!r}",
+                source=recipe.source,
+                key=f"recipe.requires[{i}]",
+                hint='write a pip requirement, e.g. "gancore-stylegan>=0.1"',
+            ) from None
+        try:
+            dist = metadata.distribution(req.name)
+        except metadata.PackageNotFoundError:
+            raise RecipeError(
+                f"this recipe needs the plugin pack {req.name!r}, which is not installed",
+                source=recipe.source, key=f"recipe.requires[{i}]",
+                hint=_install_hint(req.name, req_text),
+            ) from None
+        version = dist.version
+        if req.specifier and not req.specifier.contains(version, prereleases=True):
+            raise RecipeError(
+                f"this recipe needs {req_text}, but {req.name} {version} is installed",
+                source=recipe.source, key=f"recipe.requires[{i}]",
+                hint=_install_hint(req.name, req_text, upgrade=True),
+            )
+        names = {ep.name for ep in dist.entry_points if ep.group == "gancore"}
+        if names and not names & set(registry.origins()):
+            raise RecipeError(
+                f"the plugin pack {req.name!r} is installed but not loaded (blocked, or it "
+                "failed to load)", source=recipe.source, key=f"recipe.requires[{i}]",
+                hint="`gancore plugins` shows why; unset GANCORE_BLOCK_PLUGINS / "
+                "GANCORE_DISABLE_PLUGIN_AUTOLOAD or drop --block-plugin",
+            )
+
+
+def _install_hint(name: str, req_text: str, upgrade: bool = False) -> str:
+    """How to install a plugin pack, mentioning a copy in a gancore checkout's plugins/."""
+    hint = f"install it: pip install {'-U ' if upgrade else ''}'{req_text}'"
+    local = Path(__file__).resolve().parents[2] / "plugins" / name
+    if (local / "pyproject.toml").is_file():
+        hint += f" (from this checkout: pip install -e {local})"
+    return hint
