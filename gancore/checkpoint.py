@@ -440,12 +440,22 @@ def check_components(ckpt: Checkpoint, registry: Registry) -> None:
     for key, pack in ckpt.info.components.items():
         kind, name = key.split(":", 1)
         if (kind, name) not in registry:
+            from gancore.plugins import pack_problem
+
             dist = pack.split("==")[0]
+            why = pack_problem(registry, dist)
+            if why is None:
+                why, hint = "which is not installed", f"install it: pip install '{pack}'"
+            elif why.endswith("and loaded"):
+                why = f"which {why} but does not provide it (the checkpoint was made with {pack})"
+                hint = f"install the version it was made with: pip install '{pack}'"
+            else:
+                why = f"which {why}"
+                hint = "`gancore plugins` shows the pack's status; fix or reinstall it"
             raise CheckpointError(
-                f"this checkpoint uses {kind} {name!r} from the plugin pack "
-                f"{dist!r}, which is not installed",
+                f"this checkpoint uses {kind} {name!r} from the plugin pack {dist!r}, {why}",
                 source=ckpt.path,
-                hint=f"install it: pip install {dist}",
+                hint=hint,
             )
 
 

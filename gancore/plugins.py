@@ -284,3 +284,25 @@ def component_pack(registry: Registry, kind: str, name: str) -> str | None:
         if ep.name == origin and getattr(ep, "dist", None):
             return ep.dist.name
     return origin
+
+
+def pack_problem(registry: Registry, dist: str) -> str | None:
+    """Why an installed pack ``dist`` gives the registry nothing, or ``None`` if it is not
+    installed (or is loaded). Used so that a failed pack is never reported as missing."""
+    try:
+        found = metadata.distribution(dist)
+    except metadata.PackageNotFoundError:
+        return None
+    names = {ep.name for ep in found.entry_points if ep.group == ENTRY_POINT_GROUP}
+    for info in registry.plugins:
+        if info.name in names or (info.dist and info.dist == found.metadata["Name"]):
+            if info.status == "failed":
+                return f"is installed ({found.version}) but failed to load: {info.error}"
+            if info.status == "blocked":
+                return (f"is installed ({found.version}) but blocked (GANCORE_BLOCK_PLUGINS "
+                        "or --block-plugin)")
+            return f"is installed ({found.version}) and loaded"
+    if names:
+        return (f"is installed ({found.version}) but not loaded "
+                "(GANCORE_DISABLE_PLUGIN_AUTOLOAD is set)")
+    return f"is installed ({found.version}) but declares no gancore entry point"

@@ -212,3 +212,36 @@ def test_product_check_costs_nothing_in_the_forward_pass():
     assert type(gan.generator).__module__ == "gancore.nn.networks"
     assert not any(m._forward_hooks for m in gan.generator.modules())
     assert not any(m._forward_hooks for m in gan.discriminator.modules())
+
+
+def test_the_author_api_and_the_kinds_table_import_no_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys\nimport gancore.plugin as p\nimport gancore.kinds\n"
+            "assert p.KINDS is gancore.kinds.KINDS\n"
+            "p.hookimpl, p.Params, p.DataSpec, p.RecipeError, p.NormSpec, p.Channels\n"
+            "assert 'torch' not in sys.modules, 'torch imported'\nprint('ok')")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "ok"
+
+
+def test_the_kinds_are_listed_in_one_module():
+    """No other module spells out the list of kinds (they read gancore.kinds.KINDS)."""
+    import re
+
+    from .conftest import ROOT
+
+    names = sorted(KINDS)
+    offenders = []
+    for path in (ROOT / "gancore").rglob("*.py"):
+        if path.name == "kinds.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        # typed aliases derived from the table (NormSpec = SPECS["norm"]) are not a list
+        text = re.sub(r"^\w+Spec = SPECS\[\"\w+\"\]$", "", text, flags=re.M)
+        quoted = {n for n in names if re.search(rf"[\"']{n}[\"']", text)}
+        if len(quoted) >= len(names) - 2:  # a hand-written list of (nearly) every kind
+            offenders.append(path.name)
+    assert not offenders, offenders

@@ -228,3 +228,80 @@ def test_help_does_not_import_torch():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip().endswith("ok")
+
+
+def _clash_pack(name: str, factory: str) -> str:
+    return (
+        "from gancore.plugin import hookimpl\n\n@hookimpl\n"
+        "def gancore_register_components(registry):\n"
+        f"    registry.add('activation', 'shared_act', '{factory}')\n"
+        f"    registry.add('activation', '{name}_own', '{factory}')\n"
+    )
+
+
+def test_cli_shows_a_clash_between_two_installed_packs(tmp_path):
+    make_dist(tmp_path, "gancore-alpha", "1.0", "alpha_plugin",
+              _clash_pack("alpha", "torch.nn:ReLU"))
+    make_dist(tmp_path, "gancore-beta", "2.0", "beta_plugin", _clash_pack("beta", "torch.nn:Tanh"))
+    env = {"PYTHONPATH": str(tmp_path)}
+    res = run_cli("plugins", "--json", env=env)
+    assert res.returncode == 0, res.stderr
+    rows = {r["name"]: r for r in json.loads(res.stdout)}
+    assert rows["alpha_plugin"]["status"] == rows["beta_plugin"]["status"] == "loaded"
+    assert "activation:beta_own" in rows["beta_plugin"]["components"]
+    assert "activation:shared_act" not in rows["beta_plugin"]["components"]
+    assert rows["beta_plugin"]["clashes"] == [
+        "activation 'shared_act' is registered by alpha_plugin and by beta_plugin; "
+        "alpha_plugin's is used"
+    ]
+    table = run_cli("plugins", env={**env, "COLUMNS": "250"})
+    assert "clash: activation 'shared_act' is registered by alpha_plugin and by beta_plugin" \
+        in table.stdout
+    listed = run_cli("list", "activation", "--json", env=env)
+    origins = {r["name"]: r["origin"] for r in json.loads(listed.stdout)}
+    assert origins["shared_act"] == "alpha_plugin" and origins["beta_own"] == "beta_plugin"
+    res = run_cli("--strict-plugins", "list", "activation", env=env)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "registered by alpha_plugin and by beta_plugin" in res.stderr
+
+
+def test_an_installed_pack_that_failed_is_never_called_missing(tmp_path):
+    from gancore.recipe import load_recipe, resolve
+    from gancore.registry import Registry
+
+    make_dist(tmp_path, "gancore-brittle", "0.2", "brittle_plugin",
+              "raise RuntimeError('brittle pack exploded')\n")
+    sys.path.insert(0, str(tmp_path))
+    importlib.invalidate_caches()
+    try:
+        loaded = load_plugins(warn=False)
+        recipe = load_recipe("dcgan-32", ['recipe.requires=["gancore-brittle>=0.1"]'])
+        with pytest.raises(Exception) as info:
+            resolve(recipe, loaded.registry)
+        text = str(info.value)
+        assert "needs the plugin pack 'gancore-brittle', which is installed (0.2) but failed " \
+               "to load: import failed: RuntimeError: brittle pack exploded" in text
+        assert "not installed" not in text
+        assert isinstance(loaded.registry, Registry)
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("brittle_plugin", None)
+
+
+def test_plugins_and_show_report_a_declared_override(tmp_path):
+    code = (
+        "from gancore.plugin import hookimpl\n\n@hookimpl\n"
+        "def gancore_register_components(registry):\n"
+        "    registry.add('activation', 'tanh', 'torch.nn:Hardtanh', summary='hard tanh',\n"
+        "                 override=True)\n"
+    )
+    make_dist(tmp_path, "gancore-hard", "1.0", "hard_plugin", code)
+    env = {"PYTHONPATH": str(tmp_path), "COLUMNS": "250"}
+    rows = {r["name"]: r for r in json.loads(run_cli("plugins", "--json", env=env).stdout)}
+    assert rows["hard_plugin"]["overrides"] == ["activation:tanh (replaces builtin's)"]
+    shown = run_cli("show", "activation", "tanh", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert "from hard_plugin, overriding builtin's" in shown.stdout
+    assert json.loads(run_cli("show", "activation", "tanh", "--json", env=env).stdout)[
+        "overrides"] == "builtin"
+    assert "override: activation:tanh (replaces builtin's)" in run_cli("plugins", env=env).stdout

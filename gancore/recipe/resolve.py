@@ -165,11 +165,14 @@ def check_requires(recipe: Recipe, registry: Any) -> None:
             )
         names = {ep.name for ep in dist.entry_points if ep.group == "gancore"}
         if names and not names & set(registry.origins()):
+            from gancore.plugins import pack_problem
+
+            why = pack_problem(registry, req.name) or "is installed but not loaded"
             raise RecipeError(
-                f"the plugin pack {req.name!r} is installed but not loaded (blocked, or it "
-                "failed to load)", source=recipe.source, key=f"recipe.requires[{i}]",
-                hint="`gancore plugins` shows why; unset GANCORE_BLOCK_PLUGINS / "
-                "GANCORE_DISABLE_PLUGIN_AUTOLOAD or drop --block-plugin",
+                f"this recipe needs the plugin pack {req.name!r}, which {why}",
+                source=recipe.source, key=f"recipe.requires[{i}]",
+                hint="`gancore plugins` shows each pack's status; fix or reinstall the pack, "
+                "or unset GANCORE_BLOCK_PLUGINS / GANCORE_DISABLE_PLUGIN_AUTOLOAD",
             )
 
 
