@@ -15,12 +15,13 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import inspect
+import types
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model, model_validator
 
 from gancore.errors import GancoreError, UnknownComponentError
 from gancore.kinds import KINDS as _KINDS
@@ -51,13 +52,51 @@ def __getattr__(name: str) -> Any:
     )
     return views[name]()
 
-_PARAMS_CONFIG = ConfigDict(extra="forbid", arbitrary_types_allowed=True, validate_default=True)
+#: What every parameter model shares: unknown keys forbidden, scalars strict (``true`` is not a
+#: number and ``1`` not a boolean; an int is still a float), floats finite (no NaN/inf).
+STRICT_PARAMS = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+_PARAMS_CONFIG = ConfigDict(
+    STRICT_PARAMS, arbitrary_types_allowed=True, validate_default=True  # type: ignore[misc]
+)
 
 
-class Params(BaseModel):
-    """Base class for explicit component parameter models (forbids unknown keys)."""
+def _is_sequence_type(annotation: Any) -> bool:
+    """Whether ``annotation`` (through ``Annotated``/``Optional``) is a tuple, set or frozenset."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _is_sequence_type(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_sequence_type(a) for a in typing.get_args(annotation))
+    return annotation in (tuple, set, frozenset) or origin in (tuple, set, frozenset)
 
-    model_config = ConfigDict(extra="forbid")
+
+class StrictModel(BaseModel):
+    """A strict model that still takes TOML/JSON arrays for its tuple and set fields.
+
+    Strict mode refuses a list where a tuple is declared; recipe data only has lists, so each
+    list given to such a field is turned into a tuple first (its items stay strict).
+    """
+
+    model_config = STRICT_PARAMS
+
+    @model_validator(mode="before")
+    @classmethod
+    def _arrays_for_tuples(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        out = None
+        for name, value in data.items():
+            field = cls.model_fields.get(name) if isinstance(name, str) else None
+            if isinstance(value, list) and field is not None and _is_sequence_type(
+                field.annotation
+            ):
+                out = dict(data) if out is None else out
+                out[name] = tuple(value)
+        return data if out is None else out
+
+
+class Params(StrictModel):
+    """Base class for explicit component parameter models (forbids unknown keys, strict)."""
 
 
 @dataclass
@@ -134,6 +173,12 @@ class ComponentEntry:
         return check_product(self, self.load()(*args, **params))
 
 
+class _SignatureParams(Params):
+    """The base of the models derived from factory signatures."""
+
+    model_config = _PARAMS_CONFIG
+
+
 def model_from_signature(
     factory: Callable[..., Any], model_name: str, skip: tuple[str, ...] = ()
 ) -> type[BaseModel]:
@@ -154,7 +199,7 @@ def model_from_signature(
         default = ... if p.default is inspect.Parameter.empty else p.default
         fields[pname] = (annotation, default)
     model = create_model(  # type: ignore[call-overload]
-        model_name.replace(":", "_").replace("-", "_"), __config__=_PARAMS_CONFIG, **fields
+        model_name.replace(":", "_").replace("-", "_"), __base__=_SignatureParams, **fields
     )
     model.__doc__ = inspect.getdoc(factory) or ""
     return model
@@ -361,6 +406,7 @@ def validate_params(
             source=source,
             component=f"{entry.kind} {entry.name!r}",
             known=list(entry.params_model().model_fields),
+            model=entry.params_model(),
         ) from None
 
 
@@ -375,6 +421,25 @@ def loc_to_key(loc: tuple[Any, ...], prefix: str | None = None) -> str:
     return out
 
 
+def _field_description(model: Any, loc: tuple[Any, ...]) -> str:
+    """The description of the field at ``loc`` in ``model`` (through nested models)."""
+    description = ""
+    for part in loc:
+        fields = getattr(model, "model_fields", None)
+        if not isinstance(part, str) or not fields or part not in fields:
+            break
+        info = fields[part]
+        description = info.description or description
+        model = info.annotation
+    return description
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, cut short (a value may be a megabyte of text)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
 def validation_error(
     exc: ValidationError,
     *,
@@ -382,8 +447,13 @@ def validation_error(
     source: str | None = None,
     component: str | None = None,
     known: list[str] | None = None,
+    model: type[BaseModel] | None = None,
 ) -> GancoreError:
-    """Turn a pydantic ValidationError into one actionable :class:`GancoreError`."""
+    """Turn a pydantic ValidationError into one actionable :class:`GancoreError`.
+
+    ``model`` (the model validated) lets a value out of bounds be answered with the field's
+    description, which states its bounds.
+    """
     from gancore.errors import RecipeError, suggest
 
     err = exc.errors()[0]
@@ -402,13 +472,32 @@ def validation_error(
     elif etype == "missing" and loc and loc[-1] == "type":
         msg = "this component reference has no type"
         hint = 'write "name" or { type = "name", param = value }'
+    elif etype == "missing" and loc and isinstance(loc[-1], int):
+        msg = f"too few items: item [{loc[-1]}] is missing{what}"
+        described = _field_description(model, loc)
+        hint = f"{loc_to_key(loc[:-1], key)}: {described}" if described else "add the item"
     elif etype == "missing":
         msg = f"missing required parameter{what}"
         hint = "add it to the recipe"
     else:
         got = err.get("input")
-        msg = f"{err['msg']}{what} (got {got!r})"
+        text = str(err["msg"]).removeprefix("Value error, ")
+        text = text[:1].lower() + text[1:]
+        msg = f"{text} (got {_shown(got)})" + (f" for {component}" if component else "")
         hint = "fix the value"
+        described = _field_description(model, loc)
+        if described:
+            hint = f"{loc_to_key(loc, key) or key}: {described}"
+        if etype in ("int_type", "float_type") and isinstance(got, bool):
+            hint = "write a number: true and false are booleans, not numbers"
+        elif etype == "bool_type":
+            hint = "write true or false (without quotes)"
+        elif etype == "int_type" and isinstance(got, float):
+            hint = "write a whole number (without a decimal point)"
+        elif etype in ("int_type", "float_type", "int_from_float"):
+            hint = "write a plain number (without quotes)"
+        elif etype == "finite_number":
+            hint = "nan and inf cannot be used: write a finite number"
         if etype == "literal_error" and isinstance(got, str):
             import re
 

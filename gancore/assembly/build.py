@@ -155,8 +155,11 @@ def build(
     Components are validated against the registry, shapes are checked on the meta device,
     then the networks are made (initialised from ``seed``, default the recipe's ``seed``).
     """
+    from gancore.params import check_seed
     from gancore.plugins import get_registry
 
+    if seed is not None:
+        check_seed(seed, "--seed")  # before anything is built: torch takes 64-bit seeds only
     registry = registry or get_registry()
     recipe = resolve(load_recipe(source, overrides), registry)
     data = data_spec(recipe, registry)

@@ -61,7 +61,8 @@ def build_cmd(
     if print_recipe:
         console.print(gan.recipe.to_toml(), markup=False, highlight=False)
     for kind, s in summary.items():
-        table = Table(title=f"{kind} ({getattr(gan.recipe, kind).type})", title_justify="left")
+        table = Table(title=f"{kind} ({escape(getattr(gan.recipe, kind).type)})",
+                      title_justify="left")
         table.add_column("layer")
         table.add_column("type")
         table.add_column("output shape", justify="right")
@@ -75,9 +76,10 @@ def build_cmd(
         console.print(table)
     name = gan.recipe.recipe.name or recipe
     console.print(
-        f"[green]ok[/] {name}: data {gan.recipe.data.type} {tuple(gan.data.shape)}, "
+        f"[green]ok[/] {escape(name)}: data {escape(gan.recipe.data.type)} "
+        f"{tuple(gan.data.shape)}, "
         f"G {summary['generator'].params:,} + D {summary['discriminator'].params:,} "
         "parameters"
     )
     if output is not None:
-        console.print(f"saved initial weights to {output}")
+        console.print(f"saved initial weights to {escape(str(output))}", highlight=False)

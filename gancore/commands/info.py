@@ -27,7 +27,7 @@ def plugins_cmd(
         table.add_column(col)
     for p in loaded.plugins:
         colour = {"loaded": "green", "failed": "red", "blocked": "yellow"}.get(p.status, "")
-        details = [p.error or (p.dist or "")]
+        details = [escape(p.error or (p.dist or ""))]
         details += [f"[yellow]clash:[/] {escape(c)}" for c in p.clashes]
         details += [f"override: {escape(o)}" for o in p.overrides]
         table.add_row(
@@ -67,11 +67,11 @@ def list_cmd(
             ]
         )
         return
-    table = Table(title=f"{kind or 'components'} matching {pattern!r}")
+    table = Table(title=escape(f"{kind or 'components'} matching {pattern!r}"))
     for col in ("kind", "name", "from", "summary"):
         table.add_column(col)
     for e in entries:
-        table.add_row(e.kind, e.name, e.origin, e.summary)
+        table.add_row(escape(e.kind), escape(e.name), escape(e.origin), escape(e.summary))
     console.print(table)
 
 
@@ -127,12 +127,13 @@ def show_cmd(
         return
     origin = entry.origin + (f", overriding {entry.overrides}'s" if entry.overrides else "")
     console.print(f"[bold]{escape(kind)} {escape(name)}[/]  (from {escape(origin)})")
-    console.print(doc)
+    console.print(doc, markup=False, highlight=False)
     table = Table()
     for col in ("parameter", "type", "default", "description"):
         table.add_column(col)
     for p in params:
-        table.add_row(p["name"], p["type"], json.dumps(p["default"], default=str), p["description"])
+        table.add_row(*(escape(text) for text in (
+            p["name"], p["type"], json.dumps(p["default"], default=str), p["description"])))
     console.print(table)
 
 
@@ -168,7 +169,7 @@ def recipes_cmd(
     for col in ("name", "from", "summary"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["name"], r["from"], r["summary"])
+        table.add_row(escape(r["name"]), escape(r["from"]), escape(r["summary"]))
     console.print(table)
 
 
@@ -186,4 +187,4 @@ def schema_cmd(
         print(text)
     else:
         atomic_write_text(output, text, what="the -o file")
-        console.print(f"wrote {output}")
+        console.print(f"wrote {output}", markup=False, highlight=False)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from gancore.commands.common import console, registry
 
@@ -27,7 +28,8 @@ def new_plugin_cmd(
 
     root = new_plugin(name, directory, force=force)
     names = PackNames.from_name(name)
-    console.print(f"[green]created[/] {names.dist} in {root}", highlight=False)
+    console.print(f"[green]created[/] {escape(names.dist)} in {escape(str(root))}",
+                  highlight=False)
     console.print(
         "next:\n"
         f"  pip install -e {root}\n"
@@ -54,7 +56,7 @@ def _write(text: str, output: Path | None) -> None:
         from gancore.io import atomic_write_text
 
         atomic_write_text(output, text, what="the -o file")
-        console.print(f"wrote {output}")
+        console.print(f"wrote {output}", markup=False, highlight=False)
 
 
 @docs_app.command("components")

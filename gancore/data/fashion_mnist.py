@@ -17,6 +17,7 @@ from gancore.data.common import (
 from gancore.data.idx import read_idx
 from gancore.data.transforms import Augmentation, ResizeMode, resolve_resize
 from gancore.errors import DataError
+from gancore.params import Degrees, Fraction, ImageSize, Limit
 from gancore.protocols import DataSpec
 
 #: Where the Debian package ``dataset-fashion-mnist`` installs the files.
@@ -75,13 +76,13 @@ class FashionMNIST(InMemoryImages):
 
     def __init__(
         self,
-        image_size: int = 28,
+        image_size: ImageSize = 28,
         split: Literal["train", "test"] = "train",
         root: str | None = None,
-        limit: int | None = None,
+        limit: Limit | None = None,
         flip: bool = False,
-        rotate: float = 0.0,
-        shift: float = 0.0,
+        rotate: Degrees = 0.0,
+        shift: Fraction = 0.0,
         resize: ResizeMode = "auto",
     ) -> None:
         check_split_params(image_size, split, limit)

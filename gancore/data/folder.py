@@ -15,6 +15,7 @@ from torch.utils.data import Dataset
 from gancore.data.common import check_choice, check_positive, resolve_params
 from gancore.data.transforms import Augmentation, fit_image, to_signed
 from gancore.errors import DataError, RecipeError
+from gancore.params import Degrees, Fraction, ImageSize, Limit
 from gancore.protocols import DataSpec
 
 log = logging.getLogger("gancore.data")
@@ -152,15 +153,15 @@ class ImageFolder(ImageFiles):
     def __init__(
         self,
         root: str,
-        image_size: int = 64,
+        image_size: ImageSize = 64,
         channels: Literal[1, 3] = 3,
         labels: Literal["none", "subfolders"] = "none",
         split: Literal["train", "test"] = "train",
-        test_fraction: float = 0.0,
-        limit: int | None = None,
+        test_fraction: Fraction = 0.0,
+        limit: Limit | None = None,
         flip: bool = False,
-        rotate: float = 0.0,
-        shift: float = 0.0,
+        rotate: Degrees = 0.0,
+        shift: Fraction = 0.0,
     ) -> None:
         check_positive(image_size, "image_size")
         check_choice(channels, (1, 3), "channels")

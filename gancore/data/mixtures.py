@@ -5,13 +5,15 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import torch
+from pydantic import Field
 from torch.utils.data import Dataset
 
 from gancore.data.common import check_choice, check_positive, resolve_params, split_seed
 from gancore.errors import RecipeError
+from gancore.params import SampleCount, Scale, Seed, Spread
 from gancore.protocols import DataSpec
 
 R = TypeVar("R")
@@ -106,11 +108,11 @@ class Ring(GaussianMixture2D):
 
     def __init__(
         self,
-        num_samples: int = 100000,
-        seed: int = 0,
-        num_modes: int = 8,
-        radius: float = 1.0,
-        std: float = 0.01,
+        num_samples: SampleCount = 100000,
+        seed: Seed = 0,
+        num_modes: Annotated[int, Field(ge=1, le=10000, description="1..10000")] = 8,
+        radius: Scale = 1.0,
+        std: Spread = 0.01,
         conditional: bool = False,
         split: Literal["train", "test"] = "train",
     ) -> None:
@@ -133,11 +135,11 @@ class Grid(GaussianMixture2D):
 
     def __init__(
         self,
-        num_samples: int = 100000,
-        seed: int = 0,
-        side: int = 5,
-        spacing: float = 2.0,
-        std: float = 0.05,
+        num_samples: SampleCount = 100000,
+        seed: Seed = 0,
+        side: Annotated[int, Field(ge=1, le=100, description="1..100 (side² modes)")] = 5,
+        spacing: Scale = 2.0,
+        std: Spread = 0.05,
         conditional: bool = False,
         split: Literal["train", "test"] = "train",
     ) -> None:

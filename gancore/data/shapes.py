@@ -16,6 +16,8 @@ from gancore.data.common import (
     split_seed,
 )
 from gancore.data.transforms import Augmentation
+from gancore.errors import RecipeError
+from gancore.params import Degrees, Fraction, ImageSize, SampleCount, Seed
 from gancore.protocols import DataSpec
 
 #: The shapes, in label order.
@@ -99,6 +101,10 @@ def render_shapes(
     return torch.from_numpy(out)
 
 
+#: The most memory the rendered images of a ``shapes`` set may take.
+MAX_IMAGE_BYTES = 16 * 2**30
+
+
 class Shapes(InMemoryImages):
     """Procedural RGB images, one coloured shape each on a dark plain background.
 
@@ -112,17 +118,24 @@ class Shapes(InMemoryImages):
 
     def __init__(
         self,
-        image_size: int = 32,
-        num_samples: int = 20000,
-        seed: int = 0,
+        image_size: ImageSize = 32,
+        num_samples: SampleCount = 20000,
+        seed: Seed = 0,
         labels: Labels = "shape",
         split: Literal["train", "test"] = "train",
         flip: bool = False,
-        rotate: float = 0.0,
-        shift: float = 0.0,
+        rotate: Degrees = 0.0,
+        shift: Fraction = 0.0,
     ) -> None:
         check_positive(image_size, "image_size")
         check_positive(num_samples, "num_samples")
+        size = num_samples * 3 * image_size**2
+        if size > MAX_IMAGE_BYTES:
+            raise RecipeError(
+                f"{num_samples:,} shapes of {image_size}x{image_size} would take "
+                f"{size / 2**30:,.1f} GiB (limit {MAX_IMAGE_BYTES / 2**30:.0f} GiB)",
+                key="num_samples", hint="lower num_samples or image_size",
+            )
         check_choice(labels, ("shape", "shape_color", "none"), "labels")
         check_choice(split, ("train", "test"), "split")
         self.image_size = image_size

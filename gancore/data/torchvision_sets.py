@@ -20,6 +20,7 @@ from gancore.data.common import (
 from gancore.data.folder import ImageFiles
 from gancore.data.transforms import Augmentation, ResizeMode, resolve_resize
 from gancore.errors import DataError
+from gancore.params import Degrees, Fraction, ImageSize, Limit, Resolution
 from gancore.protocols import DataSpec
 
 
@@ -64,14 +65,14 @@ class MNIST(InMemoryImages):
 
     def __init__(
         self,
-        image_size: int = 28,
+        image_size: ImageSize = 28,
         split: Literal["train", "test"] = "train",
         root: str | None = None,
         download: bool = False,
-        limit: int | None = None,
+        limit: Limit | None = None,
         flip: bool = False,
-        rotate: float = 0.0,
-        shift: float = 0.0,
+        rotate: Degrees = 0.0,
+        shift: Fraction = 0.0,
         resize: ResizeMode = "auto",
     ) -> None:
         check_split_params(image_size, split, limit)
@@ -108,14 +109,14 @@ class CIFAR10(InMemoryImages):
 
     def __init__(
         self,
-        image_size: int = 32,
+        image_size: ImageSize = 32,
         split: Literal["train", "test"] = "train",
         root: str | None = None,
         download: bool = False,
-        limit: int | None = None,
+        limit: Limit | None = None,
         flip: bool = False,
-        rotate: float = 0.0,
-        shift: float = 0.0,
+        rotate: Degrees = 0.0,
+        shift: Fraction = 0.0,
         resize: ResizeMode = "auto",
     ) -> None:
         check_split_params(image_size, split, limit)
@@ -152,15 +153,15 @@ class CelebA(ImageFiles):
 
     def __init__(
         self,
-        image_size: int = 64,
+        image_size: ImageSize = 64,
         split: Literal["train", "valid", "test", "all"] = "train",
         root: str | None = None,
         download: bool = False,
-        crop: int | None = None,
-        limit: int | None = None,
+        crop: Resolution | None = None,
+        limit: Limit | None = None,
         flip: bool = False,
-        rotate: float = 0.0,
-        shift: float = 0.0,
+        rotate: Degrees = 0.0,
+        shift: Fraction = 0.0,
     ) -> None:
         check_positive(image_size, "image_size")
         check_choice(split, ("train", "valid", "test", "all"), "split")

@@ -88,6 +88,9 @@ def resolve_device(device: str) -> torch.device:
 
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    from gancore.params import check_device
+
+    check_device(device)  # a device name this machine has, or one message
     return torch.device(device)
 
 

@@ -20,6 +20,7 @@ import torch
 
 from gancore.errors import GancoreError
 from gancore.metrics.base import EvalInputs, metric_key, require
+from gancore.params import Epsilon
 
 
 def discriminator_scores(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> dict[str, float]:
@@ -101,7 +102,7 @@ class ClassCoverage:
 
     needs: ClassVar[set[str]] = {"fake_probs"}
 
-    def __init__(self, *, eps: float = 1e-6, ctx: Any = None) -> None:
+    def __init__(self, *, eps: Epsilon = 1e-6, ctx: Any = None) -> None:
         self.eps = eps
 
     def compute(self, inputs: EvalInputs) -> dict[str, float]:

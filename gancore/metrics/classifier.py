@@ -14,16 +14,18 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 from safetensors.torch import load_file
 from torch import nn
 
 from gancore.errors import GancoreError
 from gancore.metrics.base import resolve_device
 from gancore.metrics.stats_cache import cache_dir, read_metadata, save_atomic
+from gancore.params import BatchSize, Channels, Device, Fraction, SampleCount, Seed
 
 ARCH_VERSION = "1"
 
@@ -100,15 +102,15 @@ class ClassifierExtractor:
     def __init__(
         self,
         *,
-        epochs: int = 2,
-        seed: int = 0,
-        feature_dim: int = 128,
-        max_train: int = 10000,
-        holdout: float = 0.1,
-        batch_size: int = 512,
+        epochs: Annotated[int, Field(ge=1, le=1000, description="1..1000")] = 2,
+        seed: Seed = 0,
+        feature_dim: Channels = 128,
+        max_train: SampleCount = 10000,
+        holdout: Fraction = 0.1,
+        batch_size: BatchSize = 512,
         cache: bool = True,
         cache_dir: str | None = None,
-        device: str = "auto",
+        device: Device = "auto",
         ctx: Any = None,
     ) -> None:
         self.epochs = epochs

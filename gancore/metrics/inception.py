@@ -20,6 +20,7 @@ from torchvision.models.inception import Inception3, InceptionA, InceptionC, Inc
 
 from gancore.errors import GancoreError
 from gancore.metrics.base import resolve_device
+from gancore.params import BatchSize, Device
 
 ENV_VAR = "GANCORE_INCEPTION_WEIGHTS"
 WEIGHTS_URLS = (
@@ -193,9 +194,9 @@ class InceptionExtractor:
         self,
         *,
         weights: str | None = None,
-        batch_size: int = 64,
+        batch_size: BatchSize = 64,
         quantize: bool = True,
-        device: str = "auto",
+        device: Device = "auto",
         ctx: Any = None,
     ) -> None:
         self.device = resolve_device(device)

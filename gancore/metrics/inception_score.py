@@ -8,9 +8,10 @@ probabilities are the softmax of its bias-free 1008-way logits, as in the origin
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import torch
+from pydantic import Field
 
 from gancore.errors import GancoreError
 from gancore.metrics.base import EvalInputs, metric_key, require
@@ -43,7 +44,12 @@ class InceptionScore:
 
     needs: ClassVar[set[str]] = {"fake_probs"}
 
-    def __init__(self, *, splits: int = 10, ctx: Any = None) -> None:
+    def __init__(
+        self,
+        *,
+        splits: Annotated[int, Field(ge=1, le=1000, description="1..1000")] = 10,
+        ctx: Any = None,
+    ) -> None:
         self.splits = splits
 
     def compute(self, inputs: EvalInputs) -> dict[str, float]:

@@ -8,13 +8,15 @@ float64 on subsets drawn with a seeded generator, so the score is reproducible.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import torch
+from pydantic import Field
 from torchmetrics.image.kid import poly_mmd
 
 from gancore.errors import GancoreError
 from gancore.metrics.base import EvalInputs, metric_key, require
+from gancore.params import Seed, Target
 
 
 def kernel_inception_distance(
@@ -64,11 +66,11 @@ class KID:
     def __init__(
         self,
         *,
-        subsets: int = 100,
-        subset_size: int = 1000,
-        degree: int = 3,
-        coef0: float = 1.0,
-        seed: int = 0,
+        subsets: Annotated[int, Field(ge=1, le=100_000, description="1..100,000")] = 100,
+        subset_size: Annotated[int, Field(ge=2, le=10**6, description="2..1,000,000")] = 1000,
+        degree: Annotated[int, Field(ge=1, le=10, description="1..10")] = 3,
+        coef0: Target = 1.0,
+        seed: Seed = 0,
         ctx: Any = None,
     ) -> None:
         self.subsets = subsets

@@ -14,6 +14,7 @@ import torch
 
 from gancore.errors import GancoreError
 from gancore.metrics.base import EvalInputs, require
+from gancore.params import Scale
 
 RING_STD = 0.01
 GRID_STD = 0.05
@@ -67,7 +68,7 @@ class ModeCoverage:
 
     needs: ClassVar[set[str]] = {"fake_samples", "modes", "mode_std"}
 
-    def __init__(self, *, threshold: float = 3.0, ctx: Any = None) -> None:
+    def __init__(self, *, threshold: Scale = 3.0, ctx: Any = None) -> None:
         self.threshold = threshold
 
     def compute(self, inputs: EvalInputs) -> dict[str, float]:

@@ -18,6 +18,7 @@ import torch
 
 from gancore.errors import GancoreError
 from gancore.metrics.base import EvalInputs, metric_key, require
+from gancore.params import Neighbours
 
 #: Rows of the distance matrix computed at once (2048 × 10k floats is 80 MB).
 CHUNK = 2048
@@ -103,7 +104,7 @@ class PrecisionRecall:
 
     needs: ClassVar[set[str]] = {"real_features", "fake_features"}
 
-    def __init__(self, *, k: int = 3, ctx: Any = None) -> None:
+    def __init__(self, *, k: Neighbours = 3, ctx: Any = None) -> None:
         self.k = k
 
     def compute(self, inputs: EvalInputs) -> dict[str, float]:
@@ -119,7 +120,7 @@ class DensityCoverage:
 
     needs: ClassVar[set[str]] = {"real_features", "fake_features"}
 
-    def __init__(self, *, k: int = 5, ctx: Any = None) -> None:
+    def __init__(self, *, k: Neighbours = 5, ctx: Any = None) -> None:
         self.k = k
 
     def compute(self, inputs: EvalInputs) -> dict[str, float]:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from torch import nn
 
+from gancore.params import Factor
+
 
 def relu(inplace: bool = False) -> nn.Module:
     """Rectified linear unit."""
     return nn.ReLU(inplace)
 
 
-def leaky_relu(negative_slope: float = 0.2, inplace: bool = False) -> nn.Module:
+def leaky_relu(negative_slope: Factor = 0.2, inplace: bool = False) -> nn.Module:
     """Leaky ReLU (slope 0.2 as in DCGAN's discriminator)."""
     return nn.LeakyReLU(negative_slope, inplace)
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import torch
+from pydantic import Field
 from torch import nn
 
 from gancore.assembly.context import BuildContext
@@ -18,7 +21,7 @@ class SelfAttention(nn.Module):
     def __init__(
         self,
         in_channels: int,
-        reduction: int = 8,
+        reduction: Annotated[int, Field(ge=1, le=1024, description="1..1024")] = 8,
         weight_norm: WeightNormSpec | None = None,
         *,
         ctx: BuildContext,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from gancore.contract import keeps_init
+from gancore.params import Scale
 
 _WEIGHTED = (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm, nn.InstanceNorm2d)
@@ -27,7 +28,7 @@ def _skip(module: nn.Module) -> bool:
     return keeps_init(module)
 
 
-def normal_002(network: nn.Module, std: float = 0.02) -> None:
+def normal_002(network: nn.Module, std: Scale = 0.02) -> None:
     """DCGAN's scheme: conv/linear weights N(0, 0.02), norm scales N(1, 0.02), biases 0."""
     for m in network.modules():
         if isinstance(m, _WEIGHTED) and not _skip(m):
@@ -39,7 +40,7 @@ def normal_002(network: nn.Module, std: float = 0.02) -> None:
             nn.init.zeros_(m.bias)
 
 
-def xavier(network: nn.Module, gain: float = 1.0) -> None:
+def xavier(network: nn.Module, gain: Scale = 1.0) -> None:
     """Xavier/Glorot uniform weights, zero biases."""
     for m in network.modules():
         if isinstance(m, _WEIGHTED) and not isinstance(m, nn.Embedding):
@@ -48,7 +49,7 @@ def xavier(network: nn.Module, gain: float = 1.0) -> None:
                 nn.init.zeros_(m.bias)
 
 
-def orthogonal(network: nn.Module, gain: float = 1.0) -> None:
+def orthogonal(network: nn.Module, gain: Scale = 1.0) -> None:
     """Orthogonal weights (as in BigGAN), zero biases."""
     for m in network.modules():
         if isinstance(m, _WEIGHTED) and not isinstance(m, nn.Embedding):

@@ -11,7 +11,7 @@ from torch.nn import functional as F
 from gancore.assembly.context import BuildContext, ref_name
 from gancore.assembly.sequence import assemble, make_block, next_resolution, resolution_hint
 from gancore.errors import RecipeError
-from gancore.params import Channels
+from gancore.params import Channels, EmbedDim
 from gancore.recipe.refs import ActivationSpec, BlockSpec, InitSpec, NormSpec, WeightNormSpec
 
 
@@ -42,7 +42,7 @@ class StackGenerator(nn.Module):
         weight_norm: WeightNormSpec = "none",
         activation: ActivationSpec = "relu",
         conditioning: Literal["none", "concat", "cbn"] = "none",
-        embed_dim: int = 0,
+        embed_dim: EmbedDim = 0,
         init: InitSpec = "default",
         *,
         ctx: BuildContext,
@@ -151,7 +151,7 @@ class StackDiscriminator(nn.Module):
         weight_norm: WeightNormSpec = "none",
         activation: ActivationSpec = "leaky_relu",
         conditioning: Literal["none", "concat", "projection"] = "none",
-        embed_dim: int = 0,
+        embed_dim: EmbedDim = 0,
         init: InitSpec = "default",
         *,
         ctx: BuildContext,

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
+from pydantic import Field
 from torch import nn
 
 from gancore.contract import KEEP_INIT
+from gancore.params import Chance, Channels, Epsilon
 
 
 def batch(
-    num_features: int, dims: int = 2, num_classes: int = 0, momentum: float = 0.1, eps: float = 1e-5
+    num_features: int,
+    dims: int = 2,
+    num_classes: int = 0,
+    momentum: Chance = 0.1,
+    eps: Epsilon = 1e-5,
 ) -> nn.Module:
     """Batch normalization (Ioffe & Szegedy 2015)."""
     cls = nn.BatchNorm2d if dims == 2 else nn.BatchNorm1d
@@ -32,7 +38,9 @@ def layer(num_features: int, dims: int = 2, num_classes: int = 0) -> nn.Module:
     return nn.GroupNorm(1, num_features) if dims == 2 else nn.LayerNorm(num_features)
 
 
-def group(num_features: int, dims: int = 2, num_classes: int = 0, groups: int = 32) -> nn.Module:
+def group(
+    num_features: int, dims: int = 2, num_classes: int = 0, groups: Channels = 32
+) -> nn.Module:
     """Group normalization; ``groups`` is reduced until it divides the channel count."""
     g = min(groups, num_features)
     while num_features % g:
@@ -74,14 +82,20 @@ def conditional_batch(num_features: int, dims: int = 2, num_classes: int = 0) ->
     return ConditionalBatchNorm(num_features, dims=dims, num_classes=num_classes)
 
 
-def spectral(module: nn.Module, n_power_iterations: int = 1, eps: float = 1e-12) -> nn.Module:
+def spectral(
+    module: nn.Module,
+    n_power_iterations: Annotated[int, Field(ge=1, le=100, description="1..100")] = 1,
+    eps: Epsilon = 1e-12,
+) -> nn.Module:
     """Spectral normalization of the layer's weight (Miyato et al. 2018)."""
     return nn.utils.parametrizations.spectral_norm(
         module, n_power_iterations=n_power_iterations, eps=eps
     )
 
 
-def weight(module: nn.Module, dim: int = 0) -> nn.Module:
+def weight(
+    module: nn.Module, dim: Annotated[int, Field(ge=-4, le=3, description="-4..3")] = 0
+) -> nn.Module:
     """Weight normalization: magnitude and direction learned separately (Salimans & Kingma)."""
     return nn.utils.parametrizations.weight_norm(module, dim=dim)
 

@@ -18,6 +18,79 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+#: The most ``extends`` parents behind a recipe (its parent, its parent's parent...).
+MAX_EXTENDS = 32
+#: How deeply arrays and tables may nest inside each other (a recipe needs about 5).
+MAX_DEPTH = 32
+#: The longest string (a value or a key), in characters.
+MAX_STRING = 4096
+#: The most items in one array or table.
+MAX_ITEMS = 10_000
+#: The largest recipe file, in bytes.
+MAX_FILE_BYTES = 4 * 2**20
+
+#: key path (as a tuple) -> the file that wrote it
+Origins = dict[tuple[str | int, ...], str]
+
+
+def _shown(path: tuple[str | int, ...]) -> str | None:
+    from gancore.registry import loc_to_key
+
+    key = loc_to_key(tuple(p if isinstance(p, int) else _clip(str(p), 40) for p in path))
+    return key or None
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def check_data(
+    data: Any, source: str | None = None, origins: Origins | None = None
+) -> Origins:
+    """Refuse recipe data nested too deeply or holding over-long strings or arrays.
+
+    Runs without recursion (so data nested thousands deep is refused, not a RecursionError),
+    before anything recursive (merging, copying, validation) touches the data. Returns every
+    key path in ``data`` mapped to ``source`` (where each key was written).
+    """
+    found: Origins = {}
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+    while stack:
+        node, path = stack.pop()
+        if path:
+            found[path] = source or ""
+        if len(path) > MAX_DEPTH:
+            raise RecipeError(
+                f"arrays/tables are nested more than {MAX_DEPTH} levels deep",
+                source=source, key=_shown(path[:MAX_DEPTH]),
+                hint=f"a recipe nests at most {MAX_DEPTH} arrays or tables inside each other",
+            )
+        if isinstance(node, str) and len(node) > MAX_STRING:
+            raise RecipeError(
+                f"a string of {len(node):,} characters is too long (at most {MAX_STRING:,})",
+                source=source, key=_shown(path),
+                hint=f"shorten it to {MAX_STRING:,} characters or fewer",
+            )
+        if isinstance(node, dict | list) and len(node) > MAX_ITEMS:
+            what = "a table" if isinstance(node, dict) else "an array"
+            raise RecipeError(
+                f"{what} of {len(node):,} items is too large (at most {MAX_ITEMS:,})",
+                source=source, key=_shown(path), hint="shorten it",
+            )
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if isinstance(k, str) and len(k) > MAX_STRING:
+                    raise RecipeError(
+                        f"a key of {len(k):,} characters is too long (at most {MAX_STRING:,})",
+                        source=source, key=_shown(path), hint="shorten the key",
+                    )
+                stack.append((v, (*path, k)))
+        elif isinstance(node, list | tuple):
+            stack.extend((v, (*path, i)) for i, v in enumerate(node))
+    if origins is not None:
+        origins.update(found)
+    return found
+
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     """Merge ``over`` into a copy of ``base``: tables merge key by key, everything else replaces.
@@ -75,23 +148,49 @@ def find_recipe(name: str, relative_to: Path | None = None) -> Path:
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file; errors name the file and line."""
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise RecipeError(
+                f"the file is {size:,} bytes; a recipe may be at most {MAX_FILE_BYTES:,}",
+                source=str(path), hint="is this really a recipe?",
+            )
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RecipeError(f"cannot read: {exc.strerror}", source=str(path)) from None
     except UnicodeDecodeError:
         raise RecipeError("not a text file (invalid UTF-8)", source=str(path)) from None
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RecipeError(
             f"invalid TOML: {exc}",
             source=str(path),
             hint="check the quoting, brackets and `key = value` syntax there",
         ) from None
+    except RecursionError:
+        raise _too_deep(str(path)) from None
+    check_data(data, str(path))
+    return data
+
+
+def _too_deep(source: str | None, key: str | None = None) -> RecipeError:
+    return RecipeError(
+        f"arrays/tables are nested too deeply to read (a recipe nests at most {MAX_DEPTH})",
+        source=source, key=key,
+        hint=f"a recipe nests at most {MAX_DEPTH} arrays or tables inside each other",
+    )
 
 
 def load_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read a recipe file and the files it ``extends`` (deep-merged, cycles refused)."""
+    return load_with_origins(path, _chain)[0]
+
+
+def load_with_origins(
+    path: str | Path, _chain: tuple[Path, ...] = ()
+) -> tuple[dict[str, Any], Origins]:
+    """:func:`load_raw`, and which file wrote each key path (an ``extends`` parent or the
+    recipe itself), so a mistake is reported against the file that holds it."""
     file = find_recipe(str(path)) if not _chain else Path(path)
     resolved = file.resolve()
     if resolved in _chain:
@@ -102,22 +201,34 @@ def load_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
             key="extends",
             hint="remove one of the `extends` lines",
         )
+    if len(_chain) > MAX_EXTENDS:
+        raise RecipeError(
+            f"the `extends` chain is longer than {MAX_EXTENDS} parents",
+            source=str(file),
+            key="extends",
+            hint=f"a recipe may extend at most {MAX_EXTENDS} recipes in a row; "
+            "merge some of the parents",
+        )
     data = read_toml(file)
+    own = check_data(data, str(file))
     parent = data.pop("extends", None)
+    own.pop(("extends",), None)
     if parent is None:
-        return data
+        return data, own
     if not isinstance(parent, str):
         raise RecipeError("`extends` must be a file name string", source=str(file), key="extends")
     try:
         parent_path = find_recipe(parent, relative_to=file.parent)
     except RecipeError as exc:
         raise RecipeError(
-            f"extends a recipe that does not exist: {parent!r}",
+            f"extends a recipe that does not exist: {_clip(parent)!r}",
             source=str(file),
             key="extends",
             hint=exc.hint,
         ) from None
-    return deep_merge(load_raw(parent_path, (*_chain, resolved)), data)
+    base, origins = load_with_origins(parent_path, (*_chain, resolved))
+    origins.update(own)
+    return deep_merge(base, data), origins
 
 
 _SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -127,6 +238,9 @@ def parse_key_path(path: str) -> list[str | int]:
     """``generator.blocks[2].out_channels`` -> ``["generator", "blocks", 2, "out_channels"]``."""
     parts: list[str | int] = []
     pos = 0
+    if len(path) > MAX_STRING:
+        raise RecipeError(f"a key path of {len(path):,} characters is too long "
+                          f"(at most {MAX_STRING:,})", key=_clip(path))
     for m in _SEGMENT.finditer(path):
         gap = path[pos : m.start()]
         if gap not in ("", "."):
@@ -141,6 +255,11 @@ def parse_key_path(path: str) -> list[str | int]:
             key=path,
             hint="use dotted keys with [n] for list items, e.g. train.steps=100",
         )
+    if len(parts) > MAX_DEPTH:
+        raise RecipeError(
+            f"the key path has {len(parts):,} parts (at most {MAX_DEPTH})", key=_clip(path),
+            hint=f"a recipe nests at most {MAX_DEPTH} arrays or tables inside each other",
+        )
     return parts
 
 
@@ -150,6 +269,8 @@ def parse_value(text: str) -> Any:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except RecursionError:
+        raise _too_deep("--set") from None
 
 
 def apply_override(data: dict[str, Any], assignment: str) -> None:
@@ -192,12 +313,22 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
         node[last] = value
 
 
-def validate_recipe(data: dict[str, Any], source: str | None = None) -> Recipe:
-    """Stage one: the static recipe model (sections, types, unknown keys)."""
+def validate_recipe(
+    data: dict[str, Any], source: str | None = None, origins: Origins | None = None
+) -> Recipe:
+    """Stage one: the static recipe model (sections, types, unknown keys).
+
+    ``origins`` (key path -> file, from :func:`load_with_origins`) sends an error in a key that
+    an ``extends`` parent wrote to that parent's file.
+    """
+    check_data(data, source)
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as exc:
         from gancore.registry import validation_error
+
+        loc = tuple(exc.errors()[0]["loc"])
+        source = source_of(origins, loc, source)
 
         known = list(Recipe.model_fields)
         err = exc.errors()[0]
@@ -213,30 +344,60 @@ def validate_recipe(data: dict[str, Any], source: str | None = None) -> Recipe:
             parent = err["loc"][0]
             model = Recipe.model_fields[parent].annotation
             known = list(getattr(model, "model_fields", {}) or [])
-        raise validation_error(exc, source=source, known=known) from None
+        raise validation_error(exc, source=source, known=known, model=Recipe) from None
     recipe._source = source
+    recipe._origins = origins
     return recipe
+
+
+def source_of(
+    origins: Origins | None, key: str | tuple[str | int, ...] | None, default: str | None
+) -> str | None:
+    """The file that wrote ``key`` (its longest written prefix), else ``default``."""
+    if not origins or not key:
+        return default
+    if isinstance(key, str):
+        try:
+            parts: tuple[str | int, ...] = tuple(parse_key_path(key))
+        except GancoreError:
+            return default
+    else:
+        parts = key
+    for n in range(len(parts), 0, -1):
+        found = origins.get(parts[:n])
+        if found:
+            return found
+    return default
 
 
 def load_recipe(
     source: str | Path | dict[str, Any] | Recipe, overrides: list[str] | tuple[str, ...] = ()
 ) -> Recipe:
     """Load a recipe from a path, bundled name, dict or :class:`Recipe`, with overrides."""
+    origins: Origins | None = None
     if isinstance(source, Recipe):
         if not overrides:
             return source
-        data, origin = source.to_dict(), source.source
+        data, origin, origins = source.to_dict(), source.source, source._origins
     elif isinstance(source, dict):
+        check_data(source)  # before the copy: data nested thousands deep is refused here
         data, origin = copy.deepcopy(source), None
         parent = data.pop("extends", None)
         if parent:
             data = deep_merge(load_raw(parent), data)
     else:
         path = find_recipe(str(source))
-        data, origin = load_raw(path), str(source)
+        (data, origins), origin = load_with_origins(path), str(source)
+        # the recipe's own keys are reported against the name it was given by
+        origins = {k: origin if v == str(path) else v for k, v in origins.items()}
     for assignment in overrides:
         try:
             apply_override(data, assignment)
         except GancoreError as exc:
             raise exc.located(source="--set") from None
-    return validate_recipe(data, origin)
+    if overrides:
+        try:
+            check_data(data)
+        except GancoreError as exc:
+            raise exc.located(source="--set") from None
+    return validate_recipe(data, origin, origins)

@@ -83,12 +83,15 @@ def resolve(recipe: Recipe, registry: Any = None) -> Recipe:
         value = getattr(owner, field or section)
         if not registry.names(kind) and kind in ("optimizer", "schedule"):
             continue  # a registry without training components (building only)
-        if is_list:
-            new: Any = [
-                _maybe(v, kind, f"{place}[{i}]", registry, src) for i, v in enumerate(value)
-            ]
-        else:
-            new = _maybe(value, kind, place, registry, src)
+        try:
+            if is_list:
+                new: Any = [
+                    _maybe(v, kind, f"{place}[{i}]", registry, src) for i, v in enumerate(value)
+                ]
+            else:
+                new = _maybe(value, kind, place, registry, src)
+        except GancoreError as exc:
+            raise _in_its_file(exc, recipe) from None
         if field:
             nested.setdefault(section, {})[field] = new
         else:
@@ -99,6 +102,18 @@ def resolve(recipe: Recipe, registry: Any = None) -> Recipe:
     out._source = src
     out._resolved = True
     return out
+
+
+def _in_its_file(exc: GancoreError, recipe: Recipe) -> GancoreError:
+    """``exc`` reported against the file that wrote its key (an ``extends`` parent)."""
+    from gancore.recipe.load import source_of
+
+    if exc.source == recipe.source and exc.key:
+        found = source_of(recipe._origins, exc.key, exc.source)
+        if found != exc.source:
+            exc.source = found
+            exc.args = (exc.format(),)
+    return exc
 
 
 def iter_references(recipe: Recipe) -> Iterator[tuple[str, str, ComponentSpec]]:

@@ -10,8 +10,10 @@ from collections.abc import Callable
 
 import torch
 
+from gancore.params import Chance
 
-def flip(p: float = 0.5) -> Callable[[torch.Tensor], torch.Tensor]:
+
+def flip(p: Chance = 0.5) -> Callable[[torch.Tensor], torch.Tensor]:
     """Flip each image horizontally with probability ``p`` (gradients flow through)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError("p must be a probability in [0, 1]")

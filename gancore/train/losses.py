@@ -9,11 +9,13 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from gancore.params import Label, Scale, Target
+
 
 class BCE:
     """Binary cross-entropy with the non-saturating generator loss (Goodfellow et al. 2014)."""
 
-    def __init__(self, real_target: float = 1.0) -> None:
+    def __init__(self, real_target: Label = 1.0) -> None:
         self.real_target = real_target
 
     def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -40,7 +42,7 @@ class Minimax(BCE):
 class LeastSquares:
     """Least-squares GAN (Mao et al. 2017) with targets a (fake), b (real), c (generator)."""
 
-    def __init__(self, a: float = 0.0, b: float = 1.0, c: float = 1.0) -> None:
+    def __init__(self, a: Target = 0.0, b: Target = 1.0, c: Target = 1.0) -> None:
         self.a, self.b, self.c = a, b, c
         self.real_target = b
 
@@ -58,7 +60,7 @@ class LeastSquares:
 class Hinge:
     """Hinge loss (Lim & Ye 2017; SAGAN, BigGAN)."""
 
-    def __init__(self, margin: float = 1.0) -> None:
+    def __init__(self, margin: Scale = 1.0) -> None:
         self.margin = margin
         self.real_target = margin
 
@@ -92,7 +94,7 @@ class RelativisticAverage:
 
     needs_real_for_g = True
 
-    def __init__(self, real_target: float = 1.0) -> None:
+    def __init__(self, real_target: Label = 1.0) -> None:
         self.real_target = real_target
 
     def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

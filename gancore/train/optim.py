@@ -10,20 +10,36 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Annotated, Any
 
 import torch
+from pydantic import Field
 from torch.optim.lr_scheduler import LambdaLR
 
+from gancore.params import (
+    Beta,
+    Epsilon,
+    Factor,
+    Fraction,
+    LearningRate,
+    PositiveFactor,
+    Steps,
+    WeightDecay,
+)
+
 Params = Iterable[torch.nn.Parameter] | Iterable[dict[str, Any]]
+#: Adam's two moving-average coefficients.
+Betas = Annotated[
+    tuple[Beta, Beta], Field(description="(beta1, beta2), each a coefficient in [0, 1)")
+]
 
 
 def adam(
     params: Params,
-    lr: float = 2e-4,
-    betas: tuple[float, float] = (0.5, 0.999),
-    eps: float = 1e-8,
-    weight_decay: float = 0.0,
+    lr: LearningRate = 2e-4,
+    betas: Betas = (0.5, 0.999),
+    eps: Epsilon = 1e-8,
+    weight_decay: WeightDecay = 0.0,
     amsgrad: bool = False,
 ) -> torch.optim.Optimizer:
     """Adam (Kingma & Ba 2015)."""
@@ -34,10 +50,10 @@ def adam(
 
 def adamw(
     params: Params,
-    lr: float = 2e-4,
-    betas: tuple[float, float] = (0.5, 0.999),
-    eps: float = 1e-8,
-    weight_decay: float = 0.01,
+    lr: LearningRate = 2e-4,
+    betas: Betas = (0.5, 0.999),
+    eps: Epsilon = 1e-8,
+    weight_decay: WeightDecay = 0.01,
 ) -> torch.optim.Optimizer:
     """Adam with decoupled weight decay (Loshchilov & Hutter 2019)."""
     return torch.optim.AdamW(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
@@ -45,11 +61,11 @@ def adamw(
 
 def rmsprop(
     params: Params,
-    lr: float = 5e-5,
-    alpha: float = 0.99,
-    eps: float = 1e-8,
-    momentum: float = 0.0,
-    weight_decay: float = 0.0,
+    lr: LearningRate = 5e-5,
+    alpha: Beta = 0.99,
+    eps: Epsilon = 1e-8,
+    momentum: Beta = 0.0,
+    weight_decay: WeightDecay = 0.0,
 ) -> torch.optim.Optimizer:
     """RMSprop (the original WGAN's optimizer)."""
     return torch.optim.RMSprop(
@@ -59,10 +75,10 @@ def rmsprop(
 
 def sgd(
     params: Params,
-    lr: float = 1e-2,
-    momentum: float = 0.0,
+    lr: LearningRate = 1e-2,
+    momentum: Beta = 0.0,
     nesterov: bool = False,
-    weight_decay: float = 0.0,
+    weight_decay: WeightDecay = 0.0,
 ) -> torch.optim.Optimizer:
     """Stochastic gradient descent (with optional momentum)."""
     return torch.optim.SGD(
@@ -76,13 +92,18 @@ def _warm(factor: Callable[[int], float], warmup: int) -> Callable[[int], float]
     return lambda step: min(1.0, (step + 1) / warmup) * factor(step)
 
 
-def constant(optimizer: torch.optim.Optimizer, total_steps: int, warmup: int = 0) -> LambdaLR:
+def constant(
+    optimizer: torch.optim.Optimizer, total_steps: int, warmup: Steps = 0
+) -> LambdaLR:
     """The optimizer's learning rate throughout (after an optional linear warm-up)."""
     return LambdaLR(optimizer, _warm(lambda step: 1.0, warmup))
 
 
 def cosine(
-    optimizer: torch.optim.Optimizer, total_steps: int, min_factor: float = 0.0, warmup: int = 0
+    optimizer: torch.optim.Optimizer,
+    total_steps: int,
+    min_factor: Factor = 0.0,
+    warmup: Steps = 0,
 ) -> LambdaLR:
     """Cosine decay from lr to ``min_factor * lr`` over the run."""
 
@@ -94,7 +115,7 @@ def cosine(
 
 
 def exponential(
-    optimizer: torch.optim.Optimizer, total_steps: int, final_factor: float = 0.1
+    optimizer: torch.optim.Optimizer, total_steps: int, final_factor: PositiveFactor = 0.1
 ) -> LambdaLR:
     """Exponential decay reaching ``final_factor * lr`` at the last step."""
     if final_factor <= 0:
@@ -106,8 +127,8 @@ def exponential(
 def linear(
     optimizer: torch.optim.Optimizer,
     total_steps: int,
-    start: float = 0.0,
-    final_factor: float = 0.0,
+    start: Fraction = 0.0,
+    final_factor: Factor = 0.0,
 ) -> LambdaLR:
     """Constant until ``start`` (a fraction of the run), then linear decay to ``final_factor``."""
     begin = start * total_steps

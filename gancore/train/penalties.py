@@ -7,8 +7,16 @@ applies it every ``interval`` discriminator steps.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import torch
+from pydantic import Field
 from torch import nn
+
+from gancore.params import Scale, Target, Weight
+
+#: Every how many discriminator steps a lazy penalty is applied.
+PenaltyInterval = Annotated[int, Field(ge=1, le=1000, description="1..1000")]
 
 
 def _grad_norm_sq(d: nn.Module, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
@@ -22,7 +30,7 @@ def _grad_norm_sq(d: nn.Module, x: torch.Tensor, y: torch.Tensor | None) -> torc
 class Penalty:
     """Base of the built-in penalties: ``weight`` and lazy ``interval``."""
 
-    def __init__(self, weight: float = 10.0, interval: int = 1) -> None:
+    def __init__(self, weight: Weight = 10.0, interval: PenaltyInterval = 1) -> None:
         if interval < 1:
             raise ValueError("interval must be 1 or more")
         self.weight = weight
@@ -37,7 +45,9 @@ class Penalty:
 class GradientPenalty(Penalty):
     """WGAN-GP (Gulrajani et al. 2017): E[(|grad D(x̂)| - target)²] at random interpolates x̂."""
 
-    def __init__(self, weight: float = 10.0, interval: int = 1, target: float = 1.0) -> None:
+    def __init__(
+        self, weight: Weight = 10.0, interval: PenaltyInterval = 1, target: Target = 1.0
+    ) -> None:
         super().__init__(weight, interval)
         self.target = target
 
@@ -54,7 +64,7 @@ class GradientPenalty(Penalty):
 class R1(Penalty):
     """R1 (Mescheder et al. 2018): E[|grad D(x)|²] / 2 on real data."""
 
-    def __init__(self, weight: float = 10.0, interval: int = 1) -> None:
+    def __init__(self, weight: Weight = 10.0, interval: PenaltyInterval = 1) -> None:
         super().__init__(weight, interval)
 
     def __call__(
@@ -66,7 +76,9 @@ class R1(Penalty):
 class DRAGAN(Penalty):
     """DRAGAN (Kodali et al. 2017): gradient penalty at reals perturbed by ``c * std(x) * U``."""
 
-    def __init__(self, weight: float = 10.0, interval: int = 1, c: float = 0.5) -> None:
+    def __init__(
+        self, weight: Weight = 10.0, interval: PenaltyInterval = 1, c: Scale = 0.5
+    ) -> None:
         super().__init__(weight, interval)
         self.c = c
 

@@ -77,7 +77,7 @@ class ProgressBar:
                 TextColumn("[bold]step"),
                 MofNCompleteColumn(),
                 BarColumn(bar_width=24),
-                TextColumn("{task.fields[stats]}"),
+                TextColumn("{task.fields[stats]}", markup=False),  # keys may hold "["
                 TimeElapsedColumn(),
                 TextColumn("eta"),
                 TimeRemainingColumn(),

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from gancore.errors import GancoreError
+from gancore.params import check_seed
 
 #: Smallest ``-n`` of a latent-walk grid (one walk needs its two endpoints).
 MIN_WALK = 2
@@ -29,11 +30,19 @@ def check_truncation(truncation: float | None) -> None:
         )
 
 
+#: The most samples one command draws.
+MAX_SAMPLES = 10**7
+
+
 def check_count(n: int, key: str = "-n") -> None:
-    """Refuse a sample count below 1."""
+    """Refuse a sample count below 1 or above :data:`MAX_SAMPLES`."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise GancoreError(f"{key} must be 1 or more (got {n})", key=key,
                            hint=f"give {key} a positive number of samples")
+    if n > MAX_SAMPLES:
+        shown = n if n < 10**15 else f"{float(min(n, 10**300)):.3g}"
+        raise GancoreError(f"{key} must be at most {MAX_SAMPLES:,} (got {shown})", key=key,
+                           hint="draw fewer samples per command")
 
 
 def truncated_normal(
@@ -99,7 +108,7 @@ def sample_images(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``n`` samples and their labels (None when unconditional)."""
     check_count(n)
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(check_seed(seed))
     z = truncated_normal(n, gan.latent_dim, truncation, gen)
     y = class_labels(gan, n, klass)
     return generate(gan, z, y), y
@@ -128,7 +137,7 @@ def interpolate(
     if steps < MIN_WALK:
         raise GancoreError(f"a latent walk needs {MIN_WALK} or more steps (got {steps})",
                            key="steps", hint=f"use steps >= {MIN_WALK}")
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(check_seed(seed))
     ends = truncated_normal(2 * rows, gan.latent_dim, truncation, gen)
     t = torch.linspace(0, 1, steps)
     z = torch.cat(
@@ -153,5 +162,6 @@ def walk_shape(n: int) -> tuple[int, int]:
             key="-n",
             hint="e.g. --interpolate -n 64 gives 8 walks of 8 steps",
         )
+    check_count(n)
     steps = max(2, round(math.sqrt(n)))
     return max(1, n // steps), steps
