@@ -100,6 +100,16 @@ class OptimizerMeta(BaseModel):
     tensors: list[str] | None = None
 
 
+class ComponentStateMeta(BaseModel):
+    """One stateful component's state without its tensors: its type, pack and JSON state."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    origin: str | None = None
+    state: Any = None
+
+
 class TrainerMeta(BaseModel):
     """The training state :class:`~gancore.train.trainer.Trainer` stores under ``trainer``."""
 
@@ -114,6 +124,8 @@ class TrainerMeta(BaseModel):
     sched_d: dict[str, Any] = {}
     world_size: Annotated[int, Field(ge=1)] = 1
     precision: str | None = None
+    #: the state of stateful components by recipe key (see gancore.train.component_state)
+    components: dict[str, ComponentStateMeta] = {}
 
 
 class CheckpointMeta(BaseModel):
@@ -445,7 +457,8 @@ def check_components(ckpt: Checkpoint, registry: Registry) -> None:
             dist = pack.split("==")[0]
             why = pack_problem(registry, dist)
             if why is None:
-                why, hint = "which is not installed", f"install it: pip install '{pack}'"
+                why = "which is not installed"
+                hint = f"install it: pip install {dist} (the checkpoint was made with {pack})"
             elif why.endswith("and loaded"):
                 why = f"which {why} but does not provide it (the checkpoint was made with {pack})"
                 hint = f"install the version it was made with: pip install '{pack}'"

@@ -336,6 +336,7 @@ def check_penalty(registry: Registry, entry: ComponentEntry, params: dict[str, A
     if all(p.grad is None for p in d.parameters()):
         raise broken(entry, "__call__ returned a value that does not depend on the "
                      "discriminator's parameters")
+    check_state_roundtrip(entry, penalty)
     return penalty
 
 
@@ -353,6 +354,7 @@ def check_augment(registry: Registry, entry: ComponentEntry, params: dict[str, A
     out.square().sum().backward()
     if x.grad is None or not torch.isfinite(x.grad).all():
         raise broken(entry, "is not differentiable (no finite gradient reaches its input)")
+    check_state_roundtrip(entry, augment)
     return augment
 
 
@@ -550,3 +552,94 @@ def check_network_shapes(net: nn.Module, kind: str, data_shape: tuple[int, ...],
             hint="end a discriminator with a logit head (conv_logit or linear_logit)"
             if kind == "discriminator" else "end the generator with a head that makes the data",
         )
+
+
+# -- callbacks, trackers and component state -------------------------------------------------
+def check_state_roundtrip(entry: ComponentEntry, obj: Any) -> None:
+    """A stateful component's ``state_dict()`` survives the checkpoint encoding (tensors to
+    safetensors, the rest to JSON) and ``load_state_dict()`` takes it back unchanged."""
+    import json
+
+    import torch
+
+    from gancore.train.component_state import decode, encode, is_stateful
+
+    if not is_stateful(obj):
+        return
+    state = obj.state_dict()
+    if not isinstance(state, dict):
+        raise broken(entry, f"state_dict() returned {_describe(state)}, not a dict")
+    tensors: dict[str, torch.Tensor] = {}
+    try:
+        data = json.loads(json.dumps(encode(dict(state), "x", tensors)))
+    except TypeError as exc:
+        raise broken(entry, f"state_dict() holds {exc}, which a checkpoint cannot store "
+                     "without pickling") from None
+    try:
+        obj.load_state_dict(decode(data, tensors, None))
+    except Exception as exc:
+        raise broken(entry, f"load_state_dict() refused its own state_dict(): "
+                     f"{type(exc).__name__}: {exc}") from None
+    again: dict[str, torch.Tensor] = {}
+    if json.loads(json.dumps(encode(dict(obj.state_dict()), "x", again))) != data or any(
+        not torch.equal(again[k], tensors[k]) for k in tensors
+    ):
+        raise broken(entry, "state_dict() after load_state_dict(state_dict()) differs "
+                     "from the state it was given")
+
+
+def check_callback(registry: Registry, entry: ComponentEntry, params: dict[str, Any],
+                   **_: Any) -> Any:
+    """Every ``on_*`` method is a known event taking its arguments; ``optional`` is a bool."""
+    from gancore.errors import suggest
+    from gancore.kinds import KINDS
+
+    events = dict(KINDS["callback"].extra["events"])
+    callback = entry.create(**params)
+    for name in dir(callback):
+        if not name.startswith("on_"):
+            continue
+        member = getattr(callback, name)
+        if name not in events:
+            raise broken(entry, f"has a method {name!r}, which is no training event"
+                         f"{suggest(name, list(events))}",
+                         hint="events: " + ", ".join(events))
+        if not callable(member):
+            raise broken(entry, f"has {name} = {_describe(member)}, not a method")
+        if not _accepts(member, events[name]):
+            args = "trainer" + ("" if events[name] == 1 else ", ...")
+            raise broken(entry, f"{name} cannot be called with {events[name]} argument(s) "
+                         f"({args})")
+    optional = getattr(callback, "optional", False)
+    if not isinstance(optional, bool):
+        raise broken(entry, f"has optional = {optional!r}, not a bool")
+    check_state_roundtrip(entry, callback)
+    return callback
+
+
+def check_tracker(registry: Registry, entry: ComponentEntry, params: dict[str, Any],
+                  **_: Any) -> Any:
+    """Made for a temporary run folder, it takes hyperparameters, scalars and an image."""
+    import tempfile
+    from pathlib import Path
+
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run"
+        out.mkdir()
+        tracker = entry.create(out, **params)
+        png = out / "grid.png"
+        Image.new("RGB", (8, 8), (128, 64, 32)).save(png)
+        calls = (("log_hparams", ({"train.steps": 2, "loss.type": "bce"},)),
+                 ("log_scalars", ({"d_loss": 0.5, "g_loss": 1.5}, 1)),
+                 ("log_image", ("samples", png, 1)), ("close", ()))
+        for method, args in calls:
+            fn = getattr(tracker, method, None)
+            if fn is None:
+                continue
+            try:
+                fn(*args)
+            except Exception as exc:
+                raise broken(entry, f"raised {type(exc).__name__} in {method}: {exc}") from exc
+    return tracker

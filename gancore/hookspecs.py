@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    import typer
+
     from gancore.registry import Registry
 
 PROJECT = "gancore"
@@ -40,4 +42,17 @@ def gancore_recipe_dirs() -> list[str]:
 
     ``gancore recipes`` lists them, and recipes can be named by file stem (``stylegan2-lite``)
     anywhere a recipe path is accepted.
+    """
+
+
+@hookspec
+def gancore_commands(app: typer.Typer) -> None:
+    """Add commands to the ``gancore`` command line.
+
+    ``app`` is the root typer app: ``app.command("name")(function)`` adds ``gancore name``,
+    ``app.add_typer(sub_app, name="name")`` a group of sub-commands. Called each time the CLI
+    starts (``gancore --help`` lists the commands, under a panel named after the pack), so keep
+    the plugin module light and import torch inside the command functions. A pack whose hook
+    raises, or that takes a name already used, loses those commands with a one-line warning;
+    every other command keeps working.
     """

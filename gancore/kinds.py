@@ -390,6 +390,66 @@ KINDS: dict[str, Kind] = {
             "they are not run)",
             extra={"names": ["auto"]},
         ),
+        Kind(
+            "callback",
+            "training events: on_step_end, on_log, on_checkpoint, on_eval, ... (all optional)",
+            ("train.callbacks[]",),
+            f"{_P}:Callback",
+            check=f"{_C}:check_callback",
+            verifies="made from its defaults; every on_* method is a known event taking the "
+            "event's arguments; optional is a bool; state_dict() (if any) survives the "
+            "checkpoint encoding and load_state_dict()",
+            extra={"events": (
+                ("on_run_start", 1), ("on_step_end", 2), ("on_log", 2), ("on_samples", 2),
+                ("on_checkpoint", 2), ("on_eval", 2), ("on_run_end", 2), ("on_failure", 2),
+            )},
+            example='''class WinRate:
+    """Log how often D wins on real data, from the logits of the last step."""
+
+    optional = True  # a failure disables it with a warning instead of stopping the run
+
+    def __init__(self, every: int = 10) -> None:
+        self.every, self.wins, self.count = every, 0.0, 0
+
+    def on_step_end(self, trainer, step):
+        if step % self.every == 0:  # reading a device value syncs: do it every k steps
+            self.wins += float((trainer.last_real_logits > 0).float().mean())
+            self.count += 1
+
+    def on_log(self, trainer, record):
+        record["win_rate"] = self.wins / max(self.count, 1)
+
+    def state_dict(self):
+        return {"wins": self.wins, "count": self.count}
+
+    def load_state_dict(self, state):
+        self.wins, self.count = state["wins"], state["count"]''',
+            example_name="win_rate",
+            short_example='[train]\ncallbacks = [{ type = "win_rate", every = 50 }]',
+        ),
+        Kind(
+            "tracker",
+            "experiment trackers receiving scalars, sample grids, hyperparameters and scores",
+            ("train.trackers[]",),
+            f"{_P}:Tracker",
+            supplied=("out",),
+            clauses=(("log_scalars", "a log_scalars(values, step) method", 2),),
+            check=f"{_C}:check_tracker",
+            verifies="made for a temporary run folder; log_hparams, log_scalars, log_image "
+            "(a small PNG) and close run without error",
+            example='''class CsvTracker:
+    """Append every scalar to <run>/scalars.csv as step,key,value."""
+
+    def __init__(self, out, filename: str = "scalars.csv") -> None:
+        self.path = None if out is None else out / filename
+
+    def log_scalars(self, values, step):
+        if self.path is not None:
+            with open(self.path, "a", encoding="utf-8") as fh:
+                fh.writelines(f"{step},{key},{value}\\n" for key, value in values.items())''',
+            example_name="csv",
+            short_example='[train]\ntrackers = ["csv"]  # or: gancore train ... --tracker csv',
+        ),
     ]
 }
 

@@ -4,12 +4,15 @@
 
     from gancore.plugin import hookimpl, BuildContext, BlockSpec, Channels, RecipeError
 
-- hooks: :data:`hookimpl` (``gancore_register_components(registry)``, ``gancore_recipe_dirs()``)
+- hooks: :data:`hookimpl` (``gancore_register_components(registry)``, ``gancore_recipe_dirs()``,
+  ``gancore_commands(app)``)
 - the contract: :data:`KINDS` (every kind: places, protocol, supplied arguments, checks) and the
   protocols (:class:`Block`, :class:`Generator`, :class:`Discriminator`, :class:`Loss`,
   :class:`FeatureNorm`, :class:`WeightNorm`, :class:`Activation`, :class:`Init`,
   :class:`Penalty`, :class:`Augment`, :class:`Dataset`, :class:`Optimizer`, :class:`Schedule`,
-  :class:`Metric`, :class:`FeatureExtractor`), :class:`DataSpec`, :class:`EvalInputs`,
+  :class:`Metric`, :class:`FeatureExtractor`, :class:`Callback`, :class:`Tracker`), the
+  :class:`Stateful` protocol (state kept across ``--resume``), :class:`DataSpec`,
+  :class:`EvalInputs`,
   :func:`metric_key`, :func:`keeps_init` / :data:`KEEP_INIT`, :func:`is_conditional`
 - building: :class:`BuildContext`, the reference types (:class:`BlockSpec`, :class:`NormSpec`,
   ... one per kind), :func:`assemble`, :func:`make_block`, :func:`next_resolution`
@@ -47,6 +50,11 @@ _LAZY = {
     "Dataset": "gancore.protocols:Dataset",
     "Optimizer": "gancore.protocols:Optimizer",
     "Schedule": "gancore.protocols:Schedule",
+    "Callback": "gancore.protocols:Callback",
+    "Tracker": "gancore.protocols:Tracker",
+    "Stateful": "gancore.protocols:Stateful",
+    "CallbackError": "gancore.train.events:CallbackError",
+    "MissingExtraError": "gancore.tracking:MissingExtraError",
     "Metric": "gancore.metrics.base:Metric",
     "FeatureExtractor": "gancore.metrics.base:FeatureExtractor",
     "EvalInputs": "gancore.metrics.base:EvalInputs",
@@ -74,6 +82,8 @@ _LAZY = {
     "DatasetSpec": "gancore.recipe.refs:DatasetSpec",
     "MetricSpec": "gancore.recipe.refs:MetricSpec",
     "FeatureExtractorSpec": "gancore.recipe.refs:FeatureExtractorSpec",
+    "CallbackSpec": "gancore.recipe.schema:CallbackSpec",
+    "TrackerSpec": "gancore.recipe.schema:TrackerSpec",
     "Channels": "gancore.params:Channels",
     "Resolution": "gancore.params:Resolution",
     "Kernel": "gancore.params:Kernel",

@@ -215,3 +215,58 @@ class Schedule(Protocol):
     def step(self) -> None: ...
 
     def state_dict(self) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class Stateful(Protocol):
+    """A component whose state survives ``--resume`` (any kind: a penalty's running averages,
+    an augment's adaptive probability, a callback's counters).
+
+    ``state_dict()`` returns a dict of tensors and plain JSON values (numbers, strings, bools,
+    None, and lists/dicts of them); the trainer stores the tensors in the checkpoint's
+    safetensors and the rest in its JSON metadata (nothing is pickled) and hands the same dict
+    back to ``load_state_dict(state)`` on resume. An ``nn.Module`` has both already (its
+    parameters and buffers).
+    """
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> Any: ...
+
+
+@runtime_checkable
+class Callback(Protocol):
+    """Training events, made as ``Factory(**params)``; every method is *optional*.
+
+    - ``on_run_start(trainer)``: after set-up (and after a resume restored the state);
+    - ``on_step_end(trainer, step)``: after every generator update. Keep it cheap: the loss
+      values and ``trainer.last_real_logits`` / ``trainer.last_fake_logits`` stay on the
+      device; reading them (``float(...)``) syncs with the GPU, so read them every k steps;
+    - ``on_log(trainer, record)``: a ``metrics.jsonl`` record was written (floats);
+    - ``on_samples(trainer, path)``: a sample grid was written;
+    - ``on_checkpoint(trainer, path)``: a checkpoint was written;
+    - ``on_eval(trainer, scores)``: in-training evaluation scores (``train.eval_every``);
+    - ``on_run_end(trainer, result)``: the run finished (a :class:`TrainResult`);
+    - ``on_failure(trainer, error)``: the run stops with ``error``.
+
+    ``optional`` (default False): when True, a callback that raises is disabled with a
+    warning and the run goes on; otherwise the run stops (with a checkpoint saved) with one
+    message naming the callback and its pack. A callback may be :class:`Stateful`.
+    """
+
+    optional: bool
+
+
+@runtime_checkable
+class Tracker(Protocol):
+    """An experiment tracker, made as ``Factory(out, **params)`` on rank 0 only.
+
+    ``out`` is the run folder (``None`` for a run without one). Required:
+    ``log_scalars(values, step)`` (a dict of floats: the losses of every log step, and the
+    evaluation scores, keyed ``eval/<metric>/<extractor>``). Optional: ``log_hparams(params)``
+    (the resolved recipe, flattened to ``{"train.batch_size": 64, ...}``, at the start),
+    ``log_image(name, path, step)`` (each sample grid PNG), ``close()`` (the end of the run,
+    whatever its outcome).
+    """
+
+    def log_scalars(self, values: dict[str, float], step: int) -> None: ...

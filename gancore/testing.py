@@ -142,7 +142,7 @@ def train_smoke(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
 
         out = tmp_path_factory.mktemp("smoke") / "run"
         settings = [
-            "train.device=\"cpu\"", "train.batch_size=4", "train.log_every=1",
+            "train.device=\"cpu\"", "train.threads=1", "train.batch_size=4", "train.log_every=1",
             f"train.sample_every={steps}", f"train.checkpoint_every={steps}",
             "train.grid_size=4", *overrides,
         ]

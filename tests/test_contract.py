@@ -21,6 +21,8 @@ from .conftest import make_dist, run_cli
 NEEDS_FILES = {
     "dataset:fashion_mnist", "dataset:mnist", "dataset:cifar10", "dataset:celeba",
     "dataset:folder", "feature_extractor:inception", "feature_extractor:classifier",
+    # trackers needing an extra (read back by their own library in tests/train/test_extensions)
+    "tracker:tensorboard", "tracker:mlflow", "tracker:wandb",
 }
 #: Stems and heads that do not take an 8x8 feature map (given a suitable example below).
 EXAMPLES = {

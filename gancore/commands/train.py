@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from gancore.commands.common import console, err_console, registry
 
@@ -36,6 +37,11 @@ def train_cmd(
     ] = None,
     overrides: SetOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+    tracker: Annotated[
+        list[str] | None,
+        typer.Option("--tracker", help="also log to this tracker: tensorboard, mlflow, wandb, "
+                     "or a pack's (repeatable)"),
+    ] = None,
 ) -> None:
     """Train RECIPE, writing logs, sample grids and checkpoints to a run folder."""
     from gancore.recipe import load_recipe
@@ -55,6 +61,7 @@ def train_cmd(
         registry=registry(),
         progress=not quiet,
         echo=lambda text: err_console.print(text, markup=False, highlight=False),
+        trackers=tracker or (),
     )
     try:
         if trainer.is_main:
@@ -73,7 +80,7 @@ def train_cmd(
     if trainer.is_main:
         console.print(
             f"[green]done[/] step {result.step}: {result.images_per_s:.0f} images/s, "
-            f"checkpoint {result.checkpoint}"
+            f"checkpoint {escape(str(result.checkpoint))}", highlight=False
         )
 
 
@@ -131,7 +138,8 @@ def sample_cmd(
     if npy is not None:
         save_npy(npy, images.numpy(), what="the --npy file")
         written.append(str(npy))
-    console.print(f"[green]wrote[/] {len(images)} samples to {', '.join(written)}")
+    console.print(f"[green]wrote[/] {len(images)} samples to {escape(', '.join(written))}",
+                  highlight=False)
 
 
 def register(app: typer.Typer) -> None:

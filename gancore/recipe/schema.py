@@ -8,11 +8,13 @@ once plugins are loaded. All models are frozen: a recipe, once loaded, is not ch
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from gancore.params import MAX_SEED, MAX_STEPS, Device
 from gancore.recipe.refs import (
+    SPECS,
     AugmentSpec,
     DatasetSpec,
     DiscriminatorSpec,
@@ -25,17 +27,28 @@ from gancore.recipe.refs import (
     ScheduleSpec,
 )
 
-_STRICT = ConfigDict(extra="forbid", frozen=True)
+#: Unknown keys forbidden, frozen, scalars strict (``true`` is not a number, ``1`` not a
+#: boolean; an int is a float), floats finite.
+_STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+#: Reference types of the kinds only ``[train]`` uses.
+CallbackSpec, TrackerSpec = SPECS["callback"], SPECS["tracker"]
+
+#: Longest ``recipe.name`` (it is shown in summaries and used as a run folder name).
+MAX_NAME = 200
+#: Longest ``recipe.description``.
+MAX_DESCRIPTION = 4000
 
 
 class RecipeMeta(BaseModel):
     """``[recipe]``: name, description and the plugin packs the recipe needs."""
 
     model_config = _STRICT
-    name: str = ""
-    description: str = ""
-    requires: list[str] = Field(
-        default_factory=list, description='plugin packs, e.g. ["gancore-stylegan>=0.1"]'
+    name: str = Field("", max_length=MAX_NAME)
+    description: str = Field("", max_length=MAX_DESCRIPTION)
+    requires: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=64,
+        description='plugin packs, e.g. ["gancore-stylegan>=0.1"]',
     )
 
 
@@ -43,33 +56,60 @@ def _constant() -> ScheduleSpec:
     return ScheduleSpec.model_validate("constant")
 
 
+def _every(default: int, what: str) -> Any:
+    return Field(default, ge=1, le=MAX_STEPS, description=f"{what} (1..{MAX_STEPS:,})")
+
+
 class TrainSection(BaseModel):
     """``[train]``: the training loop's settings."""
 
     model_config = _STRICT
-    batch_size: int = Field(64, gt=0, le=65536)
-    steps: int = Field(10000, gt=0, description="generator updates")
-    n_critic: int = Field(1, gt=0, description="discriminator updates per generator update")
+    batch_size: int = Field(64, gt=0, le=65536, description="images per batch (1..65536)")
+    steps: int = Field(
+        10000, gt=0, le=MAX_STEPS, description=f"generator updates (1..{MAX_STEPS:,})"
+    )
+    n_critic: int = Field(
+        1, gt=0, le=100, description="discriminator updates per generator update (1..100)"
+    )
     g_optimizer: OptimizerSpec = OptimizerSpec(type="adam", lr=2e-4, betas=[0.5, 0.999])
     d_optimizer: OptimizerSpec = OptimizerSpec(type="adam", lr=2e-4, betas=[0.5, 0.999])
     g_schedule: ScheduleSpec = Field(default_factory=lambda: _constant())
     d_schedule: ScheduleSpec = Field(default_factory=lambda: _constant())
     ema: float = Field(0.0, ge=0.0, lt=1.0, description="EMA decay of G weights; 0 disables")
-    ema_start: int = Field(0, ge=0, description="step from which the EMA is updated")
+    ema_start: int = Field(
+        0, ge=0, le=MAX_STEPS, description="step from which the EMA is updated"
+    )
     label_smoothing: float = Field(0.0, ge=0.0, lt=0.5, description="one-sided: real target 1-s")
-    instance_noise: float = Field(0.0, ge=0.0, description="std of noise on D inputs, annealed")
-    grad_clip: float = Field(0.0, ge=0.0, description="max grad norm; 0 disables")
-    clip_weights: float = Field(0.0, ge=0.0, description="WGAN weight clipping of D; 0 disables")
+    instance_noise: float = Field(
+        0.0, ge=0.0, le=10.0, description="std of noise on D inputs, annealed (0..10)"
+    )
+    grad_clip: float = Field(0.0, ge=0.0, le=1e6, description="max grad norm; 0 disables")
+    clip_weights: float = Field(
+        0.0, ge=0.0, le=100.0, description="WGAN weight clipping of D (0..100); 0 disables"
+    )
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     channels_last: Literal["auto", "on", "off"] = "auto"
     compile: bool = False
-    device: str = "auto"
-    num_workers: int = Field(0, ge=0)
-    threads: int = Field(0, ge=0, description="CPU threads of torch; 0 keeps torch's default")
-    log_every: int = Field(50, gt=0)
-    sample_every: int = Field(500, gt=0)
-    checkpoint_every: int = Field(1000, gt=0)
+    device: Device = "auto"
+    num_workers: int = Field(0, ge=0, le=256, description="data loader processes (0..256)")
+    threads: int = Field(
+        0, ge=0, le=4096, description="CPU threads of torch (0..4096); 0 keeps torch's default"
+    )
+    log_every: int = _every(50, "steps between log records")
+    sample_every: int = _every(500, "steps between sample grids")
+    checkpoint_every: int = _every(1000, "steps between checkpoints")
     grid_size: int = Field(64, gt=0, le=1024)
+    # extension points (callbacks, trackers, in-training evaluation); see docs/plugins.md
+    callbacks: list[CallbackSpec] = Field(
+        default_factory=list, description="training-event callbacks (references)")
+    default_callbacks: bool = Field(True, description="also run the packs' default callbacks")
+    trackers: list[TrackerSpec] = Field(
+        default_factory=list, description='experiment trackers besides metrics.jsonl, e.g. '
+        '["tensorboard"]')
+    eval_every: int = Field(0, ge=0, le=MAX_STEPS,
+                            description="compute the [eval] metrics every N steps; 0: off")
+    eval_samples: int = Field(1000, ge=2, le=1_000_000,
+                              description="samples per in-training evaluation")
 
 
 class EvalSection(BaseModel):
@@ -77,14 +117,15 @@ class EvalSection(BaseModel):
 
     model_config = _STRICT
     metrics: list[MetricSpec] = Field(
-        default_factory=lambda: [MetricSpec.model_validate(m) for m in ("fid", "kid", "pr", "f1")]
+        default_factory=lambda: [MetricSpec.model_validate(m) for m in ("fid", "kid", "pr", "f1")],
+        max_length=64,
     )
-    num_samples: int = Field(5000, gt=0)
+    num_samples: int = Field(5000, gt=0, le=10**7, description="samples (1..10,000,000)")
     extractor: FeatureExtractorSpec = Field(
         default_factory=lambda: FeatureExtractorSpec.model_validate("auto"),
         description='a registered feature extractor, or "auto" (chosen for the data)',
     )
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="seed (0..2**63-1)")
 
 
 class Recipe(BaseModel):
@@ -92,13 +133,13 @@ class Recipe(BaseModel):
 
     model_config = _STRICT
     recipe: RecipeMeta = RecipeMeta()
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="seed (0..2**63-1)")
     data: DatasetSpec
     generator: GeneratorSpec
     discriminator: DiscriminatorSpec
     loss: LossSpec = Field(default_factory=lambda: LossSpec.model_validate("bce"))
-    penalty: list[PenaltySpec] = Field(default_factory=list)
-    augment: list[AugmentSpec] = Field(default_factory=list)
+    penalty: list[PenaltySpec] = Field(default_factory=list, max_length=64)
+    augment: list[AugmentSpec] = Field(default_factory=list, max_length=64)
     train: TrainSection = TrainSection()
     eval: EvalSection = EvalSection()
 
@@ -110,6 +151,8 @@ class Recipe(BaseModel):
     # set by the loader, not part of the data
     _source: str | None = None
     _resolved: bool = False
+    #: key path -> the file that wrote it (an ``extends`` parent or the recipe itself)
+    _origins: dict[tuple[str | int, ...], str] | None = None
 
     @property
     def source(self) -> str | None:

@@ -31,6 +31,7 @@ from gancore.train import distributed as dist_mod
 from gancore.train import state as state_mod
 from gancore.train.batches import make_batches
 from gancore.train.ema import EMA
+from gancore.train.events import Bound, CallbackError, Events
 from gancore.train.runlog import MetricsLog, ProgressBar
 
 #: ``[train]`` keys and others that may change when a run is resumed.
@@ -43,6 +44,13 @@ RESUMABLE_KEYS = (
     "train.device",
     "train.compile",
     "train.grid_size",
+    "train.callbacks",
+    "train.callbacks[",
+    "train.default_callbacks",
+    "train.trackers",
+    "train.trackers[",
+    "train.eval_every",
+    "train.eval_samples",
     "data.root",
     "eval.",
     "recipe.",
@@ -112,7 +120,8 @@ def recipe_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     a, b = flatten_dict(old), flatten_dict(new)
     out = []
     for key in sorted(set(a) | set(b)):
-        if any(key == k or (k.endswith(".") and key.startswith(k)) for k in RESUMABLE_KEYS):
+        if any(key == k or (k.endswith((".", "[")) and key.startswith(k))
+               for k in RESUMABLE_KEYS):
             continue
         if a.get(key, "<unset>") != b.get(key, "<unset>"):
             out.append(f"{key}: {a.get(key, '<unset>')!r} -> {b.get(key, '<unset>')!r}")
@@ -284,9 +293,11 @@ class Trainer:
         registry: Registry | None = None,
         progress: bool = False,
         echo: Callable[[str], None] | None = None,
+        trackers: Sequence[str] = (),
     ) -> None:
         from gancore.assembly.build import build
         from gancore.plugins import get_registry
+        from gancore.tracking import Trackers
 
         self.registry = registry or get_registry()
         self.echo = echo or (lambda text: None)
@@ -338,6 +349,11 @@ class Trainer:
         self._setup_data()
         self._setup_optim()
         self.ema = EMA(self.G, self.cfg.ema, self.cfg.ema_start) if self.cfg.ema > 0 else None
+        self._setup_callbacks()
+        self.tracker_specs = self._tracker_specs(trackers)
+        self.trackers = Trackers([])
+        self.last_real_logits: torch.Tensor | None = None
+        self.last_fake_logits: torch.Tensor | None = None
         self.step = 0
         self.d_updates = 0
         self.stats = _Stats(self.device)
@@ -356,6 +372,11 @@ class Trainer:
         self.fixed_z, self.fixed_y, self.grid_rows = self._fixed_noise()
         self.log = MetricsLog(self.out / "metrics.jsonl" if self.out and self.is_main else None)
         self.log.truncate_after(self.step)  # a fresh or resumed run redoes later records
+        self.quality = None
+        if self.cfg.eval_every > 0 and self.is_main:
+            from gancore.train.quality import InTrainingEval
+
+            self.quality = InTrainingEval(self, data_root)
 
     # -- set-up ---------------------------------------------------------------------------
     def _with_data_root(self, recipe: Recipe, root: str) -> Recipe:
@@ -427,6 +448,87 @@ class Trainer:
         self.loss = self.gan.loss
         if self.cfg.label_smoothing > 0 and hasattr(self.loss, "real_target"):
             self.loss.real_target = self.loss.real_target * (1.0 - self.cfg.label_smoothing)
+
+    def _setup_callbacks(self) -> None:
+        """The recipe's ``train.callbacks``, then the packs' default callbacks."""
+        bound: list[Bound] = []
+        for i, spec in enumerate(self.cfg.callbacks):
+            key = f"train.callbacks[{i}]"
+            obj = self.registry.make("callback", spec, key=key, source=self.recipe.source)
+            origin = self.registry.get("callback", spec.type).origin
+            bound.append(Bound(key, spec.type, origin, obj))
+        if self.cfg.default_callbacks:
+            named = {b.name for b in bound}
+            for entry in self.registry.entries("callback"):
+                if entry.meta.get("default") and entry.name not in named:
+                    obj = self.registry.make("callback", entry.name,
+                                             key=f"callback:{entry.name} (on by default)")
+                    bound.append(Bound(f"callback:{entry.name}", entry.name, entry.origin, obj))
+        self.callbacks = bound
+        self.events = Events(bound, echo=self.echo)
+
+    def _tracker_specs(self, extra: Sequence[str]) -> list[tuple[str, Any]]:
+        """``(key, reference)`` of the trackers besides ``jsonl``: the recipe's, then
+        ``--tracker`` names; each package a built-in tracker needs is checked here, before
+        anything is written."""
+        import importlib.util
+
+        from gancore.recipe.refs import as_spec
+        from gancore.tracking import MissingExtraError
+
+        specs = [(f"train.trackers[{i}]", s) for i, s in enumerate(self.cfg.trackers)]
+        specs += [("--tracker", as_spec("tracker", name)) for name in extra]
+        out: list[tuple[str, Any]] = []
+        seen = {"jsonl"}
+        for key, spec in specs:
+            entry = self.registry.get("tracker", spec.type, key=f"{key}.type"
+                                      if key != "--tracker" else key)
+            if spec.type in seen:
+                continue
+            seen.add(spec.type)
+            module, extra_name = entry.meta.get("needs", (None, None))
+            if module and importlib.util.find_spec(module) is None:
+                raise MissingExtraError(
+                    f"the {spec.type} tracker needs the {module!r} package, which is not "
+                    "installed", key=key, hint=f'pip install "gancore[{extra_name}]"')
+            out.append((key, spec))
+        return out
+
+    def _open_trackers(self) -> Any:
+        from gancore.tracking import Trackers, _Tracker
+
+        if not self.is_main:
+            return Trackers([])
+        opened = []
+        try:
+            for key, spec in self.tracker_specs:
+                obj = self.registry.make("tracker", spec, self.out, key=key,
+                                         source=self.recipe.source)
+                origin = self.registry.get("tracker", spec.type).origin
+                opened.append(_Tracker(spec.type, origin, obj))
+        except BaseException:
+            Trackers(opened).close()
+            raise
+        return Trackers(opened, echo=self.echo)
+
+    def stateful_components(self) -> list[Any]:
+        """The run's components that declare ``state_dict``/``load_state_dict`` (saved in
+        checkpoints, restored on resume); schedules are stored with the trainer state."""
+        from gancore.train.component_state import Stateful, is_stateful
+
+        def origin(kind: str, name: str) -> str | None:
+            return self.registry.get(kind, name).origin if (kind, name) in self.registry else None
+
+        items = [("loss", "loss", self.recipe.loss.type, self.loss)]
+        items += [(f"penalty[{i}]", "penalty", spec.type, obj)
+                  for i, (spec, obj) in enumerate(zip(self.recipe.penalty, self.penalties,
+                                                      strict=True))]
+        items += [(f"augment[{i}]", "augment", spec.type, obj)
+                  for i, (spec, obj) in enumerate(zip(self.recipe.augment, self.augments,
+                                                      strict=True))]
+        items += [(b.key, "callback", b.name, b.obj) for b in self.callbacks]
+        return [Stateful(key, name, origin(kind, name), obj)
+                for key, kind, name, obj in items if is_stateful(obj)]
 
     def _setup_optim(self) -> None:
         cfg = self.cfg
@@ -524,6 +626,11 @@ class Trainer:
                                  ("opt_d", self.opt_d, "discriminator")):
             state_mod.load_optimizer(opt, ckpt.tensors, getattr(meta, prefix), prefix,
                                      source=path, network=net)
+        from gancore.train.component_state import restore_states
+
+        saved = {k: v.model_dump() for k, v in (meta.components or {}).items()}
+        restore_states(self.stateful_components(), saved, ckpt.tensors,
+                       source=path, device=self.device)
         try:
             self.sched_g.load_state_dict(dict(meta.sched_g))
             self.sched_d.load_state_dict(dict(meta.sched_d))
@@ -554,6 +661,10 @@ class Trainer:
         tensors.update(tg)
         tensors.update(td)
         tensors.update(state_mod.rng_tensors(*self.batches.state()))
+        from gancore.train.component_state import save_states
+
+        component_tensors, components = save_states(self.stateful_components())
+        tensors.update(component_tensors)
         meta = {
             "step": self.step,
             "images_seen": self.images_seen,
@@ -565,6 +676,8 @@ class Trainer:
             "world_size": self.dist.world_size,
             "precision": self.precision,
         }
+        if components:
+            meta["components"] = components
         return tensors, {"trainer": state_mod.dumps(meta)}
 
     def save(self, path: Path | None = None) -> Path | None:
@@ -655,6 +768,9 @@ class Trainer:
                     torch._foreach_clamp_min_(d_params, -cfg.clip_weights)
                     torch._foreach_clamp_max_(d_params, cfg.clip_weights)
             self.stats.add_d(d_loss, pen_total, real_logits, fake_logits)
+            if self.callbacks:  # for callbacks that read D's outputs (no copy, no sync)
+                self.last_real_logits = real_logits.detach()
+                self.last_fake_logits = fake_logits.detach()
         assert real is not None and fake is not None
         g_loss = self._g_step(real, fake, y, sigma)
         self.step += 1
@@ -718,20 +834,47 @@ class Trainer:
 
     # -- the loop -------------------------------------------------------------------------
     def _check_finite(self, d_loss: torch.Tensor, g_loss: torch.Tensor) -> None:
-        for loss, net in ((d_loss, "discriminator"), (g_loss, "generator")):
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                last = self.out / LAST if self.out else None
-                kept = (
-                    f"; the last good checkpoint is {last}"
-                    if last is not None and last.exists()
-                    else ""
-                )
-                raise TrainingError(
-                    f"the {net} loss became {value} at step {self.step}{kept}",
-                    hint="lower the learning rates, add a penalty or grad_clip, "
-                    'or use precision = "fp32"',
-                )
+        """Stop with one message naming the network (D or G loss), the step, the last finite
+        losses of both networks and what to try, when a loss is NaN or infinite."""
+        d_value, g_value = float(d_loss.detach()), float(g_loss.detach())
+        if math.isfinite(d_value) and math.isfinite(g_value):
+            # the last finite losses (this method's own field: set here, read only here)
+            self._last_finite_losses = (self.step, d_value, g_value)
+            return
+        net, short, value, opt = (
+            ("discriminator", "D", d_value, "d_optimizer")
+            if not math.isfinite(d_value)
+            else ("generator", "G", g_value, "g_optimizer")
+        )
+        both = " (and the generator loss too)" if not any(
+            math.isfinite(v) for v in (d_value, g_value)) else ""
+        previous = getattr(self, "_last_finite_losses", None)
+        if previous is None:
+            before = "; no finite losses were recorded before it (check the recipe's values)"
+        else:
+            at, d_last, g_last = previous
+            before = f"; the last finite losses were D {d_last:.4g} and G {g_last:.4g} " \
+                f"(step {at})"
+        last = self.out / LAST if self.out else None
+        kept = (
+            f"; the last good checkpoint is {last}"
+            if last is not None and last.exists()
+            else ""
+        )
+        tips = []
+        lr = getattr(self, "opt_d" if short == "D" else "opt_g").param_groups[0]["lr"]
+        tips.append(f"lower the learning rate (train.{opt}.lr is {lr:.3g}; try {lr / 4:.2g})")
+        if not any(p.type in ("gradient_penalty", "r1", "dragan") for p in self.recipe.penalty):
+            tips.append('add a gradient penalty ([[penalty]] type = "gradient_penalty" or "r1")')
+        if not self.cfg.grad_clip:
+            tips.append("set train.grad_clip (e.g. 10)")
+        if getattr(self, "precision", "fp32") != "fp32":
+            tips.append('use precision = "fp32"')
+        raise TrainingError(
+            f"the {net} loss became {value} at step {self.step} (the {short} loss){both}"
+            f"{before}{kept}",
+            hint="; ".join(tips),
+        )
 
     def _log_record(self, interval_images: int, interval_s: float) -> dict[str, Any]:
         record: dict[str, Any] = {"step": self.step}
@@ -744,14 +887,47 @@ class Trainer:
         return record
 
     def fit(self) -> TrainResult:
-        """Train up to ``train.steps`` generator updates; returns a :class:`TrainResult`."""
-        cfg = self.cfg
+        """Train up to ``train.steps`` generator updates; returns a :class:`TrainResult`.
+
+        Callbacks hear the run's events, trackers get its records (rank 0); a callback that
+        raises stops the run with a checkpoint saved (see :mod:`gancore.train.events`).
+        """
         if self.out is not None and self.is_main:
             self._write_recipe()
+        self.trackers = self._open_trackers()
+        try:
+            result = self._fit()
+        except CallbackError as exc:
+            saved = self._save_after_failure()
+            self.events.fail_quietly(self, exc)
+            where = f"; the run stopped at step {self.step}"
+            where += f" with the checkpoint saved to {saved}" if saved else ""
+            raise CallbackError(exc.message + where, hint=exc.hint) from exc.__cause__
+        except BaseException as exc:
+            self.events.fail_quietly(self, exc)
+            raise
+        finally:
+            self.trackers.close()
+        return result
+
+    def _save_after_failure(self) -> Path | None:
+        try:
+            return self.save()
+        except GancoreError:
+            return None
+
+    def _fit(self) -> TrainResult:
+        from gancore.tracking import hparams, scalars
+
+        cfg = self.cfg
+        events, trackers = self.events, self.trackers
         self.stats = _Stats(self.device)
         self.d_updates = self.step * cfg.n_critic
         check_each_step = self.device.type == "cpu"
         start_step = self.step
+        if trackers:
+            trackers.log_hparams(hparams(self.recipe.to_dict()))
+        events.emit("on_run_start", self)
         t_start = t_log = time.perf_counter()
         seconds_at_start = self.seconds
         images_at_log = self.images_seen
@@ -762,6 +938,8 @@ class Trainer:
             while self.step < cfg.steps:
                 d_loss, g_loss = self.train_step()
                 self.seconds = seconds_at_start + time.perf_counter() - t_start
+                if events.step:
+                    events.step_end(self, self.step)
                 at_log = self.step % cfg.log_every == 0 or self.step == cfg.steps
                 if check_each_step or at_log:
                     self._check_finite(d_loss, g_loss)
@@ -771,13 +949,22 @@ class Trainer:
                     record = self._log_record(self.images_seen - images_at_log, now - t_log)
                     self.stats.reset()
                     t_log, images_at_log = now, self.images_seen
+                    events.emit("on_log", self, record)
                     if self.is_main:
                         self.log.write(record)
+                        if trackers:
+                            trackers.log_scalars(scalars(record), self.step)
                 bar.advance(self.step, record)
                 if self.step % cfg.sample_every == 0:
-                    self.write_samples(f"step_{self.step:07d}.png")
+                    self._samples(f"step_{self.step:07d}.png")
                 if self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
-                    self.save(self.out / f"step_{self.step:07d}.safetensors" if self.out else None)
+                    self._checkpoint(self.out / f"step_{self.step:07d}.safetensors"
+                                     if self.out else None)
+                if self.quality is not None and self.step % cfg.eval_every == 0:
+                    t_eval = time.perf_counter()
+                    self._evaluate()
+                    spent = time.perf_counter() - t_eval  # not training time
+                    t_start, t_log = t_start + spent, t_log + spent
                 interrupted = stop[0]
                 if self.dist.enabled:
                     interrupted = at_log and dist_mod.any_flag(stop[0], self.dist, self.device)
@@ -789,7 +976,7 @@ class Trainer:
                         + (f"; checkpoint saved to {path}" if path else ""),
                         hint="continue with --resume" if path else None,
                     )
-        path = self.save(
+        path = self._checkpoint(
             self.out / f"step_{self.step:07d}.safetensors"
             if self.out and self.step % cfg.checkpoint_every == 0
             else None
@@ -797,7 +984,7 @@ class Trainer:
         self._finish_files()
         elapsed = max(self.seconds - seconds_at_start, 1e-9)
         done = (self.step - start_step) * cfg.n_critic * cfg.batch_size * self.dist.world_size
-        return TrainResult(
+        result = TrainResult(
             step=self.step,
             out=self.out,
             checkpoint=path,
@@ -805,6 +992,33 @@ class Trainer:
             seconds=elapsed,
             images_per_s=done / elapsed,
         )
+        events.emit("on_run_end", self, result)
+        return result
+
+    def _samples(self, name: str) -> Path | None:
+        path = self.write_samples(name)
+        if path is not None:
+            if self.trackers:
+                self.trackers.log_image("samples", path, self.step)
+            self.events.emit("on_samples", self, path)
+        return path
+
+    def _checkpoint(self, path: Path | None) -> Path | None:
+        saved = self.save(path)
+        if saved is not None:
+            self.events.emit("on_checkpoint", self, path or saved)
+        return saved
+
+    def _evaluate(self) -> dict[str, float]:
+        """The ``[eval]`` metrics now, on ``train.eval_samples`` samples (rank 0)."""
+        assert self.quality is not None
+        scores = self.quality.run()
+        record = {"step": self.step, "event": "eval", **scores}
+        self.log.write(record)
+        if self.trackers:
+            self.trackers.log_scalars({f"eval/{k}": v for k, v in scores.items()}, self.step)
+        self.events.emit("on_eval", self, scores)
+        return scores
 
     def _write_recipe(self) -> None:
         from gancore.errors import WriteError
@@ -825,9 +1039,18 @@ class Trainer:
 
         if self.out is None or not self.is_main:
             return
-        self.write_samples("final.png")
-        if self.log.records:
-            save_loss_curves(self.log.records, self.out / "loss_curves.png")
+        if self.step % self.cfg.sample_every == 0:
+            self.write_samples("final.png")  # the same grid as the last step's, logged already
+        else:
+            self._samples("final.png")
+        losses = [r for r in self.log.records if r.get("event") is None]
+        if losses:
+            save_loss_curves(losses, self.out / "loss_curves.png")
+        scores = [r for r in self.log.records if r.get("event") == "eval"]
+        if scores:
+            from gancore.train.quality import save_eval_curves
+
+            save_eval_curves(scores, self.out / "eval_curves.png")
 
     def close(self) -> None:
         """Leave the distributed process group, if one was joined."""
