@@ -124,10 +124,10 @@ def eval_cmd(
 
 def compare_cmd(
     sources: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(metavar="RECIPE_OR_STUDY...",
                        help="recipes, run folders, checkpoints, or one study .toml file"),
-    ],
+    ] = None,
     steps: Annotated[
         int | None, typer.Option("--steps", help="generator updates of every entry")
     ] = None,
@@ -143,24 +143,75 @@ def compare_cmd(
                      help="output folder (default: runs/<study> or runs/compare-<time>)"),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option("--seed", help="training and evaluation seed of every entry")
+        int | None, typer.Option("--seed", help="training and evaluation seed of every entry "
+                                 "(with --seeds: the evaluation seed)")
+    ] = None,
+    seeds: Annotated[
+        int | None, typer.Option("--seeds", metavar="N",
+                                 help="train every entry under seeds 0..N-1 and report means, "
+                                 "95% intervals and tests against the baseline")
+    ] = None,
+    baseline: Annotated[
+        str | None, typer.Option("--baseline", help="entry the others are tested against "
+                                 "(default: the study's baseline, else the first)")
+    ] = None,
+    executor: Annotated[
+        str, typer.Option("--executor", help="where runs train: local or slurm")
+    ] = "local",
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="local executor: training runs at once")
+    ] = 1,
+    partition: Annotated[
+        str | None, typer.Option("--partition", help="slurm: partition", rich_help_panel="Slurm")
+    ] = None,
+    gpus: Annotated[
+        int | None, typer.Option("--gpus", help="slurm: GPUs per task", rich_help_panel="Slurm")
+    ] = None,
+    cpus: Annotated[
+        int | None, typer.Option("--cpus", help="slurm: CPUs per task", rich_help_panel="Slurm")
+    ] = None,
+    time_min: Annotated[
+        int | None, typer.Option("--time", metavar="MINUTES", help="slurm: time limit per task",
+                                 rich_help_panel="Slurm")
+    ] = None,
+    parallelism: Annotated[
+        int | None, typer.Option("--parallelism", help="slurm: array tasks running at once",
+                                 rich_help_panel="Slurm")
+    ] = None,
+    cluster: Annotated[
+        str | None, typer.Option("--cluster", hidden=True,
+                                 help="submitit cluster: slurm, local or debug (tests)")
+    ] = None,
+    status: Annotated[
+        Path | None, typer.Option("--status", metavar="DIR",
+                                  help="print the state of each run of a study folder and exit")
     ] = None,
     extractor: ExtractorOption = None,
     inception_weights: WeightsOption = None,
     data_root: DataRootOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
-    """Train (or load) each recipe under the same budget and seed, evaluate, compare."""
+    """Train (or load) each recipe under the same budget and seeds, evaluate, compare."""
+    from gancore.errors import GancoreError
     from gancore.evaluation.compare import compare, entries_from_args
+    from gancore.evaluation.runs import StudyFailed
 
-    entries, study = entries_from_args(sources)
+    if status is not None:
+        if sources:
+            raise GancoreError("--status takes only the study folder", key="--status",
+                               hint="gancore compare --status runs/losses")
+        print_status(status)
+        return
+    entries, study = entries_from_args(sources or [])
     meta = study.meta if study is not None else None
+    seed_list = _seed_list(seeds, meta, study)
     if meta is not None:
         steps = steps if steps is not None else meta.steps
         seed = seed if seed is not None else meta.seed
         num_samples = num_samples if num_samples is not None else meta.num_samples
         if metrics is None and meta.metrics:
             metrics = ",".join(meta.metrics)
+        baseline = baseline if baseline is not None else meta.baseline
     if out is None:
         out = Path("runs") / (study.name if study else f"compare-{time.strftime('%Y%m%d-%H%M%S')}")
     from gancore.io import check_writable_dir
@@ -168,20 +219,128 @@ def compare_cmd(
     check_writable_dir(out, what="the comparison folder")  # before training anything
     settings = _settings(metrics, num_samples, extractor, inception_weights, seed, data_root,
                          not quiet)
+    echo = lambda text: err_console.print(text, markup=False, highlight=False)  # noqa: E731
+    runner = make_executor(executor, jobs, out, echo=echo, partition=partition, gpus=gpus,
+                           cpus=cpus, time_min=time_min, parallelism=parallelism,
+                           cluster=cluster)
     name = study.name if study else "comparison"
-    err_console.print(f"comparing {len(entries)} entries -> {out}", highlight=False)
-    result = compare(
-        entries, out, steps=steps, seed=seed, overrides=overrides or [], settings=settings,
-        name=name, registry=registry(), progress=not quiet,
-        echo=lambda text: err_console.print(text, markup=False, highlight=False),
-    )
+    runs = len(entries) * (len(seed_list) if seed_list else 1)
+    err_console.print(f"comparing {len(entries)} entries ({runs} runs) -> {out}",
+                      highlight=False)
+    try:
+        result = compare(
+            entries, out, steps=steps, seed=seed, seeds=seed_list, baseline=baseline,
+            overrides=overrides or [], settings=settings, name=name, registry=registry(),
+            progress=not quiet and jobs == 1 and executor == "local", echo=echo,
+            executor=runner, study=study,
+        )
+    except StudyFailed as exc:
+        partial = getattr(exc, "comparison", None)
+        if partial is not None and partial.results:
+            print_comparison(partial)
+        raise
     print_comparison(result)
+
+
+def _seed_list(seeds: int | None, meta: Any, study: Any) -> list[int] | None:
+    """The seeds to run: ``--seeds N`` (0..N-1) or the study's ``seeds``; never both."""
+    from gancore.errors import GancoreError
+
+    if seeds is not None and seeds < 1:
+        raise GancoreError(f"--seeds must be 1 or more (got {seeds})", key="--seeds",
+                           hint="e.g. --seeds 3 runs seeds 0, 1 and 2")
+    if seeds is not None and meta is not None and meta.seeds is not None:
+        raise GancoreError(
+            f"the seeds are given twice: seeds = {meta.seeds} in the study file and --seeds "
+            f"{seeds}", source=str(study.path), key="study.seeds",
+            hint="drop --seeds to use the file's seeds, or remove seeds from the study file",
+        )
+    if seeds is not None:
+        return list(range(seeds))
+    return list(meta.seeds) if meta is not None and meta.seeds else None
+
+
+def make_executor(kind: str, jobs: int, out: Path, *, echo: Any = None, **slurm: Any) -> Any:
+    """The executor ``--executor`` names (``local`` with ``--jobs``, or ``slurm``)."""
+    from gancore.errors import GancoreError
+    from gancore.evaluation import runs
+
+    if jobs < 1:
+        raise GancoreError(f"--jobs must be 1 or more (got {jobs})", key="--jobs",
+                           hint="--jobs 2 trains two runs at once")
+    if kind == "local":
+        given = {k: v for k, v in slurm.items() if v is not None}
+        if given:
+            raise GancoreError(
+                "--" + next(iter(given)).replace("time_min", "time") + " is a Slurm option",
+                key="--executor", hint="add --executor slurm, or leave it out")
+        if jobs == 1:
+            return runs.InlineExecutor(echo=echo)
+        from gancore.train.threads import available_cpus
+
+        cpus = available_cpus()
+        if jobs > cpus:
+            err_console.print(
+                f"[yellow]warning:[/] --jobs {jobs} is more than the {cpus} CPU core(s) this "
+                "process may use; the runs will share them (each gets 1 thread) and go slower "
+                "one by one", highlight=False)
+        return runs.LocalExecutor(jobs, echo=echo)
+    if kind == "slurm":
+        if jobs != 1:
+            raise GancoreError("--jobs is for --executor local", key="--jobs",
+                               hint="with Slurm, --parallelism caps the array tasks at once")
+        return runs.SlurmExecutor(out / "slurm", runs.SlurmOptions(**slurm), echo=echo)
+    from gancore.errors import suggest
+
+    raise GancoreError(f"unknown executor {kind!r}{suggest(kind, ['local', 'slurm'])}",
+                       key="--executor", hint="--executor local (default) or --executor slurm")
+
+
+def print_status(folder: Path) -> None:
+    """The table of a study folder's runs: done, running, failed (with the error), pending."""
+    from gancore.evaluation.compare import fmt
+    from gancore.evaluation.runs import status_rows
+
+    rows = status_rows(folder)
+    colours = {"done": "green", "running": "cyan", "failed": "red", "killed": "yellow",
+               "interrupted": "yellow", "pending": "dim"}
+    table = Table(title=f"runs in {folder}", title_justify="left", box=box.SIMPLE_HEAD)
+    for header in ("run", "status", "step", "seconds", "note"):
+        table.add_column(header, justify="right" if header in ("step", "seconds") else "left",
+                         overflow="fold")
+    from rich.markup import escape
+
+    for row in rows:
+        step = "-" if row["step"] is None else (
+            f"{row['step']}/{row['target']}" if row["target"] else str(row["step"]))
+        colour = colours.get(row["status"], "white")
+        table.add_row(escape(row["id"]), f"[{colour}]{row['status']}[/]", step,
+                      fmt(row["seconds"], 3),
+                      escape(str(row["error"]).splitlines()[0]) if row["error"] else "")
+    console.print(table)
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    console.print(", ".join(f"{n} {s}" for s, n in counts.items()), highlight=False)
 
 
 def print_comparison(comparison: Any) -> None:
     """The comparison table and the files written."""
     from gancore.evaluation.compare import describe_settings
 
+    if comparison.multi_seed:
+        headers, rows = comparison.stats_table(compact=True)
+        table = Table(title=f"{comparison.name}: over seeds", title_justify="left",
+                      box=box.SIMPLE_HEAD)
+        for i, header in enumerate(headers):
+            table.add_column(header, justify="left" if i < 2 else "right", no_wrap=True)
+        for row in rows:
+            colour = {"better": "green", "worse": "red"}.get(row[-1])
+            table.add_row(*row[:-1], f"[{colour}]{row[-1]}[/]" if colour else row[-1])
+        console.print(table)
+        console.print(comparison.stats.method().replace("`", "")
+                      + ' (terminal: "no difference" = no difference at this budget)',
+                      highlight=False)
     headers, rows = comparison.table(compact=True)
     extractor = comparison.settings.get("extractor")
     table = Table(title=comparison.name, title_justify="left", box=box.SIMPLE_HEAD)
@@ -197,6 +356,8 @@ def print_comparison(comparison: Any) -> None:
     console.print(table)
     console.print(describe_settings(comparison).replace("`", "")
                   + " Losses: final/mean over the run's log.", highlight=False)
+    if comparison.stats is not None and not comparison.multi_seed:
+        console.print(comparison.stats.method().replace("`", ""), highlight=False)
     files = ", ".join(str(p) for p in comparison.files.values())
     console.print(f"[green]wrote[/] {files}", highlight=False)
 

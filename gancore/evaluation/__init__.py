@@ -20,6 +20,8 @@ _LAZY = {
     "Study": "gancore.evaluation.study",
     "load_study": "gancore.evaluation.study",
     "is_study_file": "gancore.evaluation.study",
+    "StudyFailed": "gancore.evaluation.runs",
+    "study_stats": "gancore.evaluation.stats",
 }
 
 __all__ = sorted(_LAZY)

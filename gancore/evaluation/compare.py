@@ -1,16 +1,23 @@
 """Train (or load) several recipes under one budget, evaluate them alike, write a comparison.
 
-Each entry trains into ``OUT/<name>/``; a run folder whose ``last.safetensors`` already has the
-requested steps (and the same recipe) is loaded instead, and one with fewer steps is resumed.
-Existing run folders and checkpoints may be given as entries too. The comparison is
-``comparison.md`` and ``comparison.json`` (scores, final and mean losses, images/s, parameter
-counts), ``samples.png`` (the sample grids side by side) and ``losses.png`` (the loss curves).
+Each entry trains into ``OUT/<name>/`` (``OUT/<name>/seed-<s>/`` for each of several seeds);
+the state of every run is recorded in ``OUT/state/`` (see :mod:`gancore.evaluation.runs`), so
+running the same command again reuses finished runs, resumes killed ones and re-evaluates only
+when the evaluation settings changed. Existing run folders and checkpoints may be given as
+entries too. Everything is checked before anything is trained (:func:`validate`). The
+comparison is ``comparison.md`` and ``comparison.json`` (scores, final and mean losses,
+images/s, parameter counts; with several seeds: means, spreads, 95% intervals and tests
+against the baseline, see :mod:`gancore.evaluation.stats`), ``samples.png`` (the sample grids
+side by side), ``losses.png`` (the loss curves, with a band over seeds) and ``report.html``
+(all of it in one self-contained page, see :mod:`gancore.evaluation.report`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,19 +28,38 @@ from gancore.errors import GancoreError
 from gancore.evaluation.evaluator import (
     EvalSettings,
     checkpoint_path,
-    evaluate_gan,
-    has_ema,
     score_keys,
 )
+from gancore.evaluation.runs import (
+    LAST,
+    PLAN,
+    InlineExecutor,
+    RunSpec,
+    StudyFailed,
+    Task,
+    checkpoint_of,
+    eval_key,
+    parameter_counts,
+    pid_alive,
+    read_records,
+    read_state,
+    run_summary,
+    stale,
+    stale_error,
+    summarize_failures,
+    train_or_load,
+    write_state,
+)
+from gancore.evaluation.stats import LOSSES, SAME, StudyStats, direction, study_stats
 from gancore.evaluation.study import Entry, Study, is_study_file, load_study
 
 if TYPE_CHECKING:
     import torch
 
-    from gancore.assembly.build import GAN
     from gancore.registry import Registry
 
-LAST = "last.safetensors"
+__all__ = ["Comparison", "EntryResult", "StudyFailed", "compare", "train_or_load"]
+
 #: Samples shown per variant in ``samples.png`` (2D data: points in the scatter plot).
 GRID_SAMPLES = 64
 SCATTER_SAMPLES = 1000
@@ -43,7 +69,7 @@ HIDDEN_SCORES = ("d_real_accuracy", "d_fake_accuracy", "modes_total")
 
 @dataclass
 class EntryResult:
-    """One compared entry: where its run is, whether it was trained now, its scores."""
+    """One compared run: where it is, whether it was trained now, its scores."""
 
     entry: Entry
     run: Path
@@ -54,15 +80,23 @@ class EntryResult:
     params: dict[str, int]
     records: list[dict[str, Any]] = field(default_factory=list)
     samples: torch.Tensor | None = None
+    seed: int | None = None
+    run_id: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.run_id or self.entry.name
 
     @property
     def scores(self) -> dict[str, float]:
         return {k: self.evaluation[k] for k in score_keys(self.evaluation)}
 
     def as_dict(self) -> dict[str, Any]:
-        """The entry's row of ``comparison.json``."""
+        """The run's row of ``comparison.json``."""
         return {
             "name": self.entry.name,
+            "id": self.id,
+            "seed": self.seed,
             "recipe": self.entry.recipe,
             "overrides": self.entry.overrides,
             "run": str(self.run),
@@ -86,14 +120,32 @@ class Comparison:
     results: list[EntryResult]
     settings: dict[str, Any]
     files: dict[str, Path] = field(default_factory=dict)
+    stats: StudyStats | None = None
+    diffs: dict[str, list[str]] = field(default_factory=dict)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def variants(self) -> list[str]:
+        return list(dict.fromkeys(r.entry.name for r in self.results))
+
+    @property
+    def multi_seed(self) -> bool:
+        return bool(self.settings.get("seeds")) and len(self.settings["seeds"]) > 1
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, **self.settings,
+                "statistics": self.stats.as_dict() if self.stats else None,
+                "differences": self.diffs,
+                "failed": self.failed,
                 "entries": [r.as_dict() for r in self.results]}
 
     def table(self, compact: bool = False) -> tuple[list[str], list[list[str]]]:
-        """Column headers and formatted rows of the Markdown (or compact terminal) table."""
+        """Column headers and formatted rows of the per-run (Markdown or terminal) table."""
         return comparison_table(self.results, compact)
+
+    def stats_table(self, compact: bool = False) -> tuple[list[str], list[list[str]]]:
+        """Headers and rows of the table over seeds (one row per variant and quantity)."""
+        return statistics_table(self, compact)
 
 
 # -- entries ----------------------------------------------------------------------------------
@@ -141,93 +193,173 @@ def unique_names(entries: list[Entry]) -> list[Entry]:
 
 
 # -- training or loading ----------------------------------------------------------------------
-def _stale(last: Path, recipe: str, overrides: list[str], registry: Registry) -> list[str]:
-    """Differences between a finished run's recipe and the requested one."""
-    from gancore.checkpoint import read
+# The work of one run lives in :mod:`gancore.evaluation.runs`; these names stay importable here.
+_stale = stale
+_records = read_records
+
+
+# -- checking everything before training anything -----------------------------------------------
+def pick_baseline(entries: Sequence[Entry], baseline: str | None,
+                  source: str | None = None) -> str:
+    """The baseline entry's name: ``baseline`` (which must be an entry) or the first one."""
+    names = [e.name for e in entries]
+    if baseline is None:
+        return names[0]
+    if baseline not in names:
+        from gancore.errors import suggest
+
+        raise GancoreError(f"the baseline {baseline!r} is not a variant{suggest(baseline, names)}",
+                           source=source, key="study.baseline" if source else "--baseline",
+                           hint="variants: " + ", ".join(names))
+    return baseline
+
+
+def _seed_overrides(seed: int | None) -> list[str]:
+    return [f"seed={seed}"] if seed is not None else []
+
+
+def _from_set(exc: GancoreError, overrides: Sequence[str]) -> bool:
+    """Whether ``exc`` is about a key one of the ``--set`` overrides assigns."""
+    if exc.source == "--set":
+        return True
+    key = (exc.key or "").replace(" ", "")
+    return bool(key) and any(
+        o.partition("=")[0].strip() == key or key.startswith(o.partition("=")[0].strip() + ".")
+        for o in overrides)
+
+
+def _variant_error(exc: GancoreError, entry: Entry, study: Study | None,
+                   overrides: Sequence[str] = ()) -> GancoreError:
+    """``exc`` (from resolving or building ``entry``) located at the study file and variant."""
+    from_set = _from_set(exc, overrides)
+    if study is None:
+        if from_set:
+            exc.message = f"{entry.name}: {exc.message}"
+            exc.args = (exc.format(),)
+        return exc
+    where = f"{exc.key}: " if exc.key else ""
+    if from_set:
+        where = f"--set {where}"
+    elif exc.source and exc.source != str(study.path):
+        where = f"{exc.source}: {where}"
+    from gancore.errors import RecipeError
+
+    return RecipeError(f"{where}{exc.message}", source=str(study.path),
+                       key=f"variants.{entry.name}", hint=exc.hint)
+
+
+def validate(
+    entries: Sequence[Entry],
+    *,
+    overrides: Sequence[str],
+    seed: int | None,
+    steps: int | None,
+    settings: EvalSettings,
+    registry: Registry,
+    study: Study | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Resolve and build every entry's recipe, check the metrics, the extractor and that the
+    variants differ, all before any training; returns name -> resolved recipe (as a dict)."""
+    from gancore.assembly.build import build
+    from gancore.evaluation.evaluator import metric_names
     from gancore.recipe import load_recipe, resolve
+    from gancore.recipe.refs import as_spec
     from gancore.train.trainer import recipe_differences
 
-    wanted = resolve(load_recipe(recipe, overrides), registry).to_dict()
-    return recipe_differences(read(last, tensors=False).recipe, wanted)
+    source = str(study.path) if study is not None else None
+    if steps is not None and steps <= 0:
+        raise GancoreError(f"the step count must be 1 or more (got {steps})",
+                           key="--steps", hint="give a positive number of generator updates")
+    resolved: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        if entry.recipe is None:
+            continue
+        ovs = [*entry.overrides, *overrides, *_seed_overrides(seed),
+               *([f"train.steps={steps}"] if steps else [])]
+        try:
+            recipe = resolve(load_recipe(entry.recipe, ovs), registry)
+            gan = build(recipe, registry=registry)
+            specs = metric_names(settings.metrics, recipe.eval.metrics, gan.data.is_image)
+            for spec in specs:
+                registry.get("metric", spec.type, key="--metrics" if settings.metrics
+                             else "eval.metrics")
+        except GancoreError as exc:
+            raise _variant_error(exc, entry, study, overrides) from None
+        resolved[entry.name] = recipe.to_dict()
+    if settings.extractor:
+        ext = as_spec("feature_extractor", settings.extractor)
+        if ext.type not in ("auto", "raw", "inception"):
+            registry.get("feature_extractor", ext.type, key="--extractor")
+    names = list(resolved)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if not recipe_differences(resolved[a], resolved[b]):
+                what = "variants" if study is not None else "entries"
+                raise GancoreError(
+                    f"the {what} {a!r} and {b!r} do not differ: their resolved recipes are the "
+                    "same, so the comparison would measure only noise",
+                    source=source, key=f"variants.{b}" if study is not None else None,
+                    hint="give each variant its own set = [...] or recipe = \"...\", or drop "
+                         "one (several seeds of one recipe: use seeds = [...] or --seeds N)",
+                )
+    return resolved
 
 
-def train_or_load(
-    entry: Entry,
-    run: Path,
-    *,
-    steps: int | None,
-    overrides: Sequence[str],
-    data_root: str | None,
-    registry: Registry,
-    progress: bool,
-    echo: Callable[[str], None],
-) -> tuple[Path, bool]:
-    """Train ``entry`` into ``run`` unless a finished run is there; ``(checkpoint, trained)``."""
-    from gancore.checkpoint import read
-    from gancore.recipe import load_recipe
-    from gancore.train.trainer import Trainer
+def plan_runs(
+    entries: Sequence[Entry], out: Path, *, seeds: Sequence[int] | None, seed: int | None,
+    overrides: Sequence[str], steps: int | None, recipes: dict[str, dict[str, Any]],
+) -> list[RunSpec]:
+    """One :class:`RunSpec` per entry and seed (an existing run or checkpoint: one, as it is)."""
+    specs = []
+    for entry in entries:
+        if entry.run is not None:
+            ckpt = checkpoint_path(entry.run)
+            specs.append(RunSpec(entry.name, entry.name, None, ckpt.parent, checkpoint=ckpt,
+                                 study=out))
+    for s in (seeds if seeds else [seed]):  # seed by seed: a first pass covers every variant
+        for entry in entries:
+            if entry.run is not None:
+                continue
+            target = steps or int(recipes[entry.name]["train"]["steps"])
+            run_id = f"{entry.name}/seed-{s}" if seeds else entry.name
+            run = out / entry.name / f"seed-{s}" if seeds else out / entry.name
+            specs.append(RunSpec(run_id, entry.name, s, run, entry.recipe,
+                                 [*entry.overrides, *overrides, *_seed_overrides(s)],
+                                 target, study=out))
+    order = {e.name: i for i, e in enumerate(entries)}
+    if not seeds:
+        specs.sort(key=lambda spec: order[spec.variant])
+    return specs
 
-    assert entry.recipe is not None
-    ovs = [*entry.overrides, *overrides]
-    target = steps or load_recipe(entry.recipe, ovs).train.steps
-    last = run / LAST
-    resume = False
-    if last.is_file():
-        diffs = _stale(last, entry.recipe, ovs, registry)
-        if diffs:
+
+def _check_existing(specs: Sequence[RunSpec], registry: Registry) -> None:
+    """Refuse, before training, run folders trained from another recipe and runs still
+    being trained by another process."""
+    for spec in specs:
+        state = read_state(spec.state_file)
+        if (state and state.get("status") == "running" and state.get("pid") != os.getpid()
+                and pid_alive(state.get("pid"), state.get("host"))):
             raise GancoreError(
-                f"the run of {entry.name!r} was trained from a different recipe: "
-                + "; ".join(diffs[:3]) + (" ..." if len(diffs) > 3 else ""),
-                source=str(run), hint="choose another --out, or delete that run folder",
+                f"the run {spec.id!r} is being trained by process {state.get('pid')} on "
+                f"{state.get('host')}", source=str(spec.run),
+                hint="wait for that command to finish, or stop it; then run this one again",
             )
-        done = read(last, tensors=False).step
-        if done >= target:
-            echo(f"{entry.name}: loading the finished run in {run} (step {done})")
-            return last, False
-        echo(f"{entry.name}: resuming {run} from step {done} to {target}")
-        resume = True
-    else:
-        echo(f"{entry.name}: training {target} steps -> {run}")
-    trainer = Trainer(entry.recipe, overrides=ovs, steps=target, out=run, resume=resume,
-                      data_root=data_root, registry=registry, progress=progress, echo=echo)
-    try:
-        result = trainer.fit()
-    finally:
-        trainer.close()
-    return result.checkpoint or last, True
+        if spec.recipe is not None and (spec.run / LAST).is_file():
+            diffs = stale(spec.run / LAST, spec.recipe, spec.overrides, registry)
+            if diffs:
+                raise stale_error(spec.id, spec.run, diffs)
 
 
-# -- summaries --------------------------------------------------------------------------------
-def run_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Final and mean ``d_loss``/``g_loss`` and the images per second of a run's log."""
-    out: dict[str, Any] = {}
-    for key in ("d_loss", "g_loss"):
-        values = [float(r[key]) for r in records
-                  if isinstance(r.get(key), int | float) and math.isfinite(r[key])]
-        out[f"{key}_final"] = values[-1] if values else None
-        out[f"{key}_mean"] = sum(values) / len(values) if values else None
-    last = records[-1] if records else {}
-    seen, seconds = last.get("images_seen"), last.get("elapsed_s")
-    out["images_per_s"] = (
-        float(seen) / float(seconds) if isinstance(seen, int | float) and seconds else None
-    )
-    out["train_seconds"] = float(seconds) if isinstance(seconds, int | float) else None
-    return out
-
-
-def parameter_counts(gan: GAN) -> dict[str, int]:
-    """Parameters of the generator and the discriminator."""
-    return {
-        "generator": sum(p.numel() for p in gan.generator.parameters()),
-        "discriminator": sum(p.numel() for p in gan.discriminator.parameters()),
-    }
-
-
-def _records(run: Path) -> list[dict[str, Any]]:
-    from gancore.train.runlog import read_metrics
-
-    path = run / "metrics.jsonl"
-    return read_metrics(path) if path.is_file() else []
+def _reusable(spec: RunSpec, state: dict[str, Any] | None, settings: EvalSettings) -> bool:
+    """Whether a run's recorded state holds a finished run evaluated under ``settings``."""
+    if not state or state.get("status") != "done" or not state.get("evaluation"):
+        return False
+    ckpt = checkpoint_of(spec)
+    if not ckpt.is_file():
+        return False
+    if spec.steps is not None and int(state.get("step") or 0) < spec.steps:
+        return False
+    return state.get("eval_key") == eval_key(settings, ckpt)
 
 
 # -- the comparison ---------------------------------------------------------------------------
@@ -237,17 +369,29 @@ def compare(
     *,
     steps: int | None = None,
     seed: int | None = None,
+    seeds: Sequence[int] | None = None,
+    baseline: str | None = None,
     overrides: Sequence[str] = (),
     settings: EvalSettings | None = None,
     name: str = "comparison",
     registry: Registry | None = None,
     progress: bool = False,
     echo: Callable[[str], None] | None = None,
+    executor: Any = None,
+    study: Study | None = None,
 ) -> Comparison:
-    """Train or load every entry under the same steps and seed, evaluate alike, write files."""
-    from gancore.checkpoint import load
+    """Train or load every entry under the same steps and seeds, evaluate alike, write files.
+
+    ``seeds`` runs every entry once per seed (``seed`` is then only the evaluation seed, when
+    ``settings`` gives none); ``baseline`` (default: the first entry) is what the other entries
+    are tested against. ``executor`` runs the training runs (default: one after another in this
+    process; see :mod:`gancore.evaluation.runs`). Every recipe, override and metric is checked
+    before anything is trained; runs recorded as finished in ``out`` are reused, killed ones
+    resumed. Runs that fail are recorded and reported at the end (:class:`StudyFailed`) after
+    the others were compared.
+    """
+    from gancore.io import check_writable_dir
     from gancore.plugins import get_registry
-    from gancore.train.sample import sample_images
 
     registry = registry or get_registry()
     echo = echo or (lambda text: None)
@@ -256,52 +400,138 @@ def compare(
     entries = unique_names(list(entries))
     if not entries:
         raise GancoreError("nothing to compare", hint="give recipes, run folders or a study file")
-    from gancore.io import check_writable_dir
-
     check_writable_dir(out, what="the comparison folder")  # before any training
-    shared = [*overrides, *([f"seed={seed}"] if seed is not None else [])]
-    results = []
-    for entry in entries:
-        if entry.run is not None:
-            ckpt = checkpoint_path(entry.run)
-            run, trained = ckpt.parent, False
+    seeds = list(seeds) if seeds else None
+    if seeds is not None and len(set(seeds)) != len(seeds):
+        raise GancoreError(f"the seeds repeat: {seeds}", key="seeds",
+                           source=str(study.path) if study else None,
+                           hint="give distinct seeds, e.g. [0, 1, 2]")
+    base = pick_baseline(entries, baseline, str(study.path) if study else None)
+    shared = list(overrides)
+    recipes = validate(entries, overrides=shared, seed=seeds[0] if seeds else seed,
+                       steps=steps, settings=settings, registry=registry, study=study)
+    specs = plan_runs(entries, out, seeds=seeds, seed=seed, overrides=shared, steps=steps,
+                      recipes=recipes)
+    _check_existing(specs, registry)
+    write_state(out / PLAN, {"name": name, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                             "runs": [s.id for s in specs], "seeds": seeds, "steps": steps,
+                             "baseline": base, "overrides": shared})
+
+    states: dict[str, dict[str, Any]] = {}
+    tasks = []
+    for spec in specs:
+        state = read_state(spec.state_file)
+        if _reusable(spec, state, settings):
+            assert state is not None
+            echo(f"{spec.id}: finished and evaluated earlier, reused")
+            states[spec.id] = {**state, "trained": False}
         else:
-            run = out / entry.name
-            ckpt, trained = train_or_load(
-                entry, run, steps=steps, overrides=shared, data_root=settings.data_root,
-                registry=registry, progress=progress, echo=echo,
-            )
-        echo(f"{entry.name}: evaluating {ckpt}")
+            tasks.append(Task(spec, settings, data_root=settings.data_root))
+    if executor is None:
+        executor = InlineExecutor(echo=echo)
+    if getattr(executor, "name", "") != "local" or getattr(executor, "jobs", 1) != 1:
+        tasks = [dataclasses.replace(t, settings=dataclasses.replace(t.settings, progress=False))
+                 for t in tasks]
+    if tasks:
+        echo(f"{len(tasks)} of {len(specs)} runs to train or evaluate"
+             + (f" ({executor.name}, {executor.jobs} at once)" if executor.jobs > 1 else ""))
+
+    def done(task: Task, state: dict[str, Any]) -> None:
+        states[task.spec.id] = state
+        if state.get("status") == "done":
+            what = "trained" if state.get("trained") else "loaded"
+            echo(f"{task.spec.id}: done ({what}, step {state.get('step')}, "
+                 f"{state.get('seconds', 0):.0f}s)")
+        else:
+            echo(f"{task.spec.id}: {state.get('status')}: "
+                 f"{str(state.get('error')).splitlines()[0]}")
+
+    executor.run(tasks, done)
+
+    comparison = gather(specs, states, name=name, out=out, steps=steps, seed=seed, seeds=seeds,
+                        baseline=base, overrides=shared, recipes=recipes, settings=settings,
+                        registry=registry, entries=entries, study=study)
+    failure = summarize_failures(states.get(s.id, {"id": s.id, "status": "failed",
+                                                   "error": "no result"}) for s in specs)
+    if comparison.results:
+        write_outputs(comparison, registry)
+    if failure is not None:
+        failure.comparison = comparison  # type: ignore[attr-defined]
+        if comparison.results:
+            failure.message += f" (the others are compared in {out})"
+            failure.args = (failure.format(),)
+        raise failure
+    return comparison
+
+
+def gather(
+    specs: Sequence[RunSpec], states: dict[str, dict[str, Any]], *, name: str, out: Path,
+    steps: int | None, seed: int | None, seeds: Sequence[int] | None, baseline: str,
+    overrides: Sequence[str], recipes: dict[str, dict[str, Any]], settings: EvalSettings,
+    registry: Registry, entries: Sequence[Entry], study: Study | None = None,
+) -> Comparison:
+    """The :class:`Comparison` of the finished runs: results, statistics, recipe differences."""
+    from gancore.checkpoint import load
+    from gancore.train.sample import sample_images
+    from gancore.train.trainer import recipe_differences
+
+    by_name = {e.name: e for e in entries}
+    results = []
+    for spec in specs:
+        state = states.get(spec.id)
+        if not state or state.get("status") != "done":
+            continue
+        ckpt = Path(state["checkpoint"])
         gan = load(ckpt, registry=registry, ema=True)
-        evaluation = {
-            "checkpoint": str(ckpt), "step": int(getattr(gan, "step", 0)), "ema": has_ema(ckpt),
-            **evaluate_gan(gan, settings, registry=registry),
-        }
         shown = GRID_SAMPLES if gan.data.is_image else SCATTER_SAMPLES
         samples, _ = sample_images(gan, shown, seed=settings.seed or 0)
-        records = _records(run)
-        results.append(EntryResult(entry, run, ckpt, trained, evaluation, run_summary(records),
-                                   parameter_counts(gan), records, samples))
-    first = results[0].evaluation
+        run = spec.run if spec.recipe is not None else ckpt.parent
+        entry = by_name[spec.variant]
+        results.append(EntryResult(
+            entry, run, ckpt, bool(state.get("trained")), state["evaluation"],
+            state.get("summary") or run_summary(read_records(run)),
+            state.get("params") or parameter_counts(gan), read_records(run), samples,
+            seed=spec.seed, run_id=spec.id,
+        ))
+    variants = list(dict.fromkeys(s.variant for s in specs))
+    by_variant: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
+    for r in results:
+        by_variant[r.entry.name].append(
+            {**r.scores, **{k: r.summary.get(k) for k in ("d_loss_final", "d_loss_mean",
+                                                          "g_loss_final", "g_loss_mean")}})
+    by_variant = {v: rows for v, rows in by_variant.items() if rows}
+    stats = study_stats(by_variant, baseline, len(seeds) if seeds else 1)
+    diffs = {}
+    if baseline in recipes:
+        for v, recipe in recipes.items():
+            if v != baseline:
+                diffs[v] = recipe_differences(recipes[baseline], recipe)
+    first = results[0].evaluation if results else {}
     info = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "steps": steps,
         "seed": seed,
+        "seeds": list(seeds) if seeds else None,
+        "baseline": baseline,
         "overrides": list(overrides),
         "num_samples": first.get("num_samples"),
         "extractor": first.get("extractor"),
         "dataset": first.get("dataset"),
         "split": first.get("split"),
         "eval_seed": first.get("seed"),
+        "study": str(study.path) if study is not None else None,
+        "description": study.meta.description if study is not None else "",
     }
-    comparison = Comparison(name, out, results, info)
-    write_outputs(comparison, registry)
-    return comparison
+    failed = [{"id": s.id, "error": states.get(s.id, {}).get("error")}
+              for s in specs if states.get(s.id, {}).get("status") != "done"]
+    return Comparison(name, out, results, info, stats=stats, diffs=diffs, failed=failed)
 
 
 def write_outputs(comparison: Comparison, registry: Registry | None = None) -> dict[str, Path]:
-    """Write ``comparison.md``, ``comparison.json``, ``samples.png`` and ``losses.png``."""
-    from gancore.io import atomic_write_text
+    """Write ``comparison.md``, ``comparison.json``, ``samples.png``, ``losses.png`` and
+    ``report.html``."""
+    from gancore.evaluation.report import write_report
+    from gancore.io import atomic_write_bytes, atomic_write_text
 
     out = comparison.out
     files = {
@@ -309,17 +539,38 @@ def write_outputs(comparison: Comparison, registry: Registry | None = None) -> d
         "markdown": out / "comparison.md",
         "samples": out / "samples.png",
         "losses": out / "losses.png",
+        "html": out / "report.html",
     }
     atomic_write_text(
         files["json"],
-        json.dumps(comparison.as_dict(), indent=2, default=_json_default) + "\n",
+        json.dumps(_finite(comparison.as_dict()), indent=2, default=_json_default) + "\n",
         what="the comparison (JSON)",
     )
     atomic_write_text(files["markdown"], markdown(comparison), what="the comparison table")
-    save_sample_panels(comparison.results, files["samples"], registry)
-    save_loss_overlay(comparison.results, files["losses"])
+    save_sample_panels(first_runs(comparison.results), files["samples"], registry)
+    losses = loss_bands_png(comparison.results)
+    atomic_write_bytes(files["losses"], losses, what="the comparison plot")
+    write_report(comparison, files["html"], registry=registry, losses_png=losses)
     comparison.files = files
     return files
+
+
+def first_runs(results: Sequence[EntryResult]) -> list[EntryResult]:
+    """The first run of each variant."""
+    seen: dict[str, EntryResult] = {}
+    for r in results:
+        seen.setdefault(r.entry.name, r)
+    return list(seen.values())
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _json_default(value: Any) -> Any:
@@ -393,7 +644,7 @@ def _millions(count: int) -> str:
 def comparison_table(
     results: Sequence[EntryResult], compact: bool = False
 ) -> tuple[list[str], list[list[str]]]:
-    """Headers and rows: variant, step, scores, losses (final / mean), images/s, parameters.
+    """Headers and rows: run, step, scores, losses (final / mean), images/s, parameters.
 
     ``compact`` (for terminals) leaves out standard deviations and rounds parameter counts.
     """
@@ -407,7 +658,7 @@ def comparison_table(
     for r in results:
         s, summary, scores = r.evaluation, r.summary, r.scores
         rows.append([
-            r.entry.name,
+            r.id,
             fmt(s.get("step")),
             *[fn(scores) for _, fn in columns],
             f"{fmt(summary['d_loss_final'], digits)}{sep}{fmt(summary['d_loss_mean'], digits)}",
@@ -417,6 +668,81 @@ def comparison_table(
             f"{count(r.params['discriminator'])}",
         ])
     return headers, rows
+
+
+def _label(key: str) -> str:
+    return {"d_loss_final": "d_loss final", "d_loss_mean": "d_loss mean",
+            "g_loss_final": "g_loss final", "g_loss_mean": "g_loss mean"}.get(key, key)
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def statistics_table(
+    comparison: Comparison, compact: bool = False
+) -> tuple[list[str], list[list[str]]]:
+    """One row per variant and quantity: mean ± std, 95% interval, Δ vs the baseline, the
+    Holm-adjusted p-value of Welch's test and the verdict."""
+    stats = comparison.stats
+    if stats is None:
+        return [], []
+    headers = ["variant", "quantity", "better", "mean ± std", "95% interval",
+               f"Δ vs {stats.baseline}", "p (Holm)", "verdict"]
+    digits = 3 if compact else 4
+    rows = []
+    for key in stats.keys:
+        if compact and key.partition("/")[0] in ("d_accuracy",):
+            continue
+        d = direction(key)
+        better = {-1: "lower", 1: "higher"}.get(d or 0, "-")
+        for v in stats.variants:
+            s = stats.summaries[v].get(key)
+            if s is None or not s.values:
+                continue
+            pm = fmt(s.mean, digits) if s.std is None else \
+                f"{fmt(s.mean, digits)} ± {fmt(s.std, digits)}"
+            ci = "-" if s.low is None else f"[{fmt(s.low, digits)}, {fmt(s.high, digits)}]"
+            test = stats.tests.get(v, {}).get(key)
+            if v == stats.baseline:
+                delta, p, verdict = "baseline", "-", "-"
+            elif test is None:
+                delta, p, verdict = "-", "-", "-"
+            else:
+                delta = f"{test.delta:+.{digits}g}"
+                p = _p(test.p_holm)
+                verdict = test.verdict or ("one seed: no test" if not stats.intervals
+                                           else "-")
+            label = _label(key).partition("/")[0] if compact else _label(key)
+            if compact and verdict == SAME:
+                verdict = "no difference"
+            rows.append([v, label, better if key not in LOSSES else "-", pm, ci, delta,
+                         p, verdict])
+    return headers, rows
+
+
+def verdict_lines(comparison: Comparison) -> list[str]:
+    """Plain-words verdicts: ``hinge: fid better than bce (p = 0.004, Holm)``."""
+    stats = comparison.stats
+    if stats is None or not stats.intervals:
+        return []
+    lines = []
+    for v in stats.variants:
+        if v == stats.baseline:
+            continue
+        parts = []
+        for key, test in stats.tests.get(v, {}).items():
+            if test.p_holm is None:
+                continue
+            if test.verdict == SAME:
+                parts.append(f"{key}: no difference at this budget (p = {_p(test.p_holm)})")
+            else:
+                parts.append(f"{key}: **{test.verdict}** (p = {_p(test.p_holm)})")
+        if parts:
+            lines.append(f"- **{v}** vs {stats.baseline}: " + "; ".join(parts))
+    return lines
 
 
 def describe_settings(comparison: Comparison) -> str:
@@ -432,28 +758,61 @@ def describe_settings(comparison: Comparison) -> str:
     )
 
 
+def describe_budget(comparison: Comparison) -> str:
+    s = comparison.settings
+    budget = f"{s['steps']} steps each" if s["steps"] else "each recipe's own train.steps"
+    if s.get("seeds"):
+        seeds = ", ".join(str(x) for x in s["seeds"])
+        seed = f", seeds {seeds} ({len(s['seeds'])} runs per variant)"
+    else:
+        seed = f", seed {s['seed']}" if s["seed"] is not None else ""
+    return f"Training budget: {budget}{seed}. Baseline: `{s.get('baseline')}`."
+
+
+def _md_table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |",
+             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return lines
+
+
 def markdown(comparison: Comparison) -> str:
     """The comparison as a Markdown document."""
     headers, rows = comparison.table()
     s = comparison.settings
     lines = [f"# {comparison.name}", ""]
-    budget = f"{s['steps']} steps each" if s["steps"] else "each recipe's own train.steps"
-    seed = f", seed {s['seed']}" if s["seed"] is not None else ""
-    lines.append(f"Training budget: {budget}{seed}. {describe_settings(comparison)}")
+    lines.append(f"{describe_budget(comparison)} {describe_settings(comparison)}")
     if s["extractor"] and s["extractor"] != "inception":
         lines.append("")
         lines.append(f"Scores marked `/{s['extractor']}` use that extractor's features; they are "
                      "not comparable with Inception-based values.")
-    lines += ["", "| " + " | ".join(headers) + " |",
-              "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|"]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    if comparison.stats is not None:
+        lines += ["", comparison.stats.method()]
+    if comparison.multi_seed:
+        lines += ["", "## Over seeds", ""]
+        lines += _md_table(*comparison.stats_table())
+        verdicts = verdict_lines(comparison)
+        if verdicts:
+            lines += ["", "Verdicts (adjusted p < 0.05 counts):", "", *verdicts]
+        lines += ["", "## Runs", ""]
+    lines += [""] if not comparison.multi_seed else []
+    lines += _md_table(headers, rows)
+    if comparison.failed:
+        lines += ["", "Failed runs (not in the tables):", ""]
+        lines += [f"- `{f['id']}`: {str(f.get('error')).splitlines()[0]}"
+                  for f in comparison.failed]
     lines += ["", "Variants:", ""]
-    for r in comparison.results:
+    for r in first_runs(comparison.results):
         what = r.entry.recipe or str(r.entry.run)
         sets = f" with `{'`, `'.join(r.entry.overrides)}`" if r.entry.overrides else ""
         note = f" — {r.entry.description}" if r.entry.description else ""
         lines.append(f"- **{r.entry.name}**: `{what}`{sets}{note} (run: `{r.run}`)")
-    lines += ["", "![samples](samples.png)", "", "![losses](losses.png)", ""]
+        diff = comparison.diffs.get(r.entry.name)
+        if diff:
+            lines.append(f"  - differs from `{s.get('baseline')}` in: "
+                         + "; ".join(f"`{d}`" for d in diff))
+    lines += ["", "![samples](samples.png)", "", "![losses](losses.png)", "",
+              "All of it, with the sample grids of every seed: [report.html](report.html)", ""]
     return "\n".join(lines)
 
 
@@ -515,17 +874,36 @@ def save_sample_panels(
     return save_figure(fig, path, what="the comparison plot")
 
 
-def save_loss_overlay(results: Sequence[EntryResult], path: Path) -> Path:
-    """D and G losses of every entry against the step, overlaid (one panel each)."""
+def loss_bands_png(results: Sequence[EntryResult]) -> bytes:
+    """D and G losses against the step, one colour per variant: the mean over its seeds and a
+    band from the lowest to the highest seed (one seed: just its curve). PNG bytes."""
+    import io
+
     fig = _figure(10.0, 4.0)
     panels = {"d_loss": fig.add_subplot(1, 2, 1), "g_loss": fig.add_subplot(1, 2, 2)}
+    groups: dict[str, list[EntryResult]] = {}
+    for r in results:
+        groups.setdefault(r.entry.name, []).append(r)
+    several = any(len(g) > 1 for g in groups.values())
     for key, ax in panels.items():
-        for r in results:
-            points = [(rec["step"], rec[key]) for rec in r.records
-                      if isinstance(rec.get(key), int | float) and "step" in rec]
-            if points:
-                ax.plot([p[0] for p in points], [p[1] for p in points], label=r.entry.name)
-        ax.set_title(key)
+        for name, runs in groups.items():
+            curves = [{rec["step"]: float(rec[key]) for rec in r.records
+                       if isinstance(rec.get(key), int | float) and "step" in rec
+                       and math.isfinite(rec[key])} for r in runs]
+            curves = [c for c in curves if c]
+            if not curves:
+                continue
+            steps = sorted(set.intersection(*(set(c) for c in curves)))
+            if not steps:
+                continue
+            mean = [sum(c[x] for c in curves) / len(curves) for x in steps]
+            label = f"{name} (mean of {len(curves)})" if len(curves) > 1 else name
+            (line,) = ax.plot(steps, mean, label=label)
+            if len(curves) > 1:
+                ax.fill_between(steps, [min(c[x] for c in curves) for x in steps],
+                                [max(c[x] for c in curves) for x in steps],
+                                color=line.get_color(), alpha=0.2, linewidth=0)
+        ax.set_title(key + (" (band: lowest to highest seed)" if several else ""), fontsize=10)
         ax.set_xlabel("step")
         if ax.lines:
             ax.legend(fontsize=8)
@@ -533,6 +911,43 @@ def save_loss_overlay(results: Sequence[EntryResult], path: Path) -> Path:
             ax.text(0.5, 0.5, "no training log", ha="center", va="center",
                     transform=ax.transAxes)
     fig.tight_layout()
-    from gancore.io import save_figure
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
 
-    return save_figure(fig, path, what="the comparison plot")
+
+def save_loss_overlay(results: Sequence[EntryResult], path: Path) -> Path:
+    """D and G losses of every entry against the step (see :func:`loss_bands_png`)."""
+    from gancore.io import atomic_write_bytes
+
+    return atomic_write_bytes(path, loss_bands_png(results), what="the comparison plot")
+
+
+def sample_png(result: EntryResult, registry: Registry | None = None) -> bytes:
+    """One run's samples as PNG bytes: an image grid, or a scatter plot for 2D data."""
+    import io
+
+    x = result.samples
+    buf = io.BytesIO()
+    if x is not None and x.dim() == 4:
+        from matplotlib import image as mpimg
+
+        from gancore.train.plots import image_grid
+
+        grid = image_grid(x, nrow=8).numpy()
+        if grid.shape[2] == 1:
+            mpimg.imsave(buf, grid[:, :, 0], cmap="gray", vmin=0, vmax=255, format="png")
+        else:
+            mpimg.imsave(buf, grid, format="png")
+        return buf.getvalue()
+    fig = _figure(3.6, 3.6)
+    ax = fig.add_subplot(1, 1, 1)
+    if x is not None:
+        ref = _reference_points(result, registry)
+        if ref is not None:
+            ax.scatter(ref[:, 0], ref[:, 1], s=2, c="#bbbbbb")
+        ax.scatter(x[:, 0], x[:, 1], s=2, c="#1f77b4")
+        ax.set_aspect("equal", adjustable="datalim")
+    fig.tight_layout()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()

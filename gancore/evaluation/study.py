@@ -8,6 +8,8 @@
     base = "dcgan-32"                 # bundled recipe name or path (relative to this file)
     steps = 1000                      # training budget of every variant
     metrics = ["fid", "kid", "f1"]
+    seeds = [0, 1, 2]                 # every variant under each seed (or --seeds 3)
+    baseline = "bce"                  # what the others are tested against (default: first)
     set = ["train.batch_size=64"]     # overrides shared by all variants
 
     [variants.bce]
@@ -51,8 +53,20 @@ class StudyMeta(BaseModel):
     steps: int | None = Field(None, gt=0, description="generator updates of every variant")
     metrics: list[str] | None = None
     num_samples: int | None = Field(None, gt=1)
-    seed: int | None = None
+    seed: int | None = Field(None, description="training and evaluation seed (with seeds: "
+                             "the evaluation seed only)")
+    seeds: list[int] | None = Field(None, min_length=1,
+                                    description="train every variant under each of these seeds")
+    baseline: str | None = Field(None, description="the variant the others are tested against "
+                                 "(default: the first)")
     set: list[str] = Field(default_factory=list, description="overrides of every variant")
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError(f"the seeds must be distinct (got {value})")
+        return value
 
 
 class Variant(BaseModel):
@@ -106,7 +120,12 @@ class Study:
     def name(self) -> str:
         return self.meta.name or self.path.stem
 
-    def recipe(self, variant: str, registry: Any = None) -> Any:
+    @property
+    def baseline(self) -> str:
+        """The variant the others are tested against: ``baseline``, else the first."""
+        return self.meta.baseline or self.entries[0].name
+
+    def recipe(self, variant: str, registry: Any = None, overrides: Any = ()) -> Any:
         """The resolved recipe of ``variant`` (validates its overrides; builds nothing)."""
         from gancore.recipe import load_recipe, resolve
 
@@ -119,9 +138,11 @@ class Study:
                                source=str(self.path), hint="variants: " + ", ".join(names))
         assert entry.recipe is not None
         try:
-            return resolve(load_recipe(entry.recipe, entry.overrides), registry)
+            return resolve(load_recipe(entry.recipe, [*entry.overrides, *overrides]), registry)
         except GancoreError as exc:
             where = f"{exc.key}: " if exc.key else ""
+            if exc.source == "--set":
+                where = f"--set {where}"
             raise RecipeError(f"{where}{exc.message}", source=str(self.path),
                               key=f"variants.{variant}", hint=exc.hint) from None
 
@@ -169,6 +190,13 @@ def load_study(path: str | Path) -> Study:
                               hint=exc.hint) from None
         entries.append(Entry(name, str(recipe), [*meta.set, *variant.set],
                              description=variant.description))
+    if meta.baseline is not None and meta.baseline not in parsed.variants:
+        from gancore.errors import suggest
+
+        names = list(parsed.variants)
+        raise RecipeError(f"the baseline {meta.baseline!r} is not a variant"
+                          f"{suggest(meta.baseline, names)}", source=str(file),
+                          key="study.baseline", hint="variants: " + ", ".join(names))
     return Study(file, meta, entries)
 
 

@@ -113,3 +113,23 @@ def test_invalid_toml_names_the_file(tmp_path):
     path = _write(tmp_path, "[study\n")
     with pytest.raises(GancoreError, match="invalid TOML"):
         load_study(path)
+
+
+@pytest.mark.parametrize("path", sorted(STUDIES.glob("*.toml")), ids=lambda p: p.stem)
+def test_bundled_studies_pass_the_checks_before_training(path, tmp_path):
+    """Every variant builds, differs from every other one, and is tested against a named
+    baseline that is one of the variants."""
+    from gancore.evaluation import EvalSettings
+    from gancore.evaluation.compare import validate
+    from gancore.plugins import get_registry
+    from gancore.train.trainer import recipe_differences
+
+    study = load_study(path)
+    assert study.meta.baseline in [e.name for e in study.entries]
+    recipes = validate(study.entries, overrides=["data.type=shapes"], seed=0, steps=10,
+                       settings=EvalSettings(metrics=study.meta.metrics),
+                       registry=get_registry(), study=study)
+    base = recipes[study.baseline]
+    for name, recipe in recipes.items():
+        if name != study.baseline:
+            assert recipe_differences(base, recipe), name

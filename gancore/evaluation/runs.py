@@ -1,0 +1,559 @@
+"""The runs of a study: their recorded state, the work of one run, and the executors.
+
+A study folder ``OUT`` holds one run folder per variant and seed (``OUT/<variant>`` with one
+seed, ``OUT/<variant>/seed-<s>`` with several) and one state file per run in ``OUT/state/``,
+written atomically whenever the run changes state::
+
+    {"id": "bce/seed-1", "status": "done", "step": 800, "target_steps": 800,
+     "evaluation": {...}, "eval_key": "...", "summary": {...}, "error": null, ...}
+
+``status`` is ``running`` (with the process id and host), ``done``, ``failed`` (with the error)
+or ``interrupted``; a run without a state file is pending. ``OUT/study.json`` lists every run of
+the last command, so ``gancore compare --status OUT`` can show the pending ones too.
+
+:func:`run_task` does one run's work in whichever process runs it (this one, a local worker
+process, a Slurm job-array task): train or resume it (:func:`train_or_load`), evaluate it
+unless its state already holds the scores of the same checkpoint under the same settings, and
+record the state. It never raises for a failed run: the failure is recorded and returned, so the
+other runs go on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import socket
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gancore.errors import GancoreError
+
+if TYPE_CHECKING:
+    from gancore.assembly.build import GAN
+    from gancore.evaluation.evaluator import EvalSettings
+    from gancore.evaluation.study import Entry
+    from gancore.registry import Registry
+
+LAST = "last.safetensors"
+STATE_DIR = "state"
+PLAN = "study.json"
+PENDING, RUNNING, DONE, FAILED, INTERRUPTED = "pending", "running", "done", "failed", "interrupted"
+
+
+class StudyFailed(GancoreError):
+    """Some runs of a study failed; the others finished and were compared."""
+
+    exit_code = 1
+
+
+@dataclass
+class RunSpec:
+    """One training run of a study: a variant under one seed."""
+
+    id: str
+    variant: str
+    seed: int | None
+    run: Path
+    recipe: str | None = None  # None: an existing run folder or checkpoint, evaluated only
+    overrides: list[str] = field(default_factory=list)
+    steps: int | None = None
+    checkpoint: Path | None = None  # for existing checkpoints given as entries
+    study: Path = Path(".")  # the study folder that holds ``state/``
+
+    @property
+    def state_file(self) -> Path:
+        return state_path(self.study, self.id)
+
+
+def state_path(study: Path, run_id: str) -> Path:
+    """``study/state/<id>.json`` (``/`` in the id becomes ``@``)."""
+    return study / STATE_DIR / (run_id.replace("/", "@") + ".json")
+
+
+@dataclass
+class Task:
+    """What a worker needs to do one run (picklable)."""
+
+    spec: RunSpec
+    settings: EvalSettings
+    data_root: str | None = None
+    threads: int | None = None
+    gpu: str | None = None
+
+
+# -- state files ------------------------------------------------------------------------------
+def read_state(path: Path) -> dict[str, Any] | None:
+    """A run's recorded state, or None (no file, or one that cannot be read)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def write_state(path: Path, state: dict[str, Any]) -> None:
+    from gancore.io import atomic_write_text
+
+    atomic_write_text(path, json.dumps(state, indent=2, default=_json_default) + "\n",
+                      what="the run's state")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return str(value)
+
+
+def pid_alive(pid: Any, host: Any) -> bool:
+    """Whether process ``pid`` on ``host`` still runs (unknown hosts count as alive)."""
+    if not isinstance(pid, int):
+        return False
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def eval_key(settings: EvalSettings, checkpoint: Path | None) -> str:
+    """A fingerprint of the evaluation settings and the checkpoint file they apply to."""
+    fields = {k: v for k, v in dataclasses.asdict(settings).items()
+              if k not in ("progress", "device", "batch_size", "cache", "cache_dir")}
+    if checkpoint is not None and checkpoint.is_file():
+        st = checkpoint.stat()
+        fields["checkpoint"] = [str(checkpoint), st.st_size, st.st_mtime_ns]
+    text = json.dumps(fields, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# -- training, loading, summaries --------------------------------------------------------------
+def stale(last: Path, recipe: str, overrides: list[str], registry: Registry) -> list[str]:
+    """Differences between a run's recorded recipe and the requested one."""
+    from gancore.checkpoint import read
+    from gancore.recipe import load_recipe, resolve
+    from gancore.train.trainer import recipe_differences
+
+    wanted = resolve(load_recipe(recipe, overrides), registry).to_dict()
+    return recipe_differences(read(last, tensors=False).recipe, wanted)
+
+
+def stale_error(name: str, run: Path, diffs: list[str]) -> GancoreError:
+    return GancoreError(
+        f"the run of {name!r} was trained from a different recipe: "
+        + "; ".join(diffs[:3]) + (" ..." if len(diffs) > 3 else ""),
+        source=str(run), hint="choose another --out, or delete that run folder",
+    )
+
+
+def train_or_load(
+    entry: Entry | RunSpec,
+    run: Path,
+    *,
+    steps: int | None,
+    overrides: Sequence[str],
+    data_root: str | None,
+    registry: Registry,
+    progress: bool,
+    echo: Callable[[str], None],
+) -> tuple[Path, bool]:
+    """Train ``entry`` into ``run`` unless a finished run is there; ``(checkpoint, trained)``.
+
+    A run folder with fewer steps (a killed or shorter run) is resumed from its last checkpoint.
+    """
+    from gancore.checkpoint import read
+    from gancore.recipe import load_recipe
+    from gancore.train.trainer import Trainer
+
+    assert entry.recipe is not None
+    name = getattr(entry, "id", None) or getattr(entry, "name", "")
+    ovs = [*entry.overrides, *overrides]
+    target = steps or load_recipe(entry.recipe, ovs).train.steps
+    last = run / LAST
+    resume = False
+    if last.is_file():
+        diffs = stale(last, entry.recipe, ovs, registry)
+        if diffs:
+            raise stale_error(name, run, diffs)
+        done = read(last, tensors=False).step
+        if done >= target:
+            echo(f"{name}: loading the finished run in {run} (step {done})")
+            return last, False
+        echo(f"{name}: resuming {run} from step {done} to {target}")
+        resume = True
+    else:
+        echo(f"{name}: training {target} steps -> {run}")
+    trainer = Trainer(entry.recipe, overrides=ovs, steps=target, out=run, resume=resume,
+                      data_root=data_root, registry=registry, progress=progress, echo=echo)
+    try:
+        result = trainer.fit()
+    finally:
+        trainer.close()
+    return result.checkpoint or last, True
+
+
+def run_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Final and mean ``d_loss``/``g_loss`` and the images per second of a run's log."""
+    out: dict[str, Any] = {}
+    for key in ("d_loss", "g_loss"):
+        values = [float(r[key]) for r in records
+                  if isinstance(r.get(key), int | float) and math.isfinite(r[key])]
+        out[f"{key}_final"] = values[-1] if values else None
+        out[f"{key}_mean"] = sum(values) / len(values) if values else None
+    last = records[-1] if records else {}
+    seen, seconds = last.get("images_seen"), last.get("elapsed_s")
+    out["images_per_s"] = (
+        float(seen) / float(seconds) if isinstance(seen, int | float) and seconds else None
+    )
+    out["train_seconds"] = float(seconds) if isinstance(seconds, int | float) else None
+    return out
+
+
+def parameter_counts(gan: GAN) -> dict[str, int]:
+    """Parameters of the generator and the discriminator."""
+    return {
+        "generator": sum(p.numel() for p in gan.generator.parameters()),
+        "discriminator": sum(p.numel() for p in gan.discriminator.parameters()),
+    }
+
+
+def read_records(run: Path) -> list[dict[str, Any]]:
+    from gancore.train.runlog import read_metrics
+
+    path = run / "metrics.jsonl"
+    return read_metrics(path) if path.is_file() else []
+
+
+def checkpoint_of(spec: RunSpec) -> Path:
+    if spec.checkpoint is not None:
+        return spec.checkpoint
+    return spec.run / LAST
+
+
+# -- one run ---------------------------------------------------------------------------------
+def _base_state(spec: RunSpec) -> dict[str, Any]:
+    return {"id": spec.id, "variant": spec.variant, "seed": spec.seed, "run": str(spec.run),
+            "recipe": spec.recipe, "overrides": spec.overrides, "target_steps": spec.steps}
+
+
+def error_text(exc: BaseException) -> str:
+    if isinstance(exc, GancoreError):
+        return exc.format()
+    return f"{type(exc).__name__}: {exc}"
+
+
+def run_task(task: Task, echo: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Train (or resume) and evaluate one run; record and return its state. Never raises for a
+    failed run (a Ctrl-C is recorded as ``interrupted`` and re-raised)."""
+    from gancore.train.trainer import Interrupted
+
+    spec = task.spec
+    echo = echo or (lambda text: None)
+    if task.gpu is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = task.gpu
+    previous = read_state(spec.state_file) or {}
+    state = {**_base_state(spec), "status": RUNNING, "pid": os.getpid(),
+             "host": socket.gethostname(), "started": time.time(), "error": None,
+             "evaluation": previous.get("evaluation"), "eval_key": previous.get("eval_key")}
+    write_state(spec.state_file, state)
+    start = time.perf_counter()
+    try:
+        if task.threads is not None:
+            import torch
+
+            torch.set_num_threads(task.threads)
+        state.update(_work(task, state, echo))
+        state["status"] = DONE
+    except (Interrupted, KeyboardInterrupt) as exc:
+        state.update(status=INTERRUPTED, error=error_text(exc), step=_step(spec))
+        write_state(spec.state_file, {**state, "finished": time.time()})
+        raise
+    except Exception as exc:  # any failure of one run is recorded
+        state.update(status=FAILED, error=error_text(exc), step=_step(spec))
+        if not isinstance(exc, GancoreError):
+            state["traceback"] = traceback.format_exc()
+    state["finished"] = time.time()
+    state["seconds"] = round(time.perf_counter() - start, 3)
+    write_state(spec.state_file, state)
+    return state
+
+
+def _step(spec: RunSpec) -> int | None:
+    from gancore.checkpoint import read
+
+    try:
+        return read(checkpoint_of(spec), tensors=False).step
+    except (GancoreError, OSError):
+        return None
+
+
+def _work(task: Task, state: dict[str, Any], echo: Callable[[str], None]) -> dict[str, Any]:
+    from gancore.checkpoint import load
+    from gancore.evaluation.evaluator import evaluate_gan, has_ema
+    from gancore.plugins import get_registry
+
+    spec = task.spec
+    registry = get_registry()
+    trained = False
+    if spec.recipe is not None:
+        ckpt, trained = train_or_load(spec, spec.run, steps=spec.steps, overrides=(),
+                                      data_root=task.data_root, registry=registry,
+                                      progress=False, echo=echo)
+        ckpt = spec.run / LAST
+    else:
+        ckpt = checkpoint_of(spec)
+    key = eval_key(task.settings, ckpt)
+    gan = load(ckpt, registry=registry, ema=True)
+    out: dict[str, Any] = {"checkpoint": str(ckpt), "step": int(getattr(gan, "step", 0)),
+                           "trained": trained, "params": parameter_counts(gan)}
+    if state.get("eval_key") == key and state.get("evaluation"):
+        out["evaluated"] = False
+    else:
+        echo(f"{spec.id}: evaluating {ckpt}")
+        write_state(spec.state_file, {**state, "phase": "evaluating", "step": out["step"]})
+        out["evaluation"] = {
+            "checkpoint": str(ckpt), "step": out["step"], "ema": has_ema(ckpt),
+            **evaluate_gan(gan, task.settings, registry=registry),
+        }
+        out["eval_key"] = key
+        out["evaluated"] = True
+    run = spec.run if spec.recipe is not None else ckpt.parent
+    out["summary"] = run_summary(read_records(run))
+    return out
+
+
+# -- executors --------------------------------------------------------------------------------
+Done = Callable[[Task, dict[str, Any]], None]
+
+
+class InlineExecutor:
+    """Runs the tasks one after another in this process."""
+
+    name = "local"
+    jobs = 1
+
+    def __init__(self, echo: Callable[[str], None] | None = None) -> None:
+        self.echo = echo
+
+    def run(self, tasks: Sequence[Task], done: Done) -> None:
+        for task in tasks:
+            done(task, run_task(task, self.echo))
+
+
+def visible_gpus() -> list[str]:
+    """The GPUs a worker may be given (``CUDA_VISIBLE_DEVICES`` entries or indices)."""
+    try:
+        import torch
+
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    except Exception:  # no usable CUDA
+        count = 0
+    if count == 0:
+        return []
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if listed:
+        names = [g.strip() for g in listed.split(",") if g.strip()]
+        return names[:count]
+    return [str(i) for i in range(count)]
+
+
+class LocalExecutor:
+    """Runs up to ``jobs`` tasks at once, each in a fresh process on this machine.
+
+    Each process gets ``default_threads(jobs=jobs)`` torch threads, and one GPU through
+    ``CUDA_VISIBLE_DEVICES`` when the machine has GPUs (shared round-robin when there are fewer
+    GPUs than jobs).
+    """
+
+    name = "local"
+
+    def __init__(self, jobs: int, echo: Callable[[str], None] | None = None) -> None:
+        from gancore.train.threads import default_threads
+
+        self.jobs = jobs
+        self.threads = default_threads(jobs=jobs)
+        self.gpus = visible_gpus()
+        self.echo = echo or (lambda text: None)
+
+    def run(self, tasks: Sequence[Task], done: Done) -> None:
+        import multiprocessing
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        queue = list(tasks)
+        free = list(range(self.jobs))
+        running: dict[Any, tuple[Task, int]] = {}
+        pool = ProcessPoolExecutor(max_workers=self.jobs, max_tasks_per_child=1,
+                                   mp_context=multiprocessing.get_context("spawn"))
+        try:
+            while queue or running:
+                while queue and free:
+                    slot = free.pop(0)
+                    task = dataclasses.replace(
+                        queue.pop(0), threads=self.threads,
+                        gpu=self.gpus[slot % len(self.gpus)] if self.gpus else None)
+                    self.echo(f"{task.spec.id}: started (job slot {slot + 1}/{self.jobs}"
+                              + (f", GPU {task.gpu}" if task.gpu is not None else
+                                 f", {self.threads} threads") + ")")
+                    running[pool.submit(run_task, task)] = (task, slot)
+                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in finished:
+                    task, slot = running.pop(future)
+                    free.append(slot)
+                    try:
+                        state = future.result()
+                    except BrokenProcessPool:
+                        state = _lost(task, "the worker process died (killed, or out of memory)")
+                        pool.shutdown(wait=False, cancel_futures=True)
+                        pool = ProcessPoolExecutor(
+                            max_workers=self.jobs, max_tasks_per_child=1,
+                            mp_context=multiprocessing.get_context("spawn"))
+                    except Exception as exc:  # recorded as the run's failure
+                        state = _lost(task, error_text(exc))
+                    done(task, state)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _lost(task: Task, error: str) -> dict[str, Any]:
+    """Record a run whose process ended without recording its own state."""
+    state = read_state(task.spec.state_file) or _base_state(task.spec)
+    if state.get("status") != DONE:
+        state.update(status=FAILED, error=error, finished=time.time())
+        write_state(task.spec.state_file, state)
+    return state
+
+
+@dataclass
+class SlurmOptions:
+    """Resources of each job-array task (``None``: the cluster's default)."""
+
+    partition: str | None = None
+    gpus: int | None = None
+    cpus: int | None = None
+    time_min: int | None = None
+    parallelism: int | None = None
+    cluster: str | None = None  # None: Slurm when available; "local" or "debug" for tests
+
+
+SLURM_HINT = 'install the extra: pip install "gancore[slurm]" (it installs submitit)'
+
+
+class SlurmExecutor:
+    """One Slurm job-array task per run through submitit; the states are gathered as the tasks
+    finish. ``cluster="local"`` or ``"debug"`` runs the same code path without Slurm."""
+
+    name = "slurm"
+
+    def __init__(self, folder: Path, options: SlurmOptions,
+                 echo: Callable[[str], None] | None = None) -> None:
+        try:
+            import submitit
+        except ImportError:
+            raise GancoreError("--executor slurm needs submitit, which is not installed",
+                               key="--executor", hint=SLURM_HINT) from None
+        self.submitit = submitit
+        self.folder = folder
+        self.options = options
+        self.echo = echo or (lambda text: None)
+        self.jobs = options.parallelism or 0
+
+    def parameters(self) -> dict[str, Any]:
+        o = self.options
+        params: dict[str, Any] = {"name": "gancore-study"}
+        if o.time_min is not None:
+            params["timeout_min"] = o.time_min
+        if o.gpus is not None:
+            params["gpus_per_node"] = o.gpus
+        if o.cpus is not None:
+            params["cpus_per_task"] = o.cpus
+        if o.partition is not None:
+            params["slurm_partition"] = o.partition
+        if o.parallelism is not None:
+            params["slurm_array_parallelism"] = o.parallelism
+        return params
+
+    def run(self, tasks: Sequence[Task], done: Done) -> None:
+        if not tasks:
+            return
+        executor = self.submitit.AutoExecutor(folder=str(self.folder / "%j"),
+                                              cluster=self.options.cluster)
+        executor.update_parameters(**self.parameters())
+        threads = self.options.cpus
+        ready = [dataclasses.replace(t, threads=threads) for t in tasks]
+        jobs = executor.map_array(run_task, ready)
+        self.echo(f"submitted {len(jobs)} runs as job array {jobs[0].job_id.split('_')[0]}")
+        pending = dict(zip(jobs, ready, strict=True))
+        while pending:
+            for job in [j for j in pending if j.done()]:
+                task = pending.pop(job)
+                try:
+                    state = job.result()
+                except Exception as exc:  # a task that died (time limit, node)
+                    state = _lost(task, f"the Slurm task {job.job_id} ended without a result: "
+                                  + str(exc).strip().splitlines()[-1][:300])
+                done(task, state)
+            if pending:
+                time.sleep(2.0)
+
+
+# -- the status table ---------------------------------------------------------------------------
+def status_rows(folder: Path) -> list[dict[str, Any]]:
+    """One row per run of the study folder: id, status, step, seconds, error."""
+    plan = read_state(folder / PLAN) or {}
+    ids: list[str] = list(plan.get("runs", []))
+    states: dict[str, dict[str, Any]] = {}
+    for path in sorted((folder / STATE_DIR).glob("*.json")):
+        state = read_state(path)
+        if state and isinstance(state.get("id"), str):
+            states[state["id"]] = state
+            if state["id"] not in ids:
+                ids.append(state["id"])
+    if not ids:
+        raise GancoreError("not a study folder: it holds no study.json and no run states",
+                           source=str(folder),
+                           hint="give the --out folder of a `gancore compare` command")
+    rows = []
+    for run_id in ids:
+        state = states.get(run_id)
+        if state is None:
+            rows.append({"id": run_id, "status": PENDING, "step": None,
+                         "target": None, "seconds": None, "error": None})
+            continue
+        status = state.get("status", PENDING)
+        note = state.get("error")
+        if status == RUNNING and not pid_alive(state.get("pid"), state.get("host")):
+            status, note = "killed", "its process is gone; re-running the command resumes it"
+        elif status == RUNNING:
+            note = state.get("phase") or "training"
+        step = state.get("step")
+        if status in (RUNNING, "killed", INTERRUPTED) and state.get("run"):
+            step = _step(RunSpec(run_id, "", None, Path(state["run"]))) or step
+        rows.append({"id": run_id, "status": status, "step": step,
+                     "target": state.get("target_steps"), "seconds": state.get("seconds"),
+                     "error": note})
+    return rows
+
+
+def summarize_failures(states: Iterable[dict[str, Any]]) -> StudyFailed | None:
+    failed = [s for s in states if s.get("status") == FAILED]
+    if not failed:
+        return None
+    lines = [f"{s['id']}: {str(s.get('error') or '?').splitlines()[0]}" for s in failed]
+    return StudyFailed(
+        f"{len(failed)} run(s) failed: " + "; ".join(lines),
+        hint="the other runs are compared; fix the cause and run the same command again "
+             "(finished runs are reused), or see `gancore compare --status OUT`",
+    )

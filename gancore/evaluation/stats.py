@@ -1,0 +1,221 @@
+"""Statistics over seeds: means, spreads, 95% intervals, tests against the baseline, verdicts.
+
+Each variant runs under several seeds; for one quantity (a score, a final or mean loss) the
+values of its runs give ``mean ± std`` (sample standard deviation, ``ddof=1``) and a 95%
+**Student t interval** ``mean ± t(0.975, n-1) · std / √n``. Each variant is tested against the
+baseline with **Welch's t-test** (unequal variances, two-sided); the p-values of every
+(variant, score) pair are adjusted together with the **Holm–Bonferroni** step-down method, and a
+difference counts at adjusted ``p < 0.05``. Only scores with a known direction (lower FID is
+better, higher recall is better, see :data:`DIRECTIONS`) get a better/worse verdict and join the
+family of tests; losses and direction-free scores (density, discriminator F1) get intervals
+only: a loss value means different things under different losses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+ALPHA = 0.05
+CONFIDENCE = 0.95
+#: Per score base name (the part before ``/extractor``): ``-1`` lower is better, ``+1`` higher.
+DIRECTIONS: dict[str, int] = {
+    "fid": -1,
+    "kid_mean": -1,
+    "class_kl": -1,
+    "is_mean": 1,
+    "precision": 1,
+    "recall": 1,
+    "coverage": 1,
+    "class_coverage": 1,
+    "modes_captured": 1,
+    "high_quality_pct": 1,
+}
+#: Scores that are a metric's own spread or a count, never aggregated or tested.
+SKIPPED = ("kid_std", "is_std", "modes_total", "d_real_accuracy", "d_fake_accuracy")
+LOSSES = ("d_loss_final", "d_loss_mean", "g_loss_final", "g_loss_mean")
+
+BETTER, WORSE, SAME = "better", "worse", "no difference at this budget"
+
+
+def direction(key: str) -> int | None:
+    """``-1`` (lower is better), ``+1`` (higher is better) or None for the score ``key``."""
+    return DIRECTIONS.get(key.partition("/")[0])
+
+
+@dataclass
+class Summary:
+    """One quantity of one variant over its seeds."""
+
+    values: list[float]
+    mean: float
+    std: float | None  # None with one value
+    low: float | None  # the 95% interval; None with one value
+    high: float | None
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "values": self.values, "mean": self.mean, "std": self.std,
+                "ci95": None if self.low is None else [self.low, self.high]}
+
+
+def summarize(values: Sequence[float]) -> Summary:
+    """Mean, sample standard deviation and 95% t interval of ``values`` (finite ones)."""
+    xs = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    if not xs:
+        return Summary([], math.nan, None, None, None)
+    n = len(xs)
+    mean = sum(xs) / n
+    if n < 2:
+        return Summary(xs, mean, None, None, None)
+    from scipy import stats
+
+    std = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1))
+    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * std / math.sqrt(n)
+    return Summary(xs, mean, std, mean - half, mean + half)
+
+
+def welch_p(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Two-sided p-value of Welch's t-test; None when it cannot be computed (n < 2, no spread)."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    from scipy import stats
+
+    if _var(a) == 0 and _var(b) == 0:
+        return 1.0 if sum(a) / len(a) == sum(b) / len(b) else None
+    p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    return p if math.isfinite(p) else None
+
+
+def _var(xs: Sequence[float]) -> float:
+    m = sum(xs) / len(xs)
+    return sum((x - m) ** 2 for x in xs)
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm–Bonferroni adjusted p-values (same order as given)."""
+    m = len(pvalues)
+    order = sorted(range(m), key=lambda i: pvalues[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+@dataclass
+class Test:
+    """A variant's quantity against the baseline's."""
+
+    delta: float
+    p: float | None = None
+    p_holm: float | None = None
+    verdict: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"delta": self.delta, "p": self.p, "p_holm": self.p_holm, "verdict": self.verdict}
+
+
+@dataclass
+class StudyStats:
+    """Every variant's summaries and tests; see the module docstring."""
+
+    baseline: str
+    variants: list[str]
+    keys: list[str]  # scores, then losses
+    summaries: dict[str, dict[str, Summary]]  # variant -> key -> summary
+    tests: dict[str, dict[str, Test]] = field(default_factory=dict)  # variant -> key -> test
+    comparisons: int = 0
+    seeds: int = 1
+
+    @property
+    def intervals(self) -> bool:
+        return self.seeds >= 2
+
+    def method(self) -> str:
+        """What the numbers are, in one paragraph."""
+        if not self.intervals:
+            return ("One seed per variant: no interval or test is possible (run several seeds "
+                    "with `--seeds N` or `seeds = [...]` in the study file).")
+        return (
+            f"Mean ± standard deviation over {self.seeds} seeds; 95% interval: Student t "
+            f"interval of the mean. Each variant is compared with the baseline "
+            f"`{self.baseline}` by Welch's t-test (two-sided); the p-values of all "
+            f"{self.comparisons} variant × score comparisons are adjusted with Holm–Bonferroni, "
+            f"and a difference counts at adjusted p < {ALPHA}. \"{SAME}\" means the seeds "
+            "could not tell the variants apart, not that they are equal. Losses and scores "
+            "without a better direction get intervals only."
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "baseline": self.baseline,
+            "seeds": self.seeds,
+            "interval": "student-t 95%" if self.intervals else None,
+            "test": "welch t-test, two-sided" if self.intervals else None,
+            "correction": "holm-bonferroni" if self.intervals else None,
+            "alpha": ALPHA,
+            "comparisons": self.comparisons,
+            "variants": {
+                v: {k: {**s.as_dict(), **({"test": self.tests[v][k].as_dict()}
+                                           if k in self.tests.get(v, {}) else {})}
+                    for k, s in self.summaries[v].items()}
+                for v in self.variants
+            },
+        }
+
+
+def study_stats(
+    runs: dict[str, list[dict[str, float | None]]], baseline: str, seeds: int
+) -> StudyStats:
+    """Summaries and tests from ``runs``: variant -> one ``{key: value}`` per seed."""
+    variants = list(runs)
+    keys: list[str] = []
+    for rows in runs.values():
+        for row in rows:
+            keys.extend(k for k in row if k not in keys and k.partition("/")[0] not in SKIPPED)
+    keys = [k for k in keys if k not in LOSSES] + [k for k in LOSSES if k in keys]
+    summaries = {
+        v: {k: summarize([row.get(k) for row in rows if row.get(k) is not None])  # type: ignore[misc]
+            for k in keys}
+        for v, rows in runs.items()
+    }
+    out = StudyStats(baseline, variants, keys, summaries, seeds=seeds)
+    if baseline not in summaries:
+        return out
+    family: list[tuple[str, str]] = []
+    pvals: list[float] = []
+    for v in variants:
+        if v == baseline:
+            continue
+        out.tests[v] = {}
+        for k in keys:
+            a, b = summaries[v][k], summaries[baseline][k]
+            if not a.values or not b.values:
+                continue
+            test = Test(a.mean - b.mean)
+            out.tests[v][k] = test
+            if direction(k) is None or seeds < 2:
+                continue
+            test.p = welch_p(a.values, b.values)
+            if test.p is not None:
+                family.append((v, k))
+                pvals.append(test.p)
+            else:
+                test.verdict = "no test (no spread)"
+    out.comparisons = len(family)
+    for (v, k), adj in zip(family, holm(pvals), strict=True):
+        test = out.tests[v][k]
+        test.p_holm = adj
+        if adj < ALPHA and test.delta != 0:
+            sign = direction(k) or 0
+            test.verdict = BETTER if test.delta * sign > 0 else WORSE
+        else:
+            test.verdict = SAME
+    return out
