@@ -321,20 +321,27 @@ class Registry:
         *args: Any,
         key: str | None = None,
         source: str | None = None,
+        fill: dict[str, Any] | None = None,
         **supplied: Any,
     ) -> Any:
         """Create the component a reference names, with framework ``args``/``supplied``.
 
-        A reference from a resolved recipe is not validated again.
+        A reference from a resolved recipe is not validated again. ``fill`` overrides those of
+        the component's parameters it has (an activation's ``inplace``) and is ignored for
+        the others.
         """
         from gancore.recipe.refs import as_spec
 
         spec = as_spec(kind, spec)
+        name_key = (key if spec.short else f"{key}.type") if key else None
         try:
-            entry = self.get(kind, spec.type, key=f"{key}.type" if key else None)
+            entry = self.get(kind, spec.type, key=name_key)
         except GancoreError as exc:
             raise exc.located(source=source) from None
         params = params_of(entry, spec, key=key, source=source)
+        fill = {n: v for n, v in (fill or {}).items() if n in type(params).model_fields}
+        if fill:
+            params = params.model_copy(update=fill)
         return entry.create(*args, **supplied, **params_to_kwargs(params))
 
     def origins(self) -> dict[str, str | None]:

@@ -161,3 +161,11 @@ def test_the_schema_accepts_both_forms_and_refuses_typos(builtin_registry):
     bad["generator"]["norm"] = {"type": "group", "grops": 8}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
+
+
+def test_metrics_run_once_each_in_the_order_given():
+    from gancore.evaluation.evaluator import metric_names
+
+    specs = metric_names(["kid", "fid", {"type": "kid", "subset_size": 10}, "pr"], [], True)
+    assert [s.type for s in specs] == ["kid", "fid", "pr"]
+    assert specs[0].short  # the first reference of a name is the one kept

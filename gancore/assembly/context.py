@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from gancore.recipe.refs import ComponentSpec, as_spec
+from gancore.recipe.refs import ComponentSpec
 
 if TYPE_CHECKING:
     from torch import nn
@@ -106,15 +106,7 @@ class BuildContext:
                 supplied: dict[str, Any] | None = None, **fill: Any) -> Any:
         """Make component ``ref`` of ``kind``: framework ``args``/``supplied`` keywords, its
         validated parameters, and ``fill`` for parameters it has (``inplace``)."""
-        from gancore.registry import params_of, params_to_kwargs
-
-        spec = as_spec(kind, ref)
-        entry = self.registry.get(kind, spec.type, key=f"{key}.type" if not spec.short else key)
-        params = params_of(entry, spec, key=key)
-        fill = {n: v for n, v in fill.items() if n in type(params).model_fields}
-        if fill:
-            params = params.model_copy(update=fill)
-        return entry.create(*args, **(supplied or {}), **params_to_kwargs(params))
+        return self.registry.make(kind, ref, *args, key=key, fill=fill, **(supplied or {}))
 
     def feature_norm(self, num_features: int, norm: Ref | None = None, dims: int = 2) -> nn.Module:
         """A feature norm (network default unless ``norm`` is given) for ``num_features``."""

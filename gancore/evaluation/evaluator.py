@@ -208,7 +208,10 @@ def metric_names(
         specs = refs(recipe_default)
     if not specs:
         raise GancoreError("no metrics to compute", key="--metrics", hint="e.g. --metrics fid,kid")
-    return list({spec.type: spec for spec in reversed(specs)}.values())[::-1]
+    first: dict[str, ComponentSpec] = {}
+    for spec in specs:  # one per metric name: the first, in the order given
+        first.setdefault(spec.type, spec)
+    return list(first.values())
 
 
 def make_metric(
