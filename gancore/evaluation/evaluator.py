@@ -503,6 +503,9 @@ def _fill_real(inputs: Any, needs: set[str], real: RealData, extractor: Any, gan
 
 
 def _extractor_id(extractor: Any) -> str:
+    cache_id = getattr(extractor, "cache_id", None)
+    if isinstance(cache_id, str):
+        return cache_id
     path = getattr(extractor, "cache_path", None)
     if path is not None:
         return Path(path).name

@@ -1,17 +1,24 @@
 """The FID Inception-v3 feature extractor (``pt_inception-2015-12-05`` weights, local file only).
 
-The network is torchvision's Inception-v3 with the pooling changes that reproduce the 2015
-TensorFlow graph FID was defined on (average pools that ignore padding; a max pool in the last
-block). Its weights are never downloaded: pass a file (``weights=`` / ``--inception-weights``)
-or set ``$GANCORE_INCEPTION_WEIGHTS``. Features are the 2048-d pool activations; class
-probabilities (for IS) are the softmax of the bias-free 1008-way logits.
+The network is torch-fidelity's ``FeatureExtractorInceptionV3`` when that package is installed
+(``pip install 'gancore[fid]'``), else gancore's own port of it: torchvision's Inception-v3 with
+the pooling changes that reproduce the 2015 TensorFlow graph FID was defined on (average pools
+that ignore padding; a max pool in the last block). Both take the same input, so they give the
+same features: images in [-1, 1] become 8-bit levels, are resized to 299×299 the way TensorFlow
+1.x resized them (as torch-fidelity does), and are scaled by ``(v - 128) / 128``.
+
+The weights are never downloaded, by gancore or by torch-fidelity: pass a file (``weights=`` /
+``--inception-weights``) or set ``$GANCORE_INCEPTION_WEIGHTS``. Features are the 2048-d pool
+activations; class probabilities (for IS) are the softmax of the bias-free 1008-way logits.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +37,14 @@ WEIGHTS_URLS = (
     "pt_inception-2015-12-05-6726825d.pth",
 )
 INPUT_SIZE = 299
+#: The name the torch-fidelity network is made under (its registry name for this network).
+LIBRARY_NAME = "inception-v3-compat"
+Backend = Literal["auto", "torch-fidelity", "gancore"]
+
+
+def library_available() -> bool:
+    """Whether torch-fidelity (which ships the FID Inception network) is installed."""
+    return importlib.util.find_spec("torch_fidelity") is not None
 
 
 def _tf_avg_pool(x: torch.Tensor) -> torch.Tensor:
@@ -76,9 +91,9 @@ _LAYERS = (
 
 
 class FIDInceptionV3(nn.Module):
-    """Inception-v3 as used for FID, with torchvision's layer names (so the published state
-    dicts load as they are). ``forward(x)`` takes [-1, 1] 299×299 RGB images and returns
-    ``(pool features [N, 2048], bias-free logits [N, 1008])``."""
+    """gancore's port of the FID Inception-v3, with torchvision's layer names (so the published
+    state dicts load as they are). ``forward(x)`` takes the output of :func:`preprocess` and
+    returns ``(pool features [N, 2048], bias-free logits [N, 1008])``."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -134,56 +149,167 @@ def _with_bn_counters(state: dict[str, torch.Tensor], model: nn.Module) -> dict[
     return out
 
 
-def load_fid_inception(weights: str | os.PathLike[str] | None = None) -> FIDInceptionV3:
-    """The FID Inception network with weights from ``weights`` or ``$GANCORE_INCEPTION_WEIGHTS``.
-
-    Accepts the published ``.pth`` file (read with ``weights_only=True``) or a ``.safetensors``
-    file with the same keys.
-    """
+def weights_file(weights: str | os.PathLike[str] | None = None) -> Path:
+    """The local weights file: ``weights``, else ``$GANCORE_INCEPTION_WEIGHTS``; it must exist."""
     source = weights if weights is not None else os.environ.get(ENV_VAR)
     if not source:
         raise missing_weights_error(f"no weights file was given and ${ENV_VAR} is not set")
     path = Path(source).expanduser()
     if not path.is_file():
         raise missing_weights_error(f"the file {str(path)!r} does not exist")
+    return path
+
+
+def _not_the_weights(path: Path, exc: Exception) -> GancoreError:
+    return GancoreError(
+        f"{path} is not the FID Inception-v3 weights file: {exc}".splitlines()[0],
+        hint=f"use weights-inception-2015-12-05-6726825d.pth from {WEIGHTS_URLS[0]}",
+    )
+
+
+def load_fid_inception(weights: str | os.PathLike[str] | None = None) -> FIDInceptionV3:
+    """gancore's port with weights from ``weights`` or ``$GANCORE_INCEPTION_WEIGHTS``.
+
+    Accepts the published ``.pth`` file (read with ``weights_only=True``) or a ``.safetensors``
+    file with the same keys.
+    """
+    path = weights_file(weights)
     model = FIDInceptionV3()
     try:
         model.load_state_dict(_with_bn_counters(_read_state_dict(path), model), strict=True)
     except GancoreError:
         raise
     except Exception as exc:
-        raise GancoreError(
-            f"{path} is not the FID Inception-v3 weights file: {exc}".splitlines()[0],
-            hint=f"use weights-inception-2015-12-05-6726825d.pth from {WEIGHTS_URLS[0]}",
-        ) from exc
+        raise _not_the_weights(path, exc) from exc
     return model.eval().requires_grad_(False)
 
 
-def preprocess(x: torch.Tensor, quantize: bool = True) -> torch.Tensor:
-    """Images in [-1, 1] ``[N, 1|3, H, W]`` -> the network's 299×299 RGB input in [-1, 1].
+def load_library_inception(weights: str | os.PathLike[str] | None = None) -> nn.Module:
+    """torch-fidelity's ``FeatureExtractorInceptionV3`` with weights from a local file.
 
-    Greyscale is repeated to RGB; ``quantize`` rounds to 8-bit levels as a saved PNG would be;
-    the resize is bilinear without antialiasing, matching published FID values.
+    The file is found as by :func:`load_fid_inception` and first read safely here (so a file
+    holding code is refused before torch-fidelity unpickles it); torch-fidelity is always given
+    a local path, never ``None`` (which would make it download). A ``.safetensors`` file is
+    handed over as a temporary ``.pth`` copy. The network returns ``(pool features [N, 2048],
+    bias-free logits [N, 1008])`` of uint8 images ``[N, 3, H, W]``.
+    """
+    path = weights_file(weights)
+    if not library_available():
+        raise backend_missing_error()
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    with tempfile.TemporaryDirectory(prefix="gancore-inception-") as tmp:
+        try:
+            state = _read_state_dict(path)
+            local = path
+            if path.suffix == ".safetensors":
+                local = Path(tmp) / "weights.pth"
+                torch.save(state, local)
+            del state
+            model = FeatureExtractorInceptionV3(
+                LIBRARY_NAME, ["2048", "logits_unbiased"],
+                feature_extractor_weights_path=str(local),
+            )
+        except GancoreError:
+            raise
+        except Exception as exc:
+            raise _not_the_weights(path, exc) from exc
+    return model.eval().requires_grad_(False)
+
+
+def backend_missing_error() -> GancoreError:
+    """The error raised when ``backend = "torch-fidelity"`` but the package is not installed."""
+    return GancoreError(
+        "the inception extractor's backend 'torch-fidelity' needs the torch-fidelity package, "
+        "which is not installed",
+        key="backend",
+        hint="pip install 'gancore[fid]' (or torch-fidelity), or use backend = \"auto\" to fall "
+        "back to gancore's port (same features)",
+    )
+
+
+def choose_backend(backend: str = "auto", quantize: bool = True) -> str:
+    """``"torch-fidelity"`` or ``"gancore"`` for the extractor's ``backend`` and ``quantize``.
+
+    ``"auto"`` is torch-fidelity when installed, except with ``quantize = false``: its network
+    only takes 8-bit images, so unrounded ones go through gancore's port.
+    """
+    if backend == "gancore":
+        return backend
+    if backend == "torch-fidelity":
+        if not library_available():
+            raise backend_missing_error()
+        if not quantize:
+            raise GancoreError(
+                "torch-fidelity's Inception network takes 8-bit images, so it cannot run with "
+                "quantize = false",
+                key="quantize",
+                hint='set quantize = true, or backend = "gancore" (or "auto") for unrounded input',
+            )
+        return backend
+    if backend == "auto":
+        return "torch-fidelity" if quantize and library_available() else "gancore"
+    raise GancoreError(f"unknown inception backend {backend!r}", key="backend",
+                       hint='use "auto", "torch-fidelity" or "gancore"')
+
+
+def to_levels(x: torch.Tensor, quantize: bool = True) -> torch.Tensor:
+    """Images in [-1, 1] ``[N, 1|3, H, W]`` -> RGB float32 8-bit levels in [0, 255].
+
+    Greyscale is repeated to RGB; ``quantize`` rounds to whole levels, as a saved PNG would be
+    (and as gancore's datasets were read: ``v / 127.5 - 1`` comes back exactly).
     """
     if x.ndim != 4 or x.shape[1] not in (1, 3):
         raise GancoreError(f"the Inception extractor needs [N, 1|3, H, W] images, got "
                            f"{tuple(x.shape)}")
-    x = x.float().clamp(-1, 1)
+    x = (x.float().clamp(-1, 1) + 1) * 127.5
     if quantize:
-        x = ((x + 1) * 127.5).round() / 127.5 - 1
+        x = x.round()
     if x.shape[1] == 1:
         x = x.repeat(1, 3, 1, 1)
-    if x.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
-        x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear",
-                          align_corners=False, antialias=False)
     return x
+
+
+def _tf1_taps(n_in: int, n_out: int, device: torch.device) -> tuple[torch.Tensor, ...]:
+    pos = torch.arange(n_out, dtype=torch.float32, device=device) * (n_in / n_out)
+    lo = pos.floor().long()
+    return lo, (lo + 1).clamp(max=n_in - 1), pos - lo
+
+
+def resize_like_tf1(x: torch.Tensor, size: int = INPUT_SIZE) -> torch.Tensor:
+    """Bilinear resize of ``[N, C, H, W]`` to ``size``×``size`` as TensorFlow 1.x did it.
+
+    Output pixel ``i`` samples the input at ``i * in / out`` (no half-pixel offset, no
+    antialiasing), the resize FID was defined with and torch-fidelity reproduces.
+    """
+    if x.shape[-2:] == (size, size):
+        return x
+    y_lo, y_hi, y_w = _tf1_taps(x.shape[-2], size, x.device)
+    x_lo, x_hi, x_w = _tf1_taps(x.shape[-1], size, x.device)
+    left, right = x[..., x_lo], x[..., x_hi]
+    rows = left + (right - left) * x_w
+    top, bottom = rows[..., y_lo, :], rows[..., y_hi, :]
+    return top + (bottom - top) * y_w[:, None]
+
+
+def preprocess(x: torch.Tensor, quantize: bool = True) -> torch.Tensor:
+    """Images in [-1, 1] ``[N, 1|3, H, W]`` -> the port's 299×299 RGB input.
+
+    :func:`to_levels`, then :func:`resize_like_tf1`, then ``(v - 128) / 128``: the steps
+    torch-fidelity's network takes on its uint8 input.
+    """
+    return (resize_like_tf1(to_levels(x, quantize)) - 128) / 128
 
 
 class InceptionExtractor:
     """Feature extractor ``inception``: 2048-d FID features and 1008-class probabilities.
 
     ``weights`` is a local weights file (else ``$GANCORE_INCEPTION_WEIGHTS``); a missing file is
-    an error that says where to get it. ``device`` ``"auto"`` picks CUDA when available.
+    an error that says where to get it, and nothing is ever downloaded. ``backend`` ``"auto"``
+    runs torch-fidelity's network when it is installed (``gancore[fid]``), else gancore's port,
+    which gives the same features; ``quantize = false`` (unrounded levels) always uses the port.
+    Images in [-1, 1] become 8-bit levels resized to 299×299 as TensorFlow 1.x (and
+    torch-fidelity) resize. ``device`` ``"auto"`` picks CUDA when available.
     """
 
     name = "inception"
@@ -196,13 +322,20 @@ class InceptionExtractor:
         weights: str | None = None,
         batch_size: BatchSize = 64,
         quantize: bool = True,
+        backend: Backend = "auto",
         device: Device = "auto",
         ctx: Any = None,
     ) -> None:
+        self.backend = choose_backend(backend, quantize)
         self.device = resolve_device(device)
-        self.model = load_fid_inception(weights).to(self.device)
+        load = load_library_inception if self.backend == "torch-fidelity" else load_fid_inception
+        self.model = load(weights).to(self.device)
         self.batch_size = batch_size
         self.quantize = quantize
+        resolved = weights_file(weights)
+        #: what the cached real features depend on: the network, its weights and its input
+        self.cache_id = (f"inception-v2/{self.backend}/{'q' if quantize else 'f'}/"
+                         f"{resolved.name}:{resolved.stat().st_size}")
 
     def to(self, device: str | torch.device) -> InceptionExtractor:
         """Move the network to ``device``."""
@@ -215,7 +348,11 @@ class InceptionExtractor:
         """``(features [N, 2048], probs [N, 1008])`` of images in [-1, 1], on the CPU."""
         feats, probs = [], []
         for batch in x.split(self.batch_size):
-            pool, logits = self.model(preprocess(batch.to(self.device), self.quantize))
+            batch = batch.to(self.device)
+            if self.backend == "torch-fidelity":
+                pool, logits = self.model(to_levels(batch).to(torch.uint8))
+            else:
+                pool, logits = self.model(preprocess(batch, self.quantize))
             feats.append(pool.float().cpu())
             probs.append(logits.float().softmax(1).cpu())
         return torch.cat(feats), torch.cat(probs)

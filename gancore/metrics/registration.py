@@ -29,7 +29,8 @@ METRICS: dict[str, tuple[str, str]] = {
 #: name -> (lazy factory, one-line summary)
 EXTRACTORS: dict[str, tuple[str, str]] = {
     "inception": (f"{_M}.inception:InceptionExtractor",
-                  "FID Inception-v3 (pt_inception-2015-12-05) from a local weights file"),
+                  "FID Inception-v3 (pt_inception-2015-12-05; torch-fidelity's network when "
+                  "installed) from a local weights file"),
     "classifier": (f"{_M}.classifier:ClassifierExtractor",
                    "small CNN trained and cached by gancore on the labelled dataset"),
 }
