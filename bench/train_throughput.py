@@ -11,6 +11,12 @@ step); gancore runs with the recipe's defaults (``precision = "auto"``, ``channe
 Short alternating rounds make the comparison fair on a loaded machine; the median and the best
 round of each side are reported (the best round is the least disturbed by other processes).
 Then ``--single-rounds`` rounds with one thread for both loops give the single-thread ratio.
+
+The roofline: the FLOPs of one training step of each side, counted with
+``torch.utils.flop_counter.FlopCounterMode`` (matrix products and convolutions, forward and
+backward), per training image; the machine's fp32 and bf16 matrix-product rates, measured in
+the same run (square products of ``--matmul-size``); and the fraction of the rate of the
+precision in use that each side reaches.
 """
 
 from __future__ import annotations
@@ -67,20 +73,22 @@ class Reference:
 
     def __init__(self, data: torch.Tensor, batch_size: int, nz: int = 100) -> None:
         self.data, self.batch_size, self.nz = data, batch_size, nz
-        self.g, self.d = reference_networks(nz, nc=data.shape[1])
+        self.device = data.device
+        g, d = reference_networks(nz, nc=data.shape[1])
+        self.g, self.d = g.to(self.device), d.to(self.device)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.criterion = nn.BCEWithLogitsLoss()
         self.gen = torch.Generator().manual_seed(0)
 
     def step(self) -> None:
-        b = self.batch_size
-        real = self.data[torch.randint(len(self.data), (b,), generator=self.gen)]
-        ones, zeros = torch.ones(b), torch.zeros(b)
+        b, dev = self.batch_size, self.device
+        real = self.data[torch.randint(len(self.data), (b,), generator=self.gen).to(dev)]
+        ones, zeros = torch.ones(b, device=dev), torch.zeros(b, device=dev)
         self.d.zero_grad()
         err_real = self.criterion(self.d(real).view(-1), ones)
         err_real.backward()
-        fake = self.g(torch.randn(b, self.nz, 1, 1))
+        fake = self.g(torch.randn(b, self.nz, 1, 1, device=dev))
         err_fake = self.criterion(self.d(fake.detach()).view(-1), zeros)
         err_fake.backward()
         self.opt_d.step()
@@ -90,11 +98,47 @@ class Reference:
         self.opt_g.step()
 
 
+def _sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 def images_per_second(step, n_steps: int, batch_size: int) -> float:
+    _sync()
     start = time.perf_counter()
     for _ in range(n_steps):
         step()
+    _sync()
     return n_steps * batch_size / (time.perf_counter() - start)
+
+
+def step_flops(step, batch_size: int) -> float:
+    """FLOPs per training image of one call of ``step`` (FlopCounterMode)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        step()
+    return counter.get_total_flops() / batch_size
+
+
+def matmul_rate(dtype: torch.dtype, size: int, seconds: float = 1.0) -> float:
+    """FLOP/s of ``size`` x ``size`` matrix products in ``dtype`` (best of a few bursts)."""
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    a = torch.randn(size, size, device=device).to(dtype)
+    b = torch.randn(size, size, device=device).to(dtype)
+    for _ in range(2):
+        a @ b
+    best, end = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        n = 3 if device == "cpu" else 50
+        _sync()
+        start = time.perf_counter()
+        for _ in range(n):
+            a @ b
+        _sync()
+        best = max(best, n * 2 * size**3 / (time.perf_counter() - start))
+    return best
 
 
 def main() -> None:
@@ -106,6 +150,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--single-rounds", type=int, default=6,
                         help="rounds with 1 thread for both loops afterwards (0: skip)")
+    parser.add_argument("--recipe", default="dcgan-32",
+                        help="gancore's side (default dcgan-32; the tutorial loop stays DCGAN)")
+    parser.add_argument("--matmul-size", type=int, default=1024,
+                        help="side of the square products that measure the peak rate")
     parser.add_argument(
         "--set",
         action="append",
@@ -122,15 +170,15 @@ def main() -> None:
 
     overrides = [f"train.batch_size={args.batch_size}", "train.log_every=1000000", *args.overrides]
     try:
-        trainer = Trainer("dcgan-32", overrides=overrides, steps=10**6)
+        trainer = Trainer(args.recipe, overrides=overrides, steps=10**6)
     except GancoreError as exc:
-        raise SystemExit(f"cannot load the dcgan-32 data (Fashion-MNIST 32x32): {exc}") from None
-    data = trainer.batches.x
+        raise SystemExit(f"cannot set up {args.recipe} (dcgan-32 needs Fashion-MNIST; "
+                         f"--set data.type=shapes needs no files): {exc}") from None
+    data = trainer.batches.x.to(trainer.device)
     reference = Reference(data, args.batch_size)
     print(
-        f"data {tuple(data.shape[1:])}, batch {args.batch_size}, "
-        f"{torch.get_num_threads()} threads; gancore: {trainer.precision}"
-        f"{', channels_last' if trainer.channels_last else ''}"
+        f"{args.recipe}: data {tuple(data.shape[1:])}, batch {args.batch_size}, "
+        f"{trainer.device}, {torch.get_num_threads()} threads; {trainer.numerics.describe()}"
     )
     for _ in range(args.warmup):  # oneDNN builds its kernels during the first steps
         trainer.train_step()
@@ -150,7 +198,23 @@ def main() -> None:
             f"{label}: gancore {a:.1f} images/s, plain PyTorch fp32 {b:.1f} images/s, "
             f"ratio {a / b:.2f}"
         )
-    if args.single_rounds > 0:  # the same comparison with one thread for both loops
+    if torch.cuda.is_available():
+        print(f"peak GPU memory: {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB")
+    # the roofline, at the threads of the timed rounds
+    ours_flops = step_flops(trainer.train_step, args.batch_size)
+    theirs_flops = step_flops(reference.step, args.batch_size)
+    fp32_rate = matmul_rate(torch.float32, args.matmul_size)
+    bf16_rate = matmul_rate(torch.bfloat16, args.matmul_size)
+    print(f"matmul ({args.matmul_size}^2): fp32 {fp32_rate / 1e9:.0f} GFLOP/s, bf16 "
+          f"{bf16_rate / 1e9:.0f} GFLOP/s ({bf16_rate / fp32_rate:.2f}x fp32)")
+    peak = bf16_rate if trainer.precision == "bf16" else fp32_rate
+    a, b = statistics.median(ours), statistics.median(theirs)
+    print(f"FLOPs per training image: gancore {ours_flops / 1e9:.3f} GFLOP, plain PyTorch "
+          f"{theirs_flops / 1e9:.3f} GFLOP")
+    print(f"roofline: gancore {ours_flops * a / 1e9:.0f} GFLOP/s = "
+          f"{ours_flops * a / peak:.0%} of the {trainer.precision} matmul rate; plain PyTorch "
+          f"{theirs_flops * b / 1e9:.0f} GFLOP/s = {theirs_flops * b / fp32_rate:.0%} of fp32")
+    if args.single_rounds > 0 and trainer.device.type == "cpu":  # one thread for both loops
         torch.set_num_threads(1)
         for _ in range(2):
             trainer.train_step()

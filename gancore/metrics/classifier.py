@@ -24,7 +24,7 @@ from torch import nn
 
 from gancore.errors import GancoreError
 from gancore.metrics.base import resolve_device
-from gancore.metrics.stats_cache import cache_dir, read_metadata, save_atomic
+from gancore.metrics.stats_cache import cache_dir, key_matches, read_metadata, save_atomic
 from gancore.params import BatchSize, Channels, Device, Fraction, SampleCount, Seed
 
 ARCH_VERSION = "1"
@@ -189,9 +189,9 @@ class ClassifierExtractor:
         if not path.is_file():
             return None
         try:
-            meta = read_metadata(path)
-            if any(meta.get(k) != json.dumps(v) for k, v in key.items()):
+            if not key_matches(path, key):
                 return None
+            meta = read_metadata(path)
             model = DomainClassifier(channels, classes, self.feature_dim)
             model.load_state_dict(load_file(str(path)))
         except Exception:

@@ -43,6 +43,15 @@ def read_metadata(path: Path) -> dict[str, str]:
         return dict(fh.metadata() or {})
 
 
+def key_matches(path: Path, key: dict[str, Any]) -> bool:
+    """Whether the safetensors file ``path`` was written under ``key`` (JSON-encoded values).
+
+    Raises what reading the file raises (a missing, unreadable or foreign file).
+    """
+    meta = read_metadata(path)
+    return all(meta.get(k) == json.dumps(v) for k, v in key.items())
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "x"
 
