@@ -39,11 +39,13 @@ from gancore.evaluation.runs import (
     Task,
     checkpoint_of,
     eval_key,
+    fingerprint,
     parameter_counts,
     pid_alive,
     read_records,
     read_state,
     run_summary,
+    source_failed,
     stale,
     stale_error,
     summarize_failures,
@@ -201,8 +203,9 @@ _records = read_records
 # -- checking everything before training anything -----------------------------------------------
 def pick_baseline(entries: Sequence[Entry], baseline: str | None,
                   source: str | None = None) -> str:
-    """The baseline entry's name: ``baseline`` (which must be an entry) or the first one."""
-    names = [e.name for e in entries]
+    """The baseline entry's name: ``baseline`` (which must be an entry) or the first one
+    (``[pretrain]`` runs are not compared, so never the baseline)."""
+    names = [e.name for e in entries if not e.train_only]
     if baseline is None:
         return names[0]
     if baseline not in names:
@@ -245,7 +248,12 @@ def _variant_error(exc: GancoreError, entry: Entry, study: Study | None,
     from gancore.errors import RecipeError
 
     return RecipeError(f"{where}{exc.message}", source=str(study.path),
-                       key=f"variants.{entry.name}", hint=exc.hint)
+                       key=f"{_table(entry)}.{entry.name}", hint=exc.hint)
+
+
+def _table(entry: Entry) -> str:
+    """The study-file table an entry comes from."""
+    return "pretrain" if entry.train_only else "variants"
 
 
 def validate(
@@ -271,6 +279,9 @@ def validate(
         raise GancoreError(f"the step count must be 1 or more (got {steps})",
                            key="--steps", hint="give a positive number of generator updates")
     resolved: dict[str, dict[str, Any]] = {}
+    linked = {e.init_from for e in entries if e.init_from} | {
+        e.name for e in entries if e.init_from}
+    shapes: dict[str, dict[str, tuple[int, ...]]] = {}
     for entry in entries:
         if entry.recipe is None:
             continue
@@ -279,20 +290,27 @@ def validate(
         try:
             recipe = resolve(load_recipe(entry.recipe, ovs), registry)
             gan = build(recipe, registry=registry)
-            specs = metric_names(settings.metrics, recipe.eval.metrics, gan.data.is_image)
-            for spec in specs:
-                registry.get("metric", spec.type, key="--metrics" if settings.metrics
-                             else "eval.metrics")
+            if not entry.train_only:
+                specs = metric_names(settings.metrics, recipe.eval.metrics, gan.data.is_image)
+                for spec in specs:
+                    registry.get("metric", spec.type, key="--metrics" if settings.metrics
+                                 else "eval.metrics")
         except GancoreError as exc:
             raise _variant_error(exc, entry, study, overrides) from None
         resolved[entry.name] = recipe.to_dict()
+        if entry.name in linked:
+            shapes[entry.name] = _weight_shapes(gan)
+    _check_init_from(entries, shapes, source)
     if settings.extractor:
         ext = as_spec("feature_extractor", settings.extractor)
         if ext.type not in ("auto", "raw", "inception"):
             registry.get("feature_extractor", ext.type, key="--extractor")
-    names = list(resolved)
+    by_name = {e.name: e for e in entries}
+    names = [n for n in resolved if not by_name[n].train_only]
     for i, a in enumerate(names):
         for b in names[i + 1:]:
+            if by_name[a].init_from != by_name[b].init_from:
+                continue  # the same recipe from other starting weights
             if not recipe_differences(resolved[a], resolved[b]):
                 what = "variants" if study is not None else "entries"
                 raise GancoreError(
@@ -305,17 +323,52 @@ def validate(
     return resolved
 
 
+def _weight_shapes(gan: Any) -> dict[str, tuple[int, ...]]:
+    """``network.name -> shape`` of the weight tensors (2 dimensions or more) of both nets."""
+    return {f"{prefix}.{k}": tuple(v.shape)
+            for prefix, module in (("generator", gan.generator),
+                                   ("discriminator", gan.discriminator))
+            for k, v in module.state_dict().items() if v.dim() >= 2}
+
+
+def _check_init_from(entries: Sequence[Entry], shapes: dict[str, dict[str, tuple[int, ...]]],
+                     source: str | None) -> None:
+    """Refuse ``init_from`` naming no entry, and sources none of whose weights would fit."""
+    names = [e.name for e in entries]
+    for entry in entries:
+        if entry.init_from is None:
+            continue
+        key = f"{_table(entry)}.{entry.name}.init_from" if source else None
+        if entry.init_from not in names or entry.init_from == entry.name:
+            from gancore.errors import suggest
+
+            raise GancoreError(f"{entry.name}: init_from {entry.init_from!r} is not another "
+                               f"entry{suggest(entry.init_from, names)}", source=source,
+                               key=key, hint="entries: " + ", ".join(names))
+        own, theirs = shapes.get(entry.name), shapes.get(entry.init_from)
+        if own is None or theirs is None:
+            continue  # an existing checkpoint: checked when the run starts
+        if not any(theirs.get(k) == shape for k, shape in own.items()):
+            raise GancoreError(
+                f"{entry.name}: no weight of {entry.init_from!r} fits its networks, so "
+                "init_from would start it from scratch", source=source, key=key,
+                hint="start from a run of the same or a compatible architecture (layers of "
+                     "other shapes, e.g. for another number of channels, start fresh)")
+
+
 def plan_runs(
     entries: Sequence[Entry], out: Path, *, seeds: Sequence[int] | None, seed: int | None,
     overrides: Sequence[str], steps: int | None, recipes: dict[str, dict[str, Any]],
 ) -> list[RunSpec]:
     """One :class:`RunSpec` per entry and seed (an existing run or checkpoint: one, as it is)."""
     specs = []
+    by_name = {e.name: e for e in entries}
     for entry in entries:
         if entry.run is not None:
             ckpt = checkpoint_path(entry.run)
             specs.append(RunSpec(entry.name, entry.name, None, ckpt.parent, checkpoint=ckpt,
                                  study=out))
+    entries = sorted(entries, key=lambda e: not e.train_only)  # [pretrain] runs first
     for s in (seeds if seeds else [seed]):  # seed by seed: a first pass covers every variant
         for entry in entries:
             if entry.run is not None:
@@ -323,9 +376,18 @@ def plan_runs(
             target = steps or int(recipes[entry.name]["train"]["steps"])
             run_id = f"{entry.name}/seed-{s}" if seeds else entry.name
             run = out / entry.name / f"seed-{s}" if seeds else out / entry.name
+            init_from, after = None, []
+            if entry.init_from is not None:
+                src = by_name[entry.init_from]
+                if src.run is not None:
+                    init_from = checkpoint_path(src.run)
+                else:
+                    after = [f"{src.name}/seed-{s}" if seeds else src.name]
+                    init_from = (out / src.name / f"seed-{s}" if seeds else out / src.name) / LAST
             specs.append(RunSpec(run_id, entry.name, s, run, entry.recipe,
                                  [*entry.overrides, *overrides, *_seed_overrides(s)],
-                                 target, study=out))
+                                 target, study=out, init_from=init_from, after=after,
+                                 evaluate=not entry.train_only))
     order = {e.name: i for i, e in enumerate(entries)}
     if not seeds:
         specs.sort(key=lambda spec: order[spec.variant])
@@ -351,15 +413,38 @@ def _check_existing(specs: Sequence[RunSpec], registry: Registry) -> None:
 
 
 def _reusable(spec: RunSpec, state: dict[str, Any] | None, settings: EvalSettings) -> bool:
-    """Whether a run's recorded state holds a finished run evaluated under ``settings``."""
-    if not state or state.get("status") != "done" or not state.get("evaluation"):
+    """Whether a run's recorded state holds a finished run evaluated under ``settings`` (a
+    ``[pretrain]`` run: trained), started from the current checkpoint of its source."""
+    if not state or state.get("status") != "done":
+        return False
+    if spec.evaluate and not state.get("evaluation"):
         return False
     ckpt = checkpoint_of(spec)
     if not ckpt.is_file():
         return False
     if spec.steps is not None and int(state.get("step") or 0) < spec.steps:
         return False
-    return state.get("eval_key") == eval_key(settings, ckpt)
+    if spec.init_from is not None and state.get("init_from") != fingerprint(spec.init_from):
+        return False
+    return not spec.evaluate or state.get("eval_key") == eval_key(settings, ckpt)
+
+
+def run_waves(tasks: Sequence[Task]) -> list[list[Task]]:
+    """The tasks in waves: each task comes after the tasks of the runs it starts from."""
+    pending = {t.spec.id: t for t in tasks}
+    placed: set[str] = set()
+    waves: list[list[Task]] = []
+    while pending:
+        wave = [t for t in pending.values()
+                if all(a in placed or a not in pending for a in t.spec.after)]
+        if not wave:
+            raise GancoreError("the runs' init_from form a cycle: " + ", ".join(pending),
+                               hint="every run must start from one trained before it")
+        waves.append(wave)
+        for t in wave:
+            del pending[t.spec.id]
+        placed.update(t.spec.id for t in wave)
+    return waves
 
 
 # -- the comparison ---------------------------------------------------------------------------
@@ -446,7 +531,16 @@ def compare(
             echo(f"{task.spec.id}: {state.get('status')}: "
                  f"{str(state.get('error')).splitlines()[0]}")
 
-    executor.run(tasks, done)
+    for wave in run_waves(tasks):  # the runs a wave starts from have finished
+        ready = []
+        for task in wave:
+            lost = [a for a in task.spec.after if states.get(a, {}).get("status") != "done"]
+            if lost:
+                done(task, source_failed(task.spec, lost[0]))
+            else:
+                ready.append(task)
+        if ready:
+            executor.run(ready, done)
 
     comparison = gather(specs, states, name=name, out=out, steps=steps, seed=seed, seeds=seeds,
                         baseline=base, overrides=shared, recipes=recipes, settings=settings,
@@ -479,7 +573,7 @@ def gather(
     results = []
     for spec in specs:
         state = states.get(spec.id)
-        if not state or state.get("status") != "done":
+        if not state or state.get("status") != "done" or not spec.evaluate:
             continue
         ckpt = Path(state["checkpoint"])
         gan = load(ckpt, registry=registry, ema=True)
@@ -493,7 +587,7 @@ def gather(
             state.get("params") or parameter_counts(gan), read_records(run), samples,
             seed=spec.seed, run_id=spec.id,
         ))
-    variants = list(dict.fromkeys(s.variant for s in specs))
+    variants = list(dict.fromkeys(s.variant for s in specs if s.evaluate))
     by_variant: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
     for r in results:
         by_variant[r.entry.name].append(
@@ -504,8 +598,12 @@ def gather(
     diffs = {}
     if baseline in recipes:
         for v, recipe in recipes.items():
-            if v != baseline:
+            if v != baseline and not by_name[v].train_only:
                 diffs[v] = recipe_differences(recipes[baseline], recipe)
+                if by_name[v].init_from != by_name[baseline].init_from:
+                    start = by_name[v].init_from
+                    diffs[v].insert(0, f"starts from the final checkpoint of {start!r}"
+                                    if start else "starts from scratch")
     first = results[0].evaluation if results else {}
     info = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -834,6 +932,8 @@ def _reference_points(result: EntryResult, registry: Registry | None) -> torch.T
     registry = registry or get_registry()
     try:
         spec = dict(read(result.checkpoint, tensors=False).recipe["data"])
+        for setting in ("filters", "inject_noise"):  # training-data settings, no parameters
+            spec.pop(setting, None)
         entry = registry.get("dataset", spec.pop("type"))
         if "num_samples" in entry.params_model().model_fields:
             spec["num_samples"] = SCATTER_SAMPLES

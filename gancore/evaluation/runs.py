@@ -66,6 +66,9 @@ class RunSpec:
     steps: int | None = None
     checkpoint: Path | None = None  # for existing checkpoints given as entries
     study: Path = Path(".")  # the study folder that holds ``state/``
+    init_from: Path | None = None  # the checkpoint a fresh run starts from (fine-tuning)
+    after: list[str] = field(default_factory=list)  # runs that must finish first
+    evaluate: bool = True  # False: a [pretrain] run, trained only
 
     @property
     def state_file(self) -> Path:
@@ -128,6 +131,24 @@ def pid_alive(pid: Any, host: Any) -> bool:
     return True
 
 
+def fingerprint(checkpoint: Path) -> list[Any] | None:
+    """``[path, size, mtime_ns]`` of a checkpoint file, or None when there is none."""
+    try:
+        st = checkpoint.stat()
+    except OSError:
+        return None
+    return [str(checkpoint), st.st_size, st.st_mtime_ns]
+
+
+def source_failed(spec: RunSpec, source: str) -> dict[str, Any]:
+    """Record ``spec`` as failed because the run it starts from did not finish."""
+    state = {**_base_state(spec), "status": FAILED, "finished": time.time(),
+             "error": f"not trained: the run it starts from (init_from), {source!r}, did not "
+                      "finish"}
+    write_state(spec.state_file, state)
+    return state
+
+
 def eval_key(settings: EvalSettings, checkpoint: Path | None) -> str:
     """A fingerprint of the evaluation settings and the checkpoint file they apply to."""
     fields = {k: v for k, v in dataclasses.asdict(settings).items()
@@ -168,10 +189,12 @@ def train_or_load(
     registry: Registry,
     progress: bool,
     echo: Callable[[str], None],
+    init_from: Path | None = None,
 ) -> tuple[Path, bool]:
     """Train ``entry`` into ``run`` unless a finished run is there; ``(checkpoint, trained)``.
 
-    A run folder with fewer steps (a killed or shorter run) is resumed from its last checkpoint.
+    A run folder with fewer steps (a killed or shorter run) is resumed from its last checkpoint;
+    a fresh one starts from the weights of ``init_from`` when given.
     """
     from gancore.checkpoint import read
     from gancore.recipe import load_recipe
@@ -196,7 +219,8 @@ def train_or_load(
     else:
         echo(f"{name}: training {target} steps -> {run}")
     trainer = Trainer(entry.recipe, overrides=ovs, steps=target, out=run, resume=resume,
-                      data_root=data_root, registry=registry, progress=progress, echo=echo)
+                      init_from=None if resume else init_from, data_root=data_root,
+                      registry=registry, progress=progress, echo=echo)
     try:
         result = trainer.fit()
     finally:
@@ -266,7 +290,8 @@ def run_task(task: Task, echo: Callable[[str], None] | None = None) -> dict[str,
     previous = read_state(spec.state_file) or {}
     state = {**_base_state(spec), "status": RUNNING, "pid": os.getpid(),
              "host": socket.gethostname(), "started": time.time(), "error": None,
-             "evaluation": previous.get("evaluation"), "eval_key": previous.get("eval_key")}
+             "evaluation": previous.get("evaluation"), "eval_key": previous.get("eval_key"),
+             "init_from": previous.get("init_from")}
     write_state(spec.state_file, state)
     start = time.perf_counter()
     try:
@@ -290,6 +315,27 @@ def run_task(task: Task, echo: Callable[[str], None] | None = None) -> dict[str,
     return state
 
 
+def _check_source(spec: RunSpec, state: dict[str, Any]) -> None:
+    """Before a run that starts from another one's checkpoint: the checkpoint must be there,
+    and a run folder begun earlier must have begun from this very file (recorded in the state,
+    which a fresh start updates)."""
+    assert spec.init_from is not None
+    current = fingerprint(spec.init_from)
+    if current is None:
+        raise GancoreError(f"the checkpoint {spec.id!r} starts from (init_from) is missing",
+                           source=str(spec.init_from),
+                           hint="train the run it names first (a study trains it before)")
+    if (spec.run / LAST).is_file():
+        if state.get("init_from") != current:
+            raise GancoreError(
+                f"the run {spec.id!r} was started from an earlier checkpoint of its init_from "
+                "run, which has been trained again since", source=str(spec.run),
+                hint="delete this run folder and run the command again to fine-tune it anew")
+        return
+    state["init_from"] = current
+    write_state(spec.state_file, state)
+
+
 def _step(spec: RunSpec) -> int | None:
     from gancore.checkpoint import read
 
@@ -308,12 +354,19 @@ def _work(task: Task, state: dict[str, Any], echo: Callable[[str], None]) -> dic
     registry = get_registry()
     trained = False
     if spec.recipe is not None:
+        if spec.init_from is not None:
+            _check_source(spec, state)
         ckpt, trained = train_or_load(spec, spec.run, steps=spec.steps, overrides=(),
                                       data_root=task.data_root, registry=registry,
-                                      progress=False, echo=echo)
+                                      progress=False, echo=echo, init_from=spec.init_from)
         ckpt = spec.run / LAST
     else:
         ckpt = checkpoint_of(spec)
+    if not spec.evaluate:
+        from gancore.checkpoint import read
+
+        return {"checkpoint": str(ckpt), "step": read(ckpt, tensors=False).step,
+                "trained": trained, "summary": run_summary(read_records(spec.run))}
     key = eval_key(task.settings, ckpt)
     gan = load(ckpt, registry=registry, ema=True)
     out: dict[str, Any] = {"checkpoint": str(ckpt), "step": int(getattr(gan, "step", 0)),

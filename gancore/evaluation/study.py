@@ -20,6 +20,12 @@
 
     [variants.wgan-gp]
     recipe = "wgan-gp"                # a different recipe instead of the base
+
+    [pretrain.shapes]                 # trained first, never evaluated or compared
+    set = ['data={ type = "shapes", image_size = 32 }']
+
+    [variants.fine-tuned]
+    init_from = "shapes"              # starts from that run's final checkpoint (same seed)
 """
 
 from __future__ import annotations
@@ -76,6 +82,24 @@ class Variant(BaseModel):
     description: str = ""
     recipe: str | None = None
     set: list[str] = Field(default_factory=list)
+    init_from: str | None = Field(
+        None, description="a variant or [pretrain] run whose final checkpoint of the same seed "
+        "this one starts from (fine-tuning)")
+
+
+class Pretrain(Variant):
+    """``[pretrain.<name>]``: a run trained before the variants that start from it
+    (``init_from``); trained under the same budget and seeds, never evaluated or compared."""
+
+
+def _check_names(value: dict[str, Any], what: str) -> dict[str, Any]:
+    for name in value:
+        if not _NAME.match(name):
+            raise ValueError(
+                f"{what} name {name!r} must start with a letter or digit and hold only "
+                "letters, digits, '.', '_' and '-' (it names the run folder)"
+            )
+    return value
 
 
 class StudyFile(BaseModel):
@@ -84,28 +108,34 @@ class StudyFile(BaseModel):
     model_config = _STRICT
     study: StudyMeta
     variants: dict[str, Variant] = Field(min_length=1)
+    pretrain: dict[str, Pretrain] = Field(default_factory=dict)
 
     @field_validator("variants")
     @classmethod
     def _names(cls, value: dict[str, Variant]) -> dict[str, Variant]:
-        for name in value:
-            if not _NAME.match(name):
-                raise ValueError(
-                    f"variant name {name!r} must start with a letter or digit and hold only "
-                    "letters, digits, '.', '_' and '-' (it names the run folder)"
-                )
-        return value
+        return _check_names(value, "variant")
+
+    @field_validator("pretrain")
+    @classmethod
+    def _pretrain_names(cls, value: dict[str, Pretrain]) -> dict[str, Pretrain]:
+        return _check_names(value, "pretrain run")
 
 
 @dataclass
 class Entry:
-    """One thing to compare: a recipe with overrides, or an existing run or checkpoint."""
+    """One thing to compare: a recipe with overrides, or an existing run or checkpoint.
+
+    ``init_from`` names the entry whose final checkpoint (of the same seed) this one starts
+    from; ``train_only`` entries (``[pretrain]``) are trained for that, never evaluated.
+    """
 
     name: str
     recipe: str | None = None
     overrides: list[str] = field(default_factory=list)
     run: Path | None = None
     description: str = ""
+    init_from: str | None = None
+    train_only: bool = False
 
 
 @dataclass
@@ -121,12 +151,18 @@ class Study:
         return self.meta.name or self.path.stem
 
     @property
+    def variants(self) -> list[Entry]:
+        """The compared entries (``entries`` less the ``[pretrain]`` runs)."""
+        return [e for e in self.entries if not e.train_only]
+
+    @property
     def baseline(self) -> str:
         """The variant the others are tested against: ``baseline``, else the first."""
-        return self.meta.baseline or self.entries[0].name
+        return self.meta.baseline or self.variants[0].name
 
     def recipe(self, variant: str, registry: Any = None, overrides: Any = ()) -> Any:
-        """The resolved recipe of ``variant`` (validates its overrides; builds nothing)."""
+        """The resolved recipe of ``variant`` (or of a ``[pretrain]`` run; validates its
+        overrides; builds nothing)."""
         from gancore.recipe import load_recipe, resolve
 
         entry = next((e for e in self.entries if e.name == variant), None)
@@ -143,8 +179,9 @@ class Study:
             where = f"{exc.key}: " if exc.key else ""
             if exc.source == "--set":
                 where = f"--set {where}"
+            table = "pretrain" if entry.train_only else "variants"
             raise RecipeError(f"{where}{exc.message}", source=str(self.path),
-                              key=f"variants.{variant}", hint=exc.hint) from None
+                              key=f"{table}.{variant}", hint=exc.hint) from None
 
 
 def is_study_file(path: str | Path) -> bool:
@@ -175,13 +212,15 @@ def load_study(path: str | Path) -> Study:
                               key=str(section), hint=_SECTION_HINTS[str(section)]) from None
         raise validation_error(exc, source=str(file), known=_known(err["loc"])) from None
     meta = parsed.study
+    tables = [("pretrain", name, v) for name, v in parsed.pretrain.items()]
+    tables += [("variants", name, v) for name, v in parsed.variants.items()]
     entries = []
-    for name, variant in parsed.variants.items():
-        key = f"variants.{name}.recipe" if variant.recipe else "study.base"
+    for table, name, variant in tables:
+        key = f"{table}.{name}.recipe" if variant.recipe else "study.base"
         ref = variant.recipe or meta.base
         if ref is None:
-            raise RecipeError("the variant names no recipe and the study has no base",
-                              source=str(file), key=f"variants.{name}",
+            raise RecipeError(f"the {_WHAT[table]} names no recipe and the study has no base",
+                              source=str(file), key=f"{table}.{name}",
                               hint='add base = "dcgan-32" to [study] or recipe = "..." here')
         try:
             recipe = find_recipe(ref, relative_to=file.parent)
@@ -189,7 +228,9 @@ def load_study(path: str | Path) -> Study:
             raise RecipeError(f"recipe {ref!r} not found", source=str(file), key=key,
                               hint=exc.hint) from None
         entries.append(Entry(name, str(recipe), [*meta.set, *variant.set],
-                             description=variant.description))
+                             description=variant.description, init_from=variant.init_from,
+                             train_only=table == "pretrain"))
+    _check_sources(parsed, file)
     if meta.baseline is not None and meta.baseline not in parsed.variants:
         from gancore.errors import suggest
 
@@ -198,6 +239,45 @@ def load_study(path: str | Path) -> Study:
                           f"{suggest(meta.baseline, names)}", source=str(file),
                           key="study.baseline", hint="variants: " + ", ".join(names))
     return Study(file, meta, entries)
+
+
+_WHAT = {"variants": "variant", "pretrain": "pretrain run"}
+
+
+def _check_sources(parsed: StudyFile, file: Path) -> None:
+    """Refuse names used twice, ``init_from`` naming nothing or itself, and cycles."""
+    from gancore.errors import suggest
+
+    for name in parsed.pretrain:
+        if name in parsed.variants:
+            raise RecipeError(f"{name!r} names both a pretrain run and a variant",
+                              source=str(file), key=f"pretrain.{name}",
+                              hint="rename one of them (each names a run folder)")
+    table = {**{n: "pretrain" for n in parsed.pretrain}, **{n: "variants" for n in parsed.variants}}
+    source = {n: v.init_from for n, v in [*parsed.pretrain.items(), *parsed.variants.items()]}
+    for name, src in source.items():
+        if src is None:
+            continue
+        key = f"{table[name]}.{name}.init_from"
+        if src not in table:
+            names = list(table)
+            raise RecipeError(f"init_from {src!r} is not a variant or pretrain run"
+                              f"{suggest(src, names)}", source=str(file), key=key,
+                              hint="give the name of a [variants.<name>] or [pretrain.<name>] "
+                                   "table: " + ", ".join(names))
+        if src == name:
+            raise RecipeError(f"{name!r} cannot start from its own checkpoint", source=str(file),
+                              key=key, hint="name another variant or a [pretrain] run")
+        chain: list[str] = [name]
+        step: str | None = src
+        while step is not None and step not in chain:
+            chain.append(step)
+            step = source[step]
+        if step == name:
+            raise RecipeError("init_from forms a cycle: " + " -> ".join([*chain, name]),
+                              source=str(file), key=key,
+                              hint="every run must start from one trained before it; break the "
+                                   "cycle (a [pretrain] run with no init_from starts fresh)")
 
 
 _SECTION_HINTS = {
@@ -211,6 +291,6 @@ def _known(loc: tuple[Any, ...]) -> list[str]:
         return list(StudyFile.model_fields)
     if loc[0] == "study":
         return list(StudyMeta.model_fields)
-    if loc[0] == "variants" and len(loc) > 2:
+    if loc[0] in ("variants", "pretrain") and len(loc) > 2:
         return list(Variant.model_fields)
     return list(StudyFile.model_fields)

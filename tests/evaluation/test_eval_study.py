@@ -33,7 +33,9 @@ def test_bundled_studies_resolve(path):
 
 
 def test_bundled_studies_include_the_course_comparisons():
-    assert {p.stem for p in STUDIES.glob("*.toml")} >= {"losses", "optimizers", "architectures"}
+    assert {p.stem for p in STUDIES.glob("*.toml")} >= {
+        "losses", "optimizers", "architectures", "precision", "optimizers-losses",
+        "upsample-dropout", "wasserstein", "ablation", "dcgan-lsgan", "transfer"}
 
 
 def test_precision_study_differs_only_in_precision_and_memory_format():
@@ -83,6 +85,22 @@ def test_variants_combine_base_study_and_own_overrides(tmp_path):
         ('[study]\nbase = "nope-gan"\n[variants.a]\n', "study.base", "not found"),
         ('[study]\n[variants.a]\n', "variants.a", "no recipe"),
         ('[study]\nbase = "dcgan-32"\n[variants."a b"]\n', "variants", "variant name"),
+        ('[study]\nbase = "dcgan-32"\n[variants.scratch]\n[variants.b]\ninit_from = "scrach"\n',
+         "variants.b.init_from",
+         "init_from 'scrach' is not a variant or pretrain run; did you mean 'scratch'?"),
+        ('[study]\nbase = "dcgan-32"\n[variants.a]\ninit_from = "a"\n', "variants.a.init_from",
+         "'a' cannot start from its own checkpoint"),
+        ('[study]\nbase = "dcgan-32"\n[variants.a]\ninit_from = "b"\n[variants.b]\n'
+         'init_from = "c"\n[pretrain.c]\ninit_from = "a"\n', "pretrain.c.init_from",
+         "init_from forms a cycle: c -> a -> b -> c"),
+        ('[study]\nbase = "dcgan-32"\n[pretrain.a]\n[variants.a]\n', "pretrain.a",
+         "'a' names both a pretrain run and a variant"),
+        ('[study]\nbase = "dcgan-32"\n[pretrain.p]\nsett = []\n[variants.a]\n',
+         "pretrain.p.sett", "did you mean 'set'"),
+        ('[study]\n[pretrain.p]\nrecipe = "dcgan-32"\n[variants.a]\nrecipe = "dcgan-32"\n'
+         '[pretrain.q]\n', "pretrain.q", "the pretrain run names no recipe"),
+        ('[study]\nbase = "dcgan-32"\nbaseline = "p"\n[pretrain.p]\n[variants.a]\n',
+         "study.baseline", "the baseline 'p' is not a variant"),
     ],
 )
 def test_study_errors_name_file_and_key(tmp_path, text, key, words):
@@ -130,6 +148,8 @@ def test_bundled_studies_pass_the_checks_before_training(path, tmp_path):
                        settings=EvalSettings(metrics=study.meta.metrics),
                        registry=get_registry(), study=study)
     base = recipes[study.baseline]
-    for name, recipe in recipes.items():
-        if name != study.baseline:
-            assert recipe_differences(base, recipe), name
+    starts = {e.name: e.init_from for e in study.entries}
+    for entry in study.variants:
+        if entry.name != study.baseline:
+            assert (recipe_differences(base, recipes[entry.name])
+                    or starts[entry.name] != starts[study.baseline]), entry.name
