@@ -83,6 +83,12 @@ _COMPONENTS: list[tuple[str, str, str, str]] = [
         "gancore.train.losses:RelativisticAverage",
         "relativistic average BCE (RaSGAN)",
     ),
+    (
+        "loss",
+        "acgan",
+        "gancore.train.acgan:ACGAN",
+        "an adversarial loss + cross-entropy of D's class logits (ACGAN)",
+    ),
 ]
 
 

@@ -64,7 +64,8 @@ def _register_optional() -> None:
     """Commands that live in their own modules (training, evaluation, plugin kit, docs)."""
     import importlib
 
-    for module in ("gancore.commands.train", "gancore.commands.evaluate", "gancore.commands.kit"):
+    for module in ("gancore.commands.train", "gancore.commands.evaluate", "gancore.commands.kit",
+                   "gancore.commands.bench", "gancore.commands.data"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -130,6 +130,26 @@ def block_out_resolution(block: Any, resolution: int | None) -> tuple[bool, int 
     return False, resolution
 
 
+def aux_classes(discriminator: Any) -> int:
+    """A discriminator's auxiliary class count (``aux_classes``, 0 when not declared): when
+    above 0, ``forward(x, y, return_classes=True)`` gives ``(logits, class_logits)``."""
+    return int(getattr(discriminator, "aux_classes", 0) or 0)
+
+
+def _class_output_problem(out: Any, batch: int, classes: int) -> str | None:
+    """What is wrong with ``D(x, y, return_classes=True)``'s result, or ``None``."""
+    import torch
+
+    if not (isinstance(out, tuple) and len(out) == 2
+            and all(isinstance(t, torch.Tensor) for t in out)):
+        return "does not return a (logits, class_logits) pair of tensors"
+    logits, class_logits = out
+    if tuple(logits.shape) != (batch,) or tuple(class_logits.shape) != (batch, classes):
+        return (f"returns shapes {list(logits.shape)} and {list(class_logits.shape)}, expected "
+                f"[{batch}] and [{batch}, {classes}] (aux_classes = {classes})")
+    return None
+
+
 def is_conditional(module: Any) -> bool:
     """A norm (or layer) that declares ``conditional = True`` takes ``(x, y)``."""
     return bool(getattr(module, "conditional", False))
@@ -430,6 +450,38 @@ def check_dataset(registry: Registry, entry: ComponentEntry, params: dict[str, A
     return data
 
 
+def check_filter(registry: Registry, entry: ComponentEntry, params: dict[str, Any], *,
+                 example: Any = None, **_: Any) -> Any:
+    """Called twice on 32 labelled images: the same valid, non-empty indices both times."""
+    import torch
+
+    from gancore.data.filters import FilterContext, TensorImages, check_indices
+
+    data = example
+    if data is None:
+        g = torch.Generator().manual_seed(0)
+        data = TensorImages(torch.rand(32, 3, 8, 8, generator=g) * 2 - 1, torch.arange(32) % 4)
+    ctx = FilterContext(key=f"filter:{entry.name}", seed=0, batch_size=1, num_classes=4,
+                        dataset="check", cache_dir=None)
+    first = entry.create(**params)
+    kept = check_indices(entry, first(data, ctx), len(data))
+    if kept.numel() == 0:
+        raise broken(entry, f"kept none of the {len(data)} items")
+    again = check_indices(entry, entry.create(**params)(data, ctx), len(data))
+    if not torch.equal(kept, again):
+        raise broken(entry, "returned other indices on a second call with the same data and "
+                     "seed (a filter must be deterministic given ctx.seed)")
+    scores = getattr(first, "scores", None)
+    if scores is not None:
+        if not isinstance(scores, torch.Tensor) or tuple(scores.shape) != (len(data),):
+            shape = list(scores.shape) if isinstance(scores, torch.Tensor) else _describe(scores)
+            raise broken(entry, f"set scores of shape {shape}, not one per item "
+                         f"([{len(data)}])")
+        if not torch.isfinite(scores).all():
+            raise broken(entry, "set scores that are not finite")
+    return first
+
+
 def check_metric(registry: Registry, entry: ComponentEntry, params: dict[str, Any],
                  **_: Any) -> Any:
     """compute() on random inputs returns a dict of finite floats."""
@@ -496,6 +548,12 @@ def _check_network(kind: str) -> Callable[..., Any]:
         if tuple(out.shape) != want:
             what = "samples" if kind == "generator" else "one logit per sample"
             raise broken(entry, f"made shape {list(out.shape)}, expected {list(want)} ({what})")
+        if kind == "discriminator" and aux_classes(net):
+            pair = net(x, y, return_classes=True)
+            problem = _class_output_problem(pair, x.shape[0], aux_classes(net))
+            if problem:
+                raise broken(entry, f"D(x, y, return_classes=True) {problem}")
+            _finite(entry, pair[1], "D(x, y, return_classes=True)")
         return net
 
     check.__doc__ = f"The {kind} builds for the data shape and gives the right output shape."
@@ -552,6 +610,28 @@ def check_network_shapes(net: nn.Module, kind: str, data_shape: tuple[int, ...],
             hint="end a discriminator with a logit head (conv_logit or linear_logit)"
             if kind == "discriminator" else "end the generator with a head that makes the data",
         )
+    if kind == "discriminator" and aux_classes(net):
+        try:
+            inspect.signature(net.forward).bind(None, None, return_classes=True)
+        except TypeError:
+            raise ContractError(
+                f"the {kind} declares aux_classes = {aux_classes(net)} but its forward takes no "
+                "return_classes argument", key=key,
+                hint="add forward(x, y=None, return_classes=False) returning (logits, "
+                "class_logits) when asked, or leave aux_classes at 0",
+            ) from None
+        except ValueError:  # no signature to read: the call below tells
+            pass
+        try:
+            pair = net(torch.empty(BATCH, *data_shape, device="meta"), y, return_classes=True)
+        except ContractError:
+            raise
+        except Exception:  # as above: the first real forward checks
+            return
+        problem = _class_output_problem(pair, BATCH, aux_classes(net))
+        if problem:
+            raise ContractError(f"the {kind}'s class head {problem}", key=key,
+                                hint="the class head must give one logit per data class")
 
 
 # -- callbacks, trackers and component state -------------------------------------------------

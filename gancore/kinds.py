@@ -104,7 +104,8 @@ KINDS: dict[str, Kind] = {
             clauses=(("()", "a forward(x, y=None)", 2),),
             check=f"{_C}:check_discriminator",
             verifies="builds for the data shape from its defaults; D(x, y) has shape [B] "
-            "and finite values",
+            "and finite values; with aux_classes > 0, D(x, y, return_classes=True) gives "
+            "logits [B] and class logits [B, aux_classes]",
             example='''class TinyD(nn.Module):
     """A linear critic."""
 
@@ -349,6 +350,28 @@ KINDS: dict[str, Kind] = {
         return x.clone(), torch.tensor(0)''',
             example_name="stripes",
             short_example='[data]\ntype = "stripes"\nimage_size = 16',
+        ),
+        Kind(
+            "filter",
+            "training-data filters run once before training: filter(dataset, ctx) -> indices",
+            ("data.filters[]",),
+            f"{_P}:Filter",
+            clauses=(("()", "a __call__(dataset, ctx) -> indices", 2),),
+            check=f"{_C}:check_filter",
+            verifies="called twice on 32 labelled [3, 8, 8] images (4 classes): a non-empty "
+            "1-D tensor of integer indices into the dataset, the same both times; scores "
+            "(if set) are one finite float per image",
+            example='''def drop_dark(below: float = -0.95):
+    """Drop nearly black images (mean value below `below`)."""
+
+    def keep(dataset, ctx):
+        x, _ = ctx.tensors(dataset)
+        return (x.flatten(1).mean(1) >= below).nonzero().squeeze(1)
+
+    return keep''',
+            example_name="drop_dark",
+            short_example='[data]\ntype = "shapes"\n'
+            'filters = ["drop_dark", { type = "autoencoder_outliers", fraction = 0.02 }]',
         ),
         Kind(
             "metric",

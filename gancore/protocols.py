@@ -81,7 +81,10 @@ class Generator(Protocol):
 class Discriminator(Protocol):
     """``forward(x, y=None) -> logits [B]``; made as ``Factory(**params, ctx=ctx)``.
 
-    ``num_classes`` (optional, default 0) > 0 means it needs labels ``y``.
+    ``num_classes`` (optional, default 0) > 0 means it needs labels ``y``. ``aux_classes``
+    (optional, default 0) > 0 means it has an auxiliary classifier (ACGAN): then
+    ``forward(x, y, return_classes=True)`` returns ``(logits [B], class_logits [B,
+    aux_classes])`` from the one pass, for losses with ``uses_class_logits``.
     """
 
     num_classes: int
@@ -96,7 +99,11 @@ class Loss(Protocol):
     Both methods return scalar tensors. Optional: ``real_target`` (float), the target for
     real logits, which the trainer lowers for one-sided label smoothing (``train.
     label_smoothing``) when the attribute exists; ``needs_real_for_g`` (default False): the
-    trainer passes ``real_logits`` to ``g_loss`` only when it is True.
+    trainer passes ``real_logits`` to ``g_loss`` only when it is True; ``uses_class_logits``
+    (default False): when True, the discriminator must have ``aux_classes`` and the trainer
+    adds ``d_class_loss(real_class_logits, fake_class_logits, y)`` to the D loss and
+    ``g_class_loss(fake_class_logits, y)`` to the G loss (``y``: the labels of the real
+    batch, which the fakes were generated for).
     """
 
     def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor: ...
@@ -165,6 +172,24 @@ class Dataset(Protocol):
     def __len__(self) -> int: ...
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+
+@runtime_checkable
+class Filter(Protocol):
+    """``Factory(**params) -> callable``: chooses the training images, once before training.
+
+    ``filter(dataset, ctx)`` receives the training dataset (after ``data.inject_noise`` and the
+    filters before it) and a :class:`gancore.data.filters.FilterContext` (``ctx.key``,
+    ``ctx.seed``, ``ctx.batch_size``, ``ctx.num_classes``, ``ctx.cache_dir``,
+    ``ctx.tensors(dataset)``), and returns the indices of the items to keep: a 1-D integer
+    tensor (or sequence) into ``dataset``; an index given twice is an item seen twice as often
+    (oversampling). The same dataset and seed must give the same indices. Optional, set by the
+    call: ``scores`` (one float per item received, higher for items more likely dropped) and
+    ``threshold`` (the score above which items were dropped) and ``score_name`` (what the
+    score is), which ``gancore data inspect`` plots.
+    """
+
+    def __call__(self, dataset: Any, ctx: Any) -> torch.Tensor: ...
 
 
 @runtime_checkable
@@ -252,6 +277,12 @@ class Callback(Protocol):
     ``optional`` (default False): when True, a callback that raises is disabled with a
     warning and the run goes on; otherwise the run stops (with a checkpoint saved) with one
     message naming the callback and its pack. A callback may be :class:`Stateful`.
+
+    ``wanted(trainer) -> bool`` (optional): asked once before ``on_run_start``; a callback
+    that answers False hears no event of the run, so a pack's default callback with nothing
+    to do in a recipe costs nothing per step. A :class:`~gancore.errors.RecipeError` raised
+    by ``wanted`` or ``on_run_start`` is the user's mistake: it stops the run before it
+    starts, as it is, with no checkpoint written.
     """
 
     optional: bool

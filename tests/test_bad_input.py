@@ -39,7 +39,7 @@ def test_unknown_component_type_suggests(tmp_path, capsys):
     path = write(tmp_path / "r.toml", BASE + '[loss]\ntype = "hinj"\n')
     err = fails(capsys, "build", str(path))
     assert "r.toml: loss.type: unknown loss 'hinj'; did you mean 'hinge'?" in err
-    assert "available: bce" in err
+    assert "available: acgan, bce" in err
 
 
 def test_unknown_block_in_list_has_indexed_key_path(capsys):

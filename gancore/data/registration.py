@@ -43,8 +43,22 @@ DATASETS: dict[str, tuple[str, str]] = {
     ),
 }
 
+#: name -> (lazy factory, one-line summary) of the built-in filters (``data.filters``)
+FILTERS: dict[str, tuple[str, str]] = {
+    "autoencoder_outliers": (
+        "gancore.data.outliers:AutoencoderOutliers",
+        "drop the images a small conv autoencoder reconstructs worst (cached)",
+    ),
+    "class_balance": (
+        "gancore.data.filters:ClassBalance",
+        "oversample rarer classes so every class appears equally often",
+    ),
+}
+
 
 def register(registry: Registry) -> None:
-    """Add every built-in dataset to ``registry`` under kind ``dataset``."""
+    """Add every built-in dataset to ``registry`` under kind ``dataset``, and the filters."""
     for name, (factory, summary) in DATASETS.items():
         registry.add("dataset", name, factory, summary=summary)
+    for name, (factory, summary) in FILTERS.items():
+        registry.add("filter", name, factory, summary=summary)

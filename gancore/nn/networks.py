@@ -11,6 +11,7 @@ from torch.nn import functional as F
 from gancore.assembly.context import BuildContext, ref_name
 from gancore.assembly.sequence import assemble, make_block, next_resolution, resolution_hint
 from gancore.errors import RecipeError
+from gancore.nn.class_head import ClassHead, ClassHeadType
 from gancore.params import Channels, EmbedDim
 from gancore.recipe.refs import ActivationSpec, BlockSpec, InitSpec, NormSpec, WeightNormSpec
 
@@ -140,6 +141,11 @@ class StackDiscriminator(nn.Module):
 
     ``conditioning``: ``concat`` joins label maps to the input (one-hot when ``embed_dim = 0``);
     ``projection`` adds the projection term in a ``linear_logit`` head.
+
+    ``class_head`` (ACGAN): ``linear`` or ``pooled`` adds an auxiliary classifier on the
+    features the logit head reads (:class:`~gancore.nn.class_head.ClassHead`); then
+    ``aux_classes`` is the data's class count and ``forward(x, y, return_classes=True)``
+    returns ``(logits [B], class_logits [B, aux_classes])`` from the one pass.
     """
 
     def __init__(
@@ -153,6 +159,7 @@ class StackDiscriminator(nn.Module):
         conditioning: Literal["none", "concat", "projection"] = "none",
         embed_dim: EmbedDim = 0,
         init: InitSpec = "default",
+        class_head: ClassHeadType = "none",
         *,
         ctx: BuildContext,
     ) -> None:
@@ -194,6 +201,8 @@ class StackDiscriminator(nn.Module):
             ch = int(self.stem.out_channels)
         self.blocks, ch, res = assemble(ctx, blocks, ch, res, f"{key}.blocks")
         self.head = make_block(ctx.child(resolution=res), head, ch, f"{key}.head")
+        self.class_head = self._class_head(ctx, class_head, ch, res, key)
+        self.aux_classes = 0 if self.class_head is None else ctx.num_classes
         need = getattr(self.head, "required_resolution", None)
         if need is not None and res != need:
             if res is None:
@@ -210,7 +219,25 @@ class StackDiscriminator(nn.Module):
             )
         _apply_init(ctx, self, init, key)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    @staticmethod
+    def _class_head(
+        ctx: BuildContext, kind: ClassHeadType, ch: int, res: int | None, key: str
+    ) -> ClassHead | None:
+        if kind == "none":
+            return None
+        if ctx.num_classes <= 0:
+            raise RecipeError(
+                "the class head predicts the data's classes (ACGAN), but the data have no "
+                "class labels",
+                key=f"{key}.class_head",
+                hint='use labelled data, or set class_head = "none" and a loss without '
+                'classes (loss.type = "bce")',
+            )
+        return ClassHead(ch, res, ctx.num_classes, kind, ctx=ctx.child(key=f"{key}.class_head"))
+
+    def forward(
+        self, x: torch.Tensor, y: torch.Tensor | None = None, return_classes: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         if self.num_classes:
             if y is None:
                 raise ValueError("this discriminator is class-conditional: pass labels y")
@@ -226,4 +253,8 @@ class StackDiscriminator(nn.Module):
         h = self.stem(x, y) if not isinstance(self.stem, nn.Identity) else x
         for block in self.blocks:
             h = block(h, y)
-        return self.head(h, y)
+        if not return_classes:
+            return self.head(h, y)
+        if self.class_head is None:
+            raise ValueError("this discriminator has no class head (set class_head)")
+        return self.head(h, y), self.class_head(h)

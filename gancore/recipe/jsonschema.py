@@ -40,9 +40,13 @@ def json_schema(registry: Any = None) -> dict[str, Any]:
             defs[def_name] = sub
             refs.append({"$ref": f"#/$defs/{def_name}"})
         forms[kind] = KINDS[kind].schema_form(registry.names(kind), refs)
-    for d in defs.values():
+    for d in list(defs.values()):
         kind = d.get("x-gancore-kind")
         if kind in forms:
+            # settings the reference type declares itself (``data.filters``) go in every table
+            shared = {k: v for k, v in d.get("properties", {}).items() if k != "type"}
+            for ref in forms[kind]["oneOf"][1:] if shared else ():
+                defs[ref["$ref"].rsplit("/", 1)[1]]["properties"].update(shared)
             d.clear()
             d.update(forms[kind])
     schema["title"] = "gancore recipe"

@@ -13,9 +13,11 @@ from typing import Any
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Field,
     PrivateAttr,
     SerializationInfo,
     SerializerFunctionWrapHandler,
+    field_validator,
     model_serializer,
     model_validator,
 )
@@ -95,6 +97,53 @@ def _kind_spec(kind: str) -> type[ComponentSpec]:
 
 #: kind -> its reference type
 SPECS: dict[str, type[ComponentSpec]] = {kind: _kind_spec(kind) for kind in KINDS}
+FilterSpec = SPECS["filter"]
+
+
+class DatasetSpec(ComponentSpec):
+    """A reference to a registered dataset: "name" or { type = "name", ... }.
+
+    Besides the dataset's own parameters, ``[data]`` takes two settings of the training data
+    that no dataset sees: ``filters`` (references to filter components, run in order once
+    before training) and ``inject_noise`` (a share of the training images replaced by uniform
+    noise at seed-determined indices). Both are left out of :meth:`params` and, at their
+    defaults, out of the written recipe.
+    """
+
+    model_config = ConfigDict(
+        extra="allow", frozen=True, json_schema_extra={"x-gancore-kind": "dataset"}
+    )
+
+    filters: list[FilterSpec] = Field(
+        default_factory=list, max_length=64,
+        description="filters choosing the training images, run in order before training",
+    )
+    inject_noise: float = Field(
+        0.0, ge=0.0, le=0.5, strict=True, allow_inf_nan=False,
+        description="share of the training images replaced by uniform noise (0..0.5)",
+    )
+
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict | str) else value
+
+    @model_serializer(mode="wrap")
+    def _to_data(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        if not isinstance(self, ComponentSpec):
+            return self
+        if self._short and not self.model_extra and not self.filters and not self.inject_noise:
+            return self.type
+        data = handler(self)
+        if isinstance(data, dict):
+            if not self.filters:
+                data.pop("filters", None)
+            if not self.inject_noise:
+                data.pop("inject_noise", None)
+        return data
+
+
+SPECS["dataset"] = DatasetSpec
 #: reference type -> kind
 SPEC_KINDS: dict[type[ComponentSpec], str] = {cls: kind for kind, cls in SPECS.items()}
 
@@ -123,6 +172,5 @@ PenaltySpec = SPECS["penalty"]
 AugmentSpec = SPECS["augment"]
 OptimizerSpec = SPECS["optimizer"]
 ScheduleSpec = SPECS["schedule"]
-DatasetSpec = SPECS["dataset"]
 MetricSpec = SPECS["metric"]
 FeatureExtractorSpec = SPECS["feature_extractor"]

@@ -41,7 +41,11 @@ def resolve_spec(
     if (spec.short and not spec.params()) or not KINDS[kind].fill_defaults:
         out = spec.model_copy()
     else:
-        out = type(spec).model_validate({"type": spec.type, **model.model_dump(mode="json")})
+        # settings the reference type itself declares (``data.filters``) are kept as they are
+        own = {f: getattr(spec, f) for f in type(spec).model_fields if f != "type"}
+        out = type(spec).model_validate(
+            {"type": spec.type, **own, **model.model_dump(mode="json")}
+        )
     out._short = spec.short
     out._validated = model
     return out
@@ -97,7 +101,8 @@ def resolve(recipe: Recipe, registry: Any = None) -> Recipe:
         else:
             top[section] = new
     for section, updates in nested.items():
-        top[section] = getattr(recipe, section).model_copy(update=updates)
+        # a section that is itself a reference (``data``) keeps its resolved form
+        top[section] = top.get(section, getattr(recipe, section)).model_copy(update=updates)
     out = recipe.model_copy(update=top)
     out._source = src
     out._resolved = True

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gancore.params import MAX_SEED, MAX_STEPS, Device
+from gancore.params import MAX_SEED, MAX_STEPS, Device, PositiveFactor, Steps
 from gancore.recipe.refs import (
     SPECS,
     AugmentSpec,
@@ -60,6 +60,21 @@ def _every(default: int, what: str) -> Any:
     return Field(default, ge=1, le=MAX_STEPS, description=f"{what} (1..{MAX_STEPS:,})")
 
 
+class TopKSection(BaseModel):
+    """``train.top_k``: only the k highest-scored fakes update G (Sinha et al. 2020).
+
+    k is the fraction ``max(start * gamma ** (step // every), min)`` of the batch.
+    """
+
+    model_config = _STRICT
+    start: PositiveFactor = Field(1.0, description="fraction of the batch at first, in (0, 1]")
+    gamma: PositiveFactor = Field(0.99, description="decay of the fraction per interval, (0, 1]")
+    min: PositiveFactor = Field(0.5, description="smallest fraction, in (0, 1]")
+    every: Steps = Field(
+        0, description="generator updates per decay; 0: one pass over the data (an epoch)"
+    )
+
+
 class TrainSection(BaseModel):
     """``[train]``: the training loop's settings."""
 
@@ -87,7 +102,11 @@ class TrainSection(BaseModel):
     clip_weights: float = Field(
         0.0, ge=0.0, le=100.0, description="WGAN weight clipping of D (0..100); 0 disables"
     )
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    top_k: TopKSection | None = Field(
+        None, description="top-k generator updates (Sinha et al. 2020); unset: every fake")
+    freeze_d: int = Field(
+        0, ge=0, le=1024, description="discriminator blocks frozen from the input (FreezeD)")
+    precision: Literal["auto", "fp32", "tf32", "bf16", "fp16"] = "auto"
     channels_last: Literal["auto", "on", "off"] = "auto"
     compile: bool = False
     device: Device = "auto"

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gancore.errors import GancoreError
+from gancore.errors import GancoreError, RecipeError
 from gancore.kinds import KINDS
 
 #: ``(event, number of arguments after the trainer)``, in the order they happen.
@@ -63,7 +63,28 @@ class Events:
         #: the listeners of ``on_step_end`` (the per-step fast path tests this list)
         self.step = self.handlers["on_step_end"]
 
-    def emit(self, event: str, trainer: Any, *args: Any) -> None:
+    def start(self, trainer: Any) -> None:
+        """Drop the callbacks that are not ``wanted`` in this run, then ``on_run_start``.
+
+        A :class:`RecipeError` from either is the user's: it propagates as it is.
+        """
+        for cb in list(self.callbacks):
+            wanted = getattr(cb.obj, "wanted", None)
+            if not callable(wanted):
+                continue
+            try:
+                keep = wanted(trainer)
+            except RecipeError:
+                raise
+            except Exception as exc:
+                self.failed(cb, "wanted", exc)
+                continue
+            if not keep:
+                self.disable(cb)
+                self.callbacks.remove(cb)
+        self.emit("on_run_start", trainer, user_errors=True)
+
+    def emit(self, event: str, trainer: Any, *args: Any, user_errors: bool = False) -> None:
         """Call every listener of ``event``; see the module docstring for failures."""
         handlers = self.handlers[event]
         if not handlers:
@@ -72,6 +93,8 @@ class Events:
             try:
                 fn(trainer, *args)
             except Exception as exc:
+                if user_errors and isinstance(exc, RecipeError):
+                    raise
                 self.failed(cb, event, exc)
 
     def step_end(self, trainer: Any, step: int) -> None:

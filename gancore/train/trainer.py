@@ -27,12 +27,15 @@ from torch import nn
 from gancore.errors import CheckpointError, GancoreError, RecipeError
 from gancore.recipe import Recipe, load_recipe, resolve
 from gancore.registry import Registry
+from gancore.train import acgan, freezed, numerics
 from gancore.train import distributed as dist_mod
 from gancore.train import state as state_mod
 from gancore.train.batches import make_batches
 from gancore.train.ema import EMA
 from gancore.train.events import Bound, CallbackError, Events
+from gancore.train.numerics import bf16_supported  # noqa: F401  (kept importable here)
 from gancore.train.runlog import MetricsLog, ProgressBar
+from gancore.train.topk import TopK, steps_per_epoch
 
 #: ``[train]`` keys and others that may change when a run is resumed.
 RESUMABLE_KEYS = (
@@ -128,15 +131,6 @@ def recipe_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return out
 
 
-def bf16_supported(device: torch.device) -> bool:
-    """Whether bf16 autocast is fast on ``device`` (AVX-512 BF16/AMX CPUs, bf16 GPUs)."""
-    if device.type == "cuda":
-        return bool(torch.cuda.is_bf16_supported())
-    if device.type == "cpu":
-        cpu = getattr(torch, "cpu", None)
-        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-        return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
-    return False
 
 
 def pick_device(name: str, info: dist_mod.DistInfo) -> torch.device:
@@ -338,13 +332,17 @@ class Trainer:
         elif resume:
             raise TrainingError("--resume needs the run folder", hint="give --out RUN_DIR")
 
+        acgan.check_labelled(self.recipe, self.registry)
         self.gan = build(self.recipe, registry=self.registry, device=self.device)
         self.G, self.D = self.gan.generator, self.gan.discriminator
         self.images = len(self.gan.data.shape) == 3
         self.seed = self.recipe.seed
         self.g_conditional = self.gan.num_classes > 0
         self.d_conditional = int(getattr(self.D, "num_classes", 0)) > 0
+        self.class_loss = acgan.check_networks(self.gan.loss, self.G, self.D,
+                                               self.gan.num_classes, self.recipe.source)
 
+        self._resumed_numerics = _saved_numerics(resume_ckpt)
         self._setup_numerics()
         self._setup_data()
         self._setup_optim()
@@ -393,23 +391,42 @@ class Trainer:
             from gancore.train.threads import default_threads
 
             torch.set_num_threads(min(torch.get_num_threads(), default_threads()))
-        precision = cfg.precision
-        if precision == "auto":
-            precision = "bf16" if self.images and bf16_supported(device) else "fp32"
-        if precision == "fp16" and device.type != "cuda":
+        if cfg.precision in ("fp16", "tf32") and device.type != "cuda":
             raise RecipeError(
-                "fp16 training needs a GPU",
+                f"{cfg.precision} training needs a GPU",
                 key="train.precision",
                 hint='use "bf16" or "auto" on the CPU',
             )
+        self.numerics = self._choose_numerics()
+        self.echo(self.numerics.describe())
+        precision = self.numerics.candidate.precision
         self.precision = precision
         self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
         self.scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
-        cl = cfg.channels_last
-        self.channels_last = self.images and (cl == "on" or (cl == "auto"))
+        if precision == "tf32":
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        self.channels_last = self.numerics.candidate.channels_last
         if self.channels_last:
             self.G.to(memory_format=torch.channels_last)
             self.D.to(memory_format=torch.channels_last)
+
+    def _choose_numerics(self) -> numerics.Choice:
+        """Precision and memory format: the resumed run's, else chosen by gancore.train.numerics."""
+        cfg = self.cfg
+        saved = self._resumed_numerics
+        if saved is not None and "auto" in (cfg.precision, cfg.channels_last):
+            precision = saved.precision if cfg.precision == "auto" else cfg.precision
+            cl = saved.channels_last if cfg.channels_last == "auto" else cfg.channels_last == "on"
+            return numerics.Choice(numerics.Candidate(precision, self.images and cl), "resumed")
+        probe = numerics.probe_for(self.gan, cfg.batch_size, self.device)
+        sig = numerics.signature_for(self.recipe, cfg.batch_size, self.gan.data.shape,
+                                     self.device)
+        return numerics.choose(
+            probe, precision=cfg.precision, channels_last=cfg.channels_last,
+            images=self.images, steps=cfg.steps, network_signature=sig,
+            measure_allowed=not self.dist.enabled,
+        )
 
     def autocast(self) -> Any:
         """The autocast context of the configured precision (a no-op in fp32)."""
@@ -427,6 +444,14 @@ class Trainer:
             from gancore.errors import DataError
 
             raise DataError(f"cannot read the dataset: {exc}", key="data") from None
+        from gancore.data.filters import prepare_training_data
+
+        #: data.inject_noise and data.filters applied: what was kept, dropped and planted
+        self.training_data = prepare_training_data(
+            dataset, self.recipe, self.registry, num_classes=self.gan.data.num_classes,
+            echo=self.echo if self.is_main else None,
+        )
+        dataset = self.training_data.dataset
         self.dataset = dataset
         self.batches = make_batches(
             dataset,
@@ -535,8 +560,14 @@ class Trainer:
         make = self.registry.make
         self.opt_g = make("optimizer", cfg.g_optimizer, self.G.parameters(),
                           key="train.g_optimizer")
-        self.opt_d = make("optimizer", cfg.d_optimizer, self.D.parameters(),
+        # FreezeD: the first train.freeze_d blocks of D get no gradient and no optimizer state
+        self.d_frozen = freezed.freeze(self.D, cfg.freeze_d, self.recipe.source)
+        self.d_params = freezed.trainable(self.D, self.d_frozen)
+        self.opt_d = make("optimizer", cfg.d_optimizer, self.d_params,
                           key="train.d_optimizer")
+        self.top_k = None if cfg.top_k is None else TopK.from_settings(
+            cfg.top_k, steps_per_epoch(len(self.dataset), cfg.batch_size, cfg.n_critic,
+                                       self.dist.world_size), self.recipe.source)
         self.sched_g = make("schedule", cfg.g_schedule, self.opt_g, cfg.steps,
                             key="train.g_schedule")
         self.sched_d = make("schedule", cfg.d_schedule, self.opt_d, cfg.steps,
@@ -675,6 +706,7 @@ class Trainer:
             "sched_d": self.sched_d.state_dict(),
             "world_size": self.dist.world_size,
             "precision": self.precision,
+            "channels_last": self.channels_last,
         }
         if components:
             meta["components"] = components
@@ -734,7 +766,7 @@ class Trainer:
         """
         cfg = self.cfg
         sigma = cfg.instance_noise * max(0.0, 1.0 - self.step / cfg.steps)
-        d_params = list(self.D.parameters())
+        d_params = self.d_params  # without the blocks train.freeze_d freezes
         d_loss = torch.zeros((), device=self.device)
         real = fake = y = None
         for i in range(cfg.n_critic):
@@ -749,9 +781,15 @@ class Trainer:
             real_in = self._d_input(real, sigma)
             fake_in = self._d_input(fake.detach(), sigma)
             with self.autocast():
-                real_logits = self.D_train(real_in, y_d).float()
-                fake_logits = self.D_train(fake_in, y_d).float()
+                if not self.class_loss:
+                    real_logits = self.D_train(real_in, y_d).float()
+                    fake_logits = self.D_train(fake_in, y_d).float()
+                else:  # ACGAN: class logits from the same passes
+                    real_logits, real_cls = acgan.forward_with_classes(self.D_train, real_in, y_d)
+                    fake_logits, fake_cls = acgan.forward_with_classes(self.D_train, fake_in, y_d)
             d_loss = self.loss.d_loss(real_logits, fake_logits)
+            if self.class_loss:
+                d_loss = d_loss + self.loss.d_class_loss(real_cls, fake_cls, y)
             pen_total = None
             self.d_updates += 1
             for pen in self.penalties:
@@ -789,15 +827,28 @@ class Trainer:
         d_fn = self.D_train if self.cfg.compile else self.D
         try:
             with self.autocast():
-                fake_logits = d_fn(self._d_input(fake, sigma), y_d).float()
+                if not self.class_loss:
+                    fake_logits = d_fn(self._d_input(fake, sigma), y_d).float()
+                else:
+                    fake_logits, fake_cls = acgan.forward_with_classes(
+                        d_fn, self._d_input(fake, sigma), y_d)
                 real_logits = None
                 if getattr(self.loss, "needs_real_for_g", False):
                     real_logits = d_fn(self._d_input(real, sigma), y_d).float()
-            g_loss = self.loss.g_loss(fake_logits, real_logits)
+            # top-k: only the fakes D scores highest update G (None: the whole batch)
+            top = None if self.top_k is None else self.top_k.select(fake_logits, self.step)
+            g_loss = self.loss.g_loss(fake_logits if top is None else fake_logits[top],
+                                      real_logits)
+            if self.class_loss:
+                assert y is not None
+                g_loss = g_loss + self.loss.g_class_loss(
+                    *((fake_cls, y) if top is None else (fake_cls[top], y[top])))
             self.opt_g.zero_grad(set_to_none=True)
             self._backward_step(g_loss, self.opt_g, list(self.G.parameters()))
         finally:
             self.D.requires_grad_(True)
+            for p in self.d_frozen:  # FreezeD: frozen blocks stay without gradients
+                p.requires_grad_(False)
         self.stats.add_g(g_loss)
         return g_loss
 
@@ -927,7 +978,7 @@ class Trainer:
         start_step = self.step
         if trackers:
             trackers.log_hparams(hparams(self.recipe.to_dict()))
-        events.emit("on_run_start", self)
+        events.start(self)
         t_start = t_log = time.perf_counter()
         seconds_at_start = self.seconds
         images_at_log = self.images_seen
@@ -1055,6 +1106,16 @@ class Trainer:
     def close(self) -> None:
         """Leave the distributed process group, if one was joined."""
         dist_mod.teardown(self.dist)
+
+
+def _saved_numerics(ckpt: Any) -> numerics.Candidate | None:
+    """The precision and memory format a resumed run was trained with (None: unknown)."""
+    meta = getattr(getattr(ckpt, "info", None), "trainer", None)
+    precision = getattr(meta, "precision", None)
+    if precision not in ("fp32", "tf32", "bf16", "fp16"):
+        return None
+    cl = getattr(meta, "channels_last", None)
+    return numerics.Candidate(precision, bool(cl)) if isinstance(cl, bool) else None
 
 
 def _chunks(

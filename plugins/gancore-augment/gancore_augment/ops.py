@@ -53,6 +53,26 @@ def cut(
     return x * (~hole).unsqueeze(1).to(x.dtype)
 
 
+def xflip(x: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
+    """Mirror sample ``b`` left to right where ``flip[b]`` is true."""
+    return torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
+
+
+def rotate90(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """Rotate sample ``b`` by ``k[b]`` quarter turns counter-clockwise, as ``torch.rot90``.
+
+    ``k`` is taken modulo 4. A quarter turn would change the shape of a non-square image, so
+    there only half turns are made: an odd ``k`` counts as ``k - 1``.
+    """
+    k = k.view(-1, 1, 1, 1) % 4
+    if x.shape[-1] == x.shape[-2]:
+        x = torch.where(k % 2 == 1, x.transpose(-1, -2), x)
+    else:
+        k = k - k % 2
+    x = torch.where((k == 1) | (k == 2), x.flip(-2), x)
+    return torch.where(k >= 2, x.flip(-1), x)
+
+
 def _rand(n: int, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     return torch.rand(n, generator=generator, device=x.device)
 

@@ -17,14 +17,17 @@ COMPONENTS: list[tuple[str, str, str]] = [
     ("color", f"{_M}:Color", "random brightness, saturation and contrast"),
     ("translation", f"{_M}:Translation", "random shift with zero padding"),
     ("cutout", f"{_M}:Cutout", "zero a random square"),
+    ("ada", "gancore_augment.ada:ADA", "ADA: a pipeline applied with an adaptive probability p"),
 ]
 
 
 @hookimpl
 def gancore_register_components(registry: Registry) -> None:
-    """Register the augmentations."""
+    """Register the augmentations and the callback that adapts ``ada``."""
     for name, factory, summary in COMPONENTS:
         registry.add("augment", name, factory, summary=summary)
+    registry.add("callback", "ada", "gancore_augment.ada:AdaUpdate", default=True,
+                 summary="adapts the p of ada augments from D(real); on by default")
 
 
 @hookimpl

@@ -58,6 +58,8 @@ def test_every_component_builds_and_runs(check_pack):
         "augment:color",
         "augment:translation",
         "augment:cutout",
+        "augment:ada",
+        "callback:ada",
     }
 
 
