@@ -34,6 +34,19 @@ Betas = Annotated[
 ]
 
 
+def _with_fused(cls: type[torch.optim.Optimizer], params: Params, fused: bool,
+                **hyper: Any) -> torch.optim.Optimizer:
+    """``cls(params, fused=True, **hyper)`` where torch has that kernel for the parameters'
+    device (CPU since torch 2.4, CUDA), else torch's default (foreach) implementation."""
+    params = list(params)
+    if fused:
+        try:
+            return cls(params, fused=True, **hyper)  # type: ignore[call-arg]
+        except (RuntimeError, TypeError, ValueError):
+            pass
+    return cls(params, **hyper)  # type: ignore[call-arg]
+
+
 def adam(
     params: Params,
     lr: LearningRate = 2e-4,
@@ -41,11 +54,12 @@ def adam(
     eps: Epsilon = 1e-8,
     weight_decay: WeightDecay = 0.0,
     amsgrad: bool = False,
+    fused: bool = True,
 ) -> torch.optim.Optimizer:
-    """Adam (Kingma & Ba 2015)."""
-    return torch.optim.Adam(
-        params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad
-    )
+    """Adam (Kingma & Ba 2015); ``fused``: one kernel for all parameters where torch has it
+    (about 5x faster than the foreach update on the CPU; the same update up to rounding)."""
+    return _with_fused(torch.optim.Adam, params, fused, lr=lr, betas=betas, eps=eps,
+                       weight_decay=weight_decay, amsgrad=amsgrad)
 
 
 def adamw(
@@ -54,9 +68,11 @@ def adamw(
     betas: Betas = (0.5, 0.999),
     eps: Epsilon = 1e-8,
     weight_decay: WeightDecay = 0.01,
+    fused: bool = True,
 ) -> torch.optim.Optimizer:
-    """Adam with decoupled weight decay (Loshchilov & Hutter 2019)."""
-    return torch.optim.AdamW(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+    """Adam with decoupled weight decay (Loshchilov & Hutter 2019); ``fused`` as in adam."""
+    return _with_fused(torch.optim.AdamW, params, fused, lr=lr, betas=betas, eps=eps,
+                       weight_decay=weight_decay)
 
 
 def rmsprop(
