@@ -35,7 +35,8 @@ def test_bundled_studies_resolve(path):
 def test_bundled_studies_include_the_course_comparisons():
     assert {p.stem for p in STUDIES.glob("*.toml")} >= {
         "losses", "optimizers", "architectures", "precision", "optimizers-losses",
-        "upsample-dropout", "wasserstein", "ablation", "dcgan-lsgan", "transfer"}
+        "upsample-dropout", "wasserstein", "ablation", "dcgan-lsgan", "transfer",
+        "small-data", "regularisers", "outliers", "biggan"}
 
 
 def test_precision_study_differs_only_in_precision_and_memory_format():
