@@ -54,10 +54,11 @@ def adam(
     eps: Epsilon = 1e-8,
     weight_decay: WeightDecay = 0.0,
     amsgrad: bool = False,
-    fused: bool = True,
+    fused: bool = False,
 ) -> torch.optim.Optimizer:
-    """Adam (Kingma & Ba 2015); ``fused``: one kernel for all parameters where torch has it
-    (about 5x faster than the foreach update on the CPU; the same update up to rounding)."""
+    """Adam (Kingma & Ba 2015); ``fused = true``: one kernel for all parameters where torch
+    has it (about 5x faster than the foreach update on the CPU; the same update up to rounding,
+    but a resumed run is not bit-identical to an uninterrupted one, so it is off by default)."""
     return _with_fused(torch.optim.Adam, params, fused, lr=lr, betas=betas, eps=eps,
                        weight_decay=weight_decay, amsgrad=amsgrad)
 
@@ -68,7 +69,7 @@ def adamw(
     betas: Betas = (0.5, 0.999),
     eps: Epsilon = 1e-8,
     weight_decay: WeightDecay = 0.01,
-    fused: bool = True,
+    fused: bool = False,
 ) -> torch.optim.Optimizer:
     """Adam with decoupled weight decay (Loshchilov & Hutter 2019); ``fused`` as in adam."""
     return _with_fused(torch.optim.AdamW, params, fused, lr=lr, betas=betas, eps=eps,

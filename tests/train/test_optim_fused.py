@@ -16,7 +16,7 @@ def _params(seed: int) -> list[torch.nn.Parameter]:
 @pytest.mark.parametrize("factory", [optim.adam, optim.adamw])
 def test_the_fused_update_equals_the_foreach_one(factory):
     fused, plain = _params(0), _params(0)
-    a, b = factory(fused), factory(plain, fused=False)
+    a, b = factory(fused, fused=True), factory(plain)
     assert a.defaults.get("fused") is True and not b.defaults.get("fused")
     g = torch.Generator().manual_seed(1)
     for _ in range(5):
@@ -40,5 +40,5 @@ def test_without_a_fused_kernel_adam_falls_back(monkeypatch):
             super().__init__(params, **kw)
 
     monkeypatch.setattr(torch.optim, "Adam", NoFused)
-    opt = optim.adam(iter(_params(0)))  # a one-shot iterator survives the retry
+    opt = optim.adam(iter(_params(0)), fused=True)  # a one-shot iterator survives the retry
     assert not opt.defaults.get("fused") and len(opt.param_groups[0]["params"]) == 2
