@@ -40,6 +40,7 @@ from gancore.evaluation.runs import (
     checkpoint_of,
     eval_key,
     fingerprint,
+    json_default,
     parameter_counts,
     pid_alive,
     read_records,
@@ -641,7 +642,7 @@ def write_outputs(comparison: Comparison, registry: Registry | None = None) -> d
     }
     atomic_write_text(
         files["json"],
-        json.dumps(_finite(comparison.as_dict()), indent=2, default=_json_default) + "\n",
+        json.dumps(_finite(comparison.as_dict()), indent=2, default=json_default) + "\n",
         what="the comparison (JSON)",
     )
     atomic_write_text(files["markdown"], markdown(comparison), what="the comparison table")
@@ -669,14 +670,6 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
     return value
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return str(value)
 
 
 # -- tables -----------------------------------------------------------------------------------
@@ -924,6 +917,14 @@ def _figure(width: float, height: float) -> Any:
     return Figure(figsize=(width, height), dpi=100)
 
 
+def _scatter_2d(ax: Any, x: Any, ref: Any) -> None:
+    """Samples ``x`` [N, 2] in blue over the data's reference points (grey) when known."""
+    if ref is not None:
+        ax.scatter(ref[:, 0], ref[:, 1], s=2, c="#bbbbbb")
+    ax.scatter(x[:, 0], x[:, 1], s=2, c="#1f77b4")
+    ax.set_aspect("equal", adjustable="datalim")
+
+
 def _reference_points(result: EntryResult, registry: Registry | None) -> torch.Tensor | None:
     """Real points of a 2D dataset to draw under the generated ones (None if unavailable)."""
     from gancore.checkpoint import read
@@ -962,11 +963,7 @@ def save_sample_panels(
             ax.set_xticks([])
             ax.set_yticks([])
         elif x is not None:
-            ref = _reference_points(r, registry)
-            if ref is not None:
-                ax.scatter(ref[:, 0], ref[:, 1], s=2, c="#bbbbbb")
-            ax.scatter(x[:, 0], x[:, 1], s=2, c="#1f77b4")
-            ax.set_aspect("equal", adjustable="datalim")
+            _scatter_2d(ax, x, _reference_points(r, registry))
         ax.set_title(f"{r.entry.name} (step {r.evaluation.get('step')})", fontsize=10)
     fig.tight_layout()
     from gancore.io import save_figure
@@ -1043,11 +1040,7 @@ def sample_png(result: EntryResult, registry: Registry | None = None) -> bytes:
     fig = _figure(3.6, 3.6)
     ax = fig.add_subplot(1, 1, 1)
     if x is not None:
-        ref = _reference_points(result, registry)
-        if ref is not None:
-            ax.scatter(ref[:, 0], ref[:, 1], s=2, c="#bbbbbb")
-        ax.scatter(x[:, 0], x[:, 1], s=2, c="#1f77b4")
-        ax.set_aspect("equal", adjustable="datalim")
+        _scatter_2d(ax, x, _reference_points(result, registry))
     fig.tight_layout()
     fig.savefig(buf, format="png")
     return buf.getvalue()

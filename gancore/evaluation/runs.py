@@ -104,11 +104,12 @@ def read_state(path: Path) -> dict[str, Any] | None:
 def write_state(path: Path, state: dict[str, Any]) -> None:
     from gancore.io import atomic_write_text
 
-    atomic_write_text(path, json.dumps(state, indent=2, default=_json_default) + "\n",
+    atomic_write_text(path, json.dumps(state, indent=2, default=json_default) + "\n",
                       what="the run's state")
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """``json.dumps`` fallback: paths as text, non-finite floats as null, others by ``str``."""
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, float) and not math.isfinite(value):

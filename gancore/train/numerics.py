@@ -353,6 +353,11 @@ def make_step(probe: Probe, cand: Candidate) -> Callable[[], tuple[float, float]
     return step
 
 
+def _problem(exc: Exception) -> str:
+    """Why a candidate failed, in one line."""
+    return f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:160]}"
+
+
 def time_candidate(probe: Probe, cand: Candidate, seconds: float, *, warmup: int = 1,
                    min_steps: int = 2) -> Timing:
     """Images/s of ``cand``: ``warmup`` untimed steps, then steps for about ``seconds``."""
@@ -372,7 +377,7 @@ def time_candidate(probe: Probe, cand: Candidate, seconds: float, *, warmup: int
         _sync(probe.device)
         elapsed = time.perf_counter() - start
     except (RuntimeError, NotImplementedError, TypeError, ValueError) as exc:
-        timing.problem = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+        timing.problem = _problem(exc)
         return timing
     values = torch.stack([torch.as_tensor(v, dtype=torch.float32) for v in losses])
     if not bool(torch.isfinite(values).all()):
@@ -399,7 +404,7 @@ def measure(probe: Probe, cands: Sequence[Candidate], seconds_each: float,
                 step = make_step(probe, timing.candidate)
                 step()  # warm-up: kernels are chosen and built in the first step
             except (RuntimeError, NotImplementedError, TypeError, ValueError) as exc:
-                timing.problem = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+                timing.problem = _problem(exc)
                 step = None
             steps.append(step)
         times: list[list[float]] = [[] for _ in timings]
@@ -416,7 +421,7 @@ def measure(probe: Probe, cands: Sequence[Candidate], seconds_each: float,
                     _sync(probe.device)
                     times[i].append(time.perf_counter() - start)
                 except (RuntimeError, NotImplementedError, TypeError, ValueError) as exc:
-                    timings[i].problem = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+                    timings[i].problem = _problem(exc)
                     steps[i] = None
             done = min((len(t) for t, s in zip(times, steps, strict=True) if s), default=0)
             if not any(steps) or (done >= 2 and time.perf_counter() >= end) or done >= 1000:
