@@ -11,15 +11,17 @@ discriminator's loss every ``interval`` discriminator steps (see :mod:`gancore.t
 - ``max_gp``: the largest ``(|∇D(x̂)| − target)²`` of the batch at interpolates.
 
 The consistency terms use :func:`translate_flip`, a differentiable augmentation written with
-torch ops (random translation by up to ``translation`` of the size, zero padding, and a random
-horizontal flip); it is the ``augment`` attribute of the penalty, so any ``x -> x`` callable can
-replace it.
+torch ops (random translation by up to ``translation`` of the size, and a random horizontal
+flip); it is the ``augment`` attribute of the penalty, so any ``x -> x`` callable can replace it.
+The pixels shifted in repeat the image's edge by default (``fill = "edge"``): zeros
+(``fill = "zeros"``, DiffAugment's convention) are mid-grey in images scaled to [-1, 1], a
+border that dark-background data never has.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Literal
 
 import torch
 from pydantic import Field
@@ -40,6 +42,11 @@ Translation = Annotated[
           description="largest random shift, as a fraction of the size (0..0.5)"),
 ]
 Flip = Annotated[bool, Field(description="also flip images horizontally at random")]
+#: What :func:`translate_flip` puts in the pixels a shift uncovers.
+Fill = Annotated[
+    Literal["edge", "zeros"],
+    Field(description='"edge" repeats the border pixels; "zeros" fills with 0 (mid-grey in [-1, 1])'),
+]
 
 
 def _interpolates(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -57,9 +64,13 @@ def input_gradients(d: nn.Module, x: torch.Tensor, y: torch.Tensor | None) -> to
     return grad.float().flatten(1)
 
 
-def translate_flip(x: torch.Tensor, translation: float = 0.125, flip: bool = True) -> torch.Tensor:
-    """Shift each image by up to ``translation`` of its size (zero padding) and flip it
-    horizontally with probability 1/2; differentiable. Non-image tensors pass unchanged."""
+def translate_flip(x: torch.Tensor, translation: float = 0.125, flip: bool = True,
+                   fill: str = "edge") -> torch.Tensor:
+    """Shift each image by up to ``translation`` of its size and flip it horizontally with
+    probability 1/2; differentiable. Uncovered pixels repeat the nearest edge pixel
+    (``fill="edge"``) or are 0 (``fill="zeros"``). Non-image tensors pass unchanged."""
+    if fill not in ("edge", "zeros"):
+        raise ValueError(f'fill must be "edge" or "zeros", not {fill!r}')
     if x.dim() != 4:
         return x
     b, _, h, w = x.shape
@@ -73,10 +84,12 @@ def translate_flip(x: torch.Tensor, translation: float = 0.125, flip: bool = Tru
     dx = torch.randint(-sw, sw + 1, (b, 1, 1), device=x.device)
     rows = torch.arange(h, device=x.device).view(1, h, 1) + dy  # source row of each pixel
     cols = torch.arange(w, device=x.device).view(1, 1, w) + dx
-    inside = ((rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)).unsqueeze(1)
     index = (rows.clamp(0, h - 1) * w + cols.clamp(0, w - 1)).flatten(1)  # [B, H*W]
     flat = x.flatten(2)  # [B, C, H*W]
     moved = flat.gather(2, index.unsqueeze(1).expand(-1, x.shape[1], -1)).view_as(x)
+    if fill == "edge":
+        return moved
+    inside = ((rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)).unsqueeze(1)
     return moved * inside.to(x.dtype)
 
 
@@ -152,11 +165,12 @@ class BCR(_Regulariser):
         fake_weight: Weight = 10.0,
         translation: Translation = 0.125,
         flip: Flip = True,
+        fill: Fill = "edge",
     ) -> None:
         super().__init__(weight, interval)
         self.real_weight, self.fake_weight = real_weight, fake_weight
         self.augment: Callable[[torch.Tensor], torch.Tensor] = (
-            lambda x: translate_flip(x, translation, flip)
+            lambda x: translate_flip(x, translation, flip, fill)
         )
 
     def consistency(self, d: nn.Module, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
@@ -181,8 +195,9 @@ class CR(BCR):
         interval: Interval = 1,
         translation: Translation = 0.125,
         flip: Flip = True,
+        fill: Fill = "edge",
     ) -> None:
-        super().__init__(weight, interval, 1.0, 0.0, translation, flip)
+        super().__init__(weight, interval, 1.0, 0.0, translation, flip, fill)
 
     def __call__(self, d: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                  y: torch.Tensor | None = None) -> torch.Tensor:

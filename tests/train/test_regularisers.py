@@ -105,10 +105,11 @@ def test_consistency_terms_with_a_constant_augmentation():
     assert float(bcr(OnFakes(), real, huge)) > 0.0
 
 
-def test_translate_flip_matches_a_per_pixel_reference():
+@pytest.mark.parametrize("fill", ["zeros", "edge"])
+def test_translate_flip_matches_a_per_pixel_reference(fill):
     x = torch.randn(5, 2, 8, 8)
     torch.manual_seed(1)
-    out = translate_flip(x, 0.25, flip=False)
+    out = translate_flip(x, 0.25, flip=False, fill=fill)
     torch.manual_seed(1)
     dy = torch.randint(-2, 3, (5, 1, 1)).flatten().tolist()
     dx = torch.randint(-2, 3, (5, 1, 1)).flatten().tolist()
@@ -119,6 +120,8 @@ def test_translate_flip_matches_a_per_pixel_reference():
                 sr, sc = r + dy[i], c + dx[i]
                 if 0 <= sr < 8 and 0 <= sc < 8:
                     ref[i, :, r, c] = x[i, :, sr, sc]
+                elif fill == "edge":  # the nearest pixel inside the image
+                    ref[i, :, r, c] = x[i, :, min(max(sr, 0), 7), min(max(sc, 0), 7)]
     torch.testing.assert_close(out, ref)
     flipped = translate_flip(x, 0.0, flip=True)
     for i in range(5):
@@ -187,3 +190,17 @@ def test_a_recipe_trains_with_the_regularisers(tiny, tmp_path):
         d_loss, g_loss = trainer.train_step()
         assert torch.isfinite(d_loss) and torch.isfinite(g_loss)
     assert float(trainer.penalties[0].ema_real) != 0.0
+
+
+def test_edge_fill_keeps_a_constant_background_and_zeros_do_not(registry):
+    black = torch.full((16, 1, 8, 8), -1.0)
+    torch.manual_seed(0)
+    assert torch.equal(translate_flip(black, 0.25), black)
+    torch.manual_seed(0)
+    zeros = translate_flip(black, 0.25, fill="zeros")
+    assert (zeros == 0).any() and set(zeros.unique().tolist()) == {-1.0, 0.0}
+    bcr = registry.create("penalty", "bcr", fill="zeros", translation=0.25)
+    torch.manual_seed(0)
+    assert torch.equal(bcr.augment(black), zeros)
+    with pytest.raises(RecipeError, match="fill"):
+        registry.create("penalty", "cr", fill="reflect")
