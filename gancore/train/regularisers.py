@@ -45,7 +45,8 @@ Flip = Annotated[bool, Field(description="also flip images horizontally at rando
 #: What :func:`translate_flip` puts in the pixels a shift uncovers.
 Fill = Annotated[
     Literal["edge", "zeros"],
-    Field(description='"edge" repeats the border pixels; "zeros" fills with 0 (mid-grey in [-1, 1])'),
+    Field(description='"edge" repeats the border pixels; '
+                      '"zeros" fills with 0 (mid-grey in [-1, 1])'),
 ]
 
 
