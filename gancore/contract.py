@@ -317,6 +317,12 @@ def check_loss(registry: Registry, entry: ComponentEntry, params: dict[str, Any]
         (grad,) = torch.autograd.grad(value, wrt, allow_unused=True)
         if grad is None or not torch.isfinite(grad).all():
             raise broken(entry, f"{what} gives no finite gradient for the fake logits")
+    threshold = getattr(loss, "decision_threshold", 0.0)
+    if threshold is not None and (isinstance(threshold, bool)
+                                  or not isinstance(threshold, (int, float))
+                                  or not math.isfinite(threshold)):
+        raise broken(entry, f"decision_threshold is {threshold!r}; give a finite float, or "
+                            "None when the logits have no fixed threshold")
     return loss
 
 

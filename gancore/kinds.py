@@ -235,7 +235,8 @@ KINDS: dict[str, Kind] = {
                      ("g_loss", "a g_loss(fake_logits, real_logits=None) method", 2)),
             check=f"{_C}:check_loss",
             verifies="d_loss and g_loss on random [4] logits are finite scalars that "
-            "back-propagate to the logits",
+            "back-propagate to the logits; decision_threshold, where given, is a finite "
+            "float or None",
             example='''class Softplus:
     """The non-saturating loss written with softplus."""
 

@@ -103,7 +103,10 @@ class Loss(Protocol):
     (default False): when True, the discriminator must have ``aux_classes`` and the trainer
     adds ``d_class_loss(real_class_logits, fake_class_logits, y)`` to the D loss and
     ``g_class_loss(fake_class_logits, y)`` to the G loss (``y``: the labels of the real
-    batch, which the fakes were generated for).
+    batch, which the fakes were generated for); ``decision_threshold`` (float or None,
+    default 0.0): the logit above which D's output counts as "real" in the discriminator's
+    accuracy and F1, in the training log and in evaluation; ``None`` means no fixed threshold
+    (a Wasserstein critic), and the midpoint of the mean real and mean fake logits is used.
     """
 
     def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor: ...

@@ -247,3 +247,18 @@ def test_the_kinds_are_listed_in_one_module():
         if len(quoted) >= len(names) - 2:  # a hand-written list of (nearly) every kind
             offenders.append(path.name)
     assert not offenders, offenders
+
+
+@pytest.mark.parametrize("bad", ["high", float("nan"), True])
+def test_a_loss_with_a_bad_decision_threshold_is_refused(bad):
+    from gancore.train.losses import BCE
+
+    class Odd(BCE):
+        decision_threshold = bad
+
+    registry = load_plugins(autoload=False).registry
+    registry.add("loss", "odd", Odd)
+    with pytest.raises(ContractError, match="decision_threshold"):
+        check_component(registry, "loss", "odd")
+    Odd.decision_threshold = None  # no fixed threshold is allowed
+    check_component(registry, "loss", "odd")

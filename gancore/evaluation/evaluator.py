@@ -159,7 +159,10 @@ def evaluate_gan(
     device = resolve_device(s.device)
     gan = gan.to(device).eval()
 
-    inputs = EvalInputs(extractor_name=getattr(extractor, "name", None))
+    from gancore.metrics.classification import decision_threshold
+
+    inputs = EvalInputs(extractor_name=getattr(extractor, "name", None),
+                        d_threshold=decision_threshold(getattr(gan, "loss", None)))
     with _progress(s.progress) as progress:
         _fill_real(inputs, needs, real, extractor, gan, s, progress)
         _fill_fake(inputs, needs, gan, extractor, n, seed, s, progress)

@@ -29,7 +29,9 @@ class EvalInputs:
     discriminator's raw outputs ``[N]``; ``fake_samples`` are raw generated samples (``[N, 2]``
     for the 2D mixtures); ``modes`` ``[K, 2]`` and ``mode_std`` describe a 2D mixture;
     ``real_stats`` (mean and covariance) can stand in for ``real_features`` in FID;
-    ``extractor_name`` names the network the features and probabilities came from.
+    ``extractor_name`` names the network the features and probabilities came from;
+    ``d_threshold`` is the logit above which D calls an image real (the loss's
+    ``decision_threshold``; None: the midpoint of the mean real and fake logits).
     """
 
     real_features: torch.Tensor | None = None
@@ -45,6 +47,7 @@ class EvalInputs:
     num_classes: int | None = None
     real_labels: torch.Tensor | None = None
     extractor_name: str | None = None
+    d_threshold: float | None = 0.0
 
     def has(self, need: str) -> bool:
         """Whether a need (``"field"`` or ``"field_a|field_b"``) is met."""

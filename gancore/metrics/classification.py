@@ -1,8 +1,10 @@
 """Metrics from classifier outputs: discriminator accuracy/F1 and class coverage.
 
 Discriminator scores treat *real* as the positive class and predict real when a logit is
-``> 0``; they should be computed on held-out real data, and values near 0.5 accuracy mean D
-cannot tell the two apart.
+above the loss's ``decision_threshold`` (0 for BCE and hinge, halfway between the targets for
+least squares; without a fixed threshold, as for a Wasserstein critic, the midpoint of the
+mean real and mean fake logits). They should be computed on held-out real data, and values
+near 0.5 accuracy mean D cannot tell the two apart.
 
 Class coverage labels each generated sample by the classifier's arg-max class. It reports the
 share of classes predicted at least once and ``KL(p_gen ‖ p_data)`` in nats, where ``p_gen``
@@ -23,10 +25,35 @@ from gancore.metrics.base import EvalInputs, metric_key, require
 from gancore.params import Epsilon
 
 
-def discriminator_scores(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> dict[str, float]:
-    """Accuracy, F1 (real positive) and per-side accuracy of a discriminator from its logits."""
-    real_hit = real_logits.reshape(-1) > 0
-    fake_hit = fake_logits.reshape(-1) > 0
+def decision_threshold(loss: Any) -> float | None:
+    """The logit above which ``loss``'s discriminator calls an image real.
+
+    A loss's ``decision_threshold`` attribute (float, or None for none fixed); 0.0 for a loss
+    without the attribute (the convention of raw BCE logits)."""
+    value = getattr(loss, "decision_threshold", 0.0)
+    return None if value is None else float(value)
+
+
+def threshold_of(real_logits: torch.Tensor, fake_logits: torch.Tensor,
+                 threshold: float | None) -> torch.Tensor:
+    """``threshold`` as a tensor, or the midpoint of the mean real and fake logits for None."""
+    if threshold is not None:
+        return torch.tensor(float(threshold), device=real_logits.device)
+    return (real_logits.float().mean() + fake_logits.float().mean()) / 2
+
+
+def discriminator_scores(real_logits: torch.Tensor, fake_logits: torch.Tensor,
+                         threshold: float | None = 0.0) -> dict[str, float]:
+    """Accuracy, F1 (real positive) and per-side accuracy of a discriminator from its logits.
+
+    A logit above ``threshold`` counts as "real"; ``None`` takes the midpoint of the mean
+    real and mean fake logits."""
+    real_logits, fake_logits = real_logits.reshape(-1).float(), fake_logits.reshape(-1).float()
+    if real_logits.numel() == 0 or fake_logits.numel() == 0:
+        raise GancoreError("discriminator scores need at least one logit")
+    cut = threshold_of(real_logits, fake_logits, threshold)
+    real_hit = real_logits > cut
+    fake_hit = fake_logits > cut
     tp = float(real_hit.sum())
     fn = float(real_hit.numel()) - tp
     fp = float(fake_hit.sum())
@@ -79,7 +106,8 @@ def class_coverage(
 class DiscriminatorF1:
     """Discriminator accuracy and F1 on held-out real vs generated samples.
 
-    Reports ``d_accuracy``, ``d_f1``, ``d_real_accuracy`` and ``d_fake_accuracy``.
+    Reports ``d_accuracy``, ``d_f1``, ``d_real_accuracy`` and ``d_fake_accuracy``; a logit
+    counts as real above ``inputs.d_threshold`` (the loss's ``decision_threshold``).
     """
 
     needs: ClassVar[set[str]] = {"real_logits", "fake_logits"}
@@ -90,7 +118,7 @@ class DiscriminatorF1:
     def compute(self, inputs: EvalInputs) -> dict[str, float]:
         require(self, inputs)
         assert inputs.real_logits is not None and inputs.fake_logits is not None
-        return discriminator_scores(inputs.real_logits, inputs.fake_logits)
+        return discriminator_scores(inputs.real_logits, inputs.fake_logits, inputs.d_threshold)
 
 
 class ClassCoverage:

@@ -78,6 +78,13 @@ class ACGAN:
         return bool(getattr(self.adversarial, "needs_real_for_g", False))
 
     @property
+    def decision_threshold(self) -> float | None:
+        """The adversarial loss's decision threshold (see :func:`decision_threshold`)."""
+        from gancore.metrics.classification import decision_threshold
+
+        return decision_threshold(self.adversarial)
+
+    @property
     def real_target(self) -> float:
         """The adversarial loss's real target (label smoothing lowers it)."""
         try:

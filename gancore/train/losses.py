@@ -1,7 +1,10 @@
 """Adversarial losses (kind ``loss``) on raw discriminator logits.
 
 Each has ``d_loss(real_logits, fake_logits)`` and ``g_loss(fake_logits, real_logits)``;
-``real_target`` lets the trainer apply one-sided label smoothing.
+``real_target`` lets the trainer apply one-sided label smoothing; ``decision_threshold`` is
+the logit above which an image counts as real in the discriminator's accuracy and F1 (``None``
+for losses whose outputs have no fixed threshold: the midpoint of the real and fake means is
+used then).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from gancore.params import Label, Scale, Target
 
 class BCE:
     """Binary cross-entropy with the non-saturating generator loss (Goodfellow et al. 2014)."""
+
+    decision_threshold: float | None = 0.0
 
     def __init__(self, real_target: Label = 1.0) -> None:
         self.real_target = real_target
@@ -45,6 +50,8 @@ class LeastSquares:
     def __init__(self, a: Target = 0.0, b: Target = 1.0, c: Target = 1.0) -> None:
         self.a, self.b, self.c = a, b, c
         self.real_target = b
+        #: halfway between the fake and real targets (0.5 for the 0/1 coding, 0 for -1/1)
+        self.decision_threshold: float | None = (a + b) / 2
 
     def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         return 0.5 * (
@@ -59,6 +66,8 @@ class LeastSquares:
 
 class Hinge:
     """Hinge loss (Lim & Ye 2017; SAGAN, BigGAN)."""
+
+    decision_threshold: float | None = 0.0
 
     def __init__(self, margin: Scale = 1.0) -> None:
         self.margin = margin
@@ -79,6 +88,8 @@ class Wasserstein:
     """Wasserstein critic loss (Arjovsky et al. 2017); pair with weight clipping or a penalty."""
 
     real_target = 1.0
+    #: a critic's outputs have no fixed scale: the midpoint of the real and fake means is used
+    decision_threshold: float | None = None
 
     def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         return fake_logits.mean() - real_logits.mean()
@@ -93,6 +104,8 @@ class RelativisticAverage:
     """Relativistic average GAN with BCE (Jolicoeur-Martineau 2018): D judges real vs mean fake."""
 
     needs_real_for_g = True
+    #: D judges real against the mean fake, so a single logit has no fixed threshold
+    decision_threshold: float | None = None
 
     def __init__(self, real_target: Label = 1.0) -> None:
         self.real_target = real_target

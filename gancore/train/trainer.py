@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from gancore.errors import CheckpointError, GancoreError, RecipeError
+from gancore.metrics.classification import decision_threshold, threshold_of
 from gancore.recipe import Recipe, load_recipe, resolve
 from gancore.registry import Registry
 from gancore.train import acgan, freezed, numerics
@@ -210,8 +211,9 @@ class _Stats:
 
     KEYS = ("d_loss", "g_loss", "penalty", "d_real", "d_fake", "tp", "fp", "fn", "tn")
 
-    def __init__(self, device: torch.device) -> None:
+    def __init__(self, device: torch.device, threshold: float | None = 0.0) -> None:
         self.device = device
+        self.threshold = threshold  # the loss's decision threshold (None: midpoint of means)
         self.reset()
 
     def reset(self) -> None:
@@ -227,7 +229,8 @@ class _Stats:
         fake: torch.Tensor,
     ) -> None:
         real, fake = real.detach().float(), fake.detach().float()
-        pos_r, pos_f = (real > 0).float(), (fake > 0).float()
+        cut = threshold_of(real, fake, self.threshold)
+        pos_r, pos_f = (real > cut).float(), (fake > cut).float()
         zero = torch.zeros((), device=self.device)
         values = torch.stack(
             [
@@ -354,7 +357,7 @@ class Trainer:
         self.last_fake_logits: torch.Tensor | None = None
         self.step = 0
         self.d_updates = 0
-        self.stats = _Stats(self.device)
+        self.stats = _Stats(self.device, decision_threshold(self.loss))
         self.images_seen = 0
         self.seconds = 0.0
         torch.manual_seed(self.seed + self.dist.rank)
@@ -972,7 +975,7 @@ class Trainer:
 
         cfg = self.cfg
         events, trackers = self.events, self.trackers
-        self.stats = _Stats(self.device)
+        self.stats = _Stats(self.device, decision_threshold(self.loss))
         self.d_updates = self.step * cfg.n_critic
         check_each_step = self.device.type == "cpu"
         start_step = self.step

@@ -161,3 +161,11 @@ def test_metrics_that_do_not_fit_are_errors(make_tiny, metrics, extractor, expec
     settings = EvalSettings(metrics=metrics, extractor=extractor, num_samples=16, cache=False)
     with pytest.raises(GancoreError, match=expected):
         evaluate_gan(gan, settings)
+
+
+@pytest.mark.parametrize(("threshold", "real_acc", "fake_acc"), [(1e9, 0.0, 1.0), (-1e9, 1.0, 0.0)])
+def test_discriminator_scores_use_the_loss_threshold(make_tiny, threshold, real_acc, fake_acc):
+    gan = gancore.build(make_tiny(data={"labels": "none"}))
+    gan.loss.decision_threshold = threshold  # everything fake / everything real
+    result = evaluate_gan(gan, EvalSettings(metrics=["f1"], num_samples=16, cache=False))
+    assert result["d_real_accuracy"] == real_acc and result["d_fake_accuracy"] == fake_acc

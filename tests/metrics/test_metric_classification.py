@@ -76,3 +76,51 @@ def test_class_coverage_errors() -> None:
         class_coverage(torch.tensor([], dtype=torch.long), 3)
     with pytest.raises(GancoreError, match="fake_probs"):
         ClassCoverage().compute(EvalInputs())
+
+
+def test_scores_use_the_given_threshold_and_the_midpoint_for_none() -> None:
+    real = torch.tensor([0.9, 0.6, 0.4])  # least squares, 0/1 coding: 2 of 3 above 0.5
+    fake = torch.tensor([0.1, 0.55, 0.2, 0.3])  # 1 of 4 above 0.5
+    out = discriminator_scores(real, fake, 0.5)
+    tp, fn, fp, tn = 2, 1, 1, 3
+    assert out["d_accuracy"] == pytest.approx((tp + tn) / 7)
+    assert out["d_f1"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
+    # with the BCE threshold every image is "real": the score the 0/1 coding used to get
+    assert discriminator_scores(real, fake)["d_real_accuracy"] == 1.0
+    assert discriminator_scores(real, fake)["d_fake_accuracy"] == 0.0
+    critic = discriminator_scores(torch.tensor([10.0, 12.0]), torch.tensor([2.0, 11.5]), None)
+    # midpoint of the means: (11 + 6.75) / 2 = 8.875 -> both real above it, one fake above it
+    assert critic["d_real_accuracy"] == 1.0 and critic["d_fake_accuracy"] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("loss", "expected"),
+    [
+        ("bce", 0.0),
+        ("minimax", 0.0),
+        ("hinge", 0.0),
+        ({"type": "least_squares"}, 0.5),
+        ({"type": "least_squares", "a": -1.0, "b": 1.0, "c": 0.0}, 0.0),
+        ("wasserstein", None),
+        ("relativistic_average", None),
+        ({"type": "acgan", "adversarial": {"type": "least_squares"}}, 0.5),
+    ],
+)
+def test_each_builtin_loss_states_its_threshold(loss, expected) -> None:
+    import gancore
+    from gancore.metrics.classification import decision_threshold
+
+    registry = gancore.load_plugins(autoload=False).registry
+    made = registry.make("loss", loss, key="loss")
+    assert decision_threshold(made) == expected
+
+
+def test_a_loss_without_the_attribute_keeps_the_logit_threshold_zero() -> None:
+    from gancore.metrics.classification import decision_threshold
+
+    class Old:  # a 0.1 pack's loss
+        def d_loss(self, real_logits, fake_logits): ...
+
+        def g_loss(self, fake_logits, real_logits=None): ...
+
+    assert decision_threshold(Old()) == 0.0 and decision_threshold(None) == 0.0

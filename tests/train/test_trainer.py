@@ -283,3 +283,22 @@ def test_missing_and_empty_data(tiny, tmp_path):
     tiny["data"]["root"] = str(tmp_path / "bad")
     with pytest.raises(GancoreError, match="read"):
         Trainer(tiny)
+
+
+def test_logged_d_accuracy_uses_the_loss_threshold():
+    from gancore.train.trainer import _Stats
+
+    real = torch.tensor([0.9, 0.6, 0.4])  # least squares, 0/1 coding
+    fake = torch.tensor([0.1, 0.55, 0.2, 0.3])
+    loss = torch.tensor(0.0)
+    for threshold, accuracy in ((0.5, 5 / 7), (0.0, 3 / 7), (None, 5 / 7)):
+        stats = _Stats(torch.device("cpu"), threshold)
+        stats.add_d(loss, None, real, fake)
+        assert stats.record()["d_accuracy"] == pytest.approx(accuracy)
+
+
+def test_trainer_takes_the_threshold_from_its_loss(tiny):
+    tiny["loss"] = {"type": "least_squares"}
+    assert Trainer(tiny).stats.threshold == 0.5
+    tiny["loss"] = {"type": "wasserstein"}
+    assert Trainer(tiny).stats.threshold is None
