@@ -10,14 +10,21 @@ no torch. Fixtures:
     conformance check on tiny CPU inputs (every kind; see ``docs/plugins.md``).
 ``train_smoke``
     train any recipe for 2 steps on the CPU and return the run folder.
+``check_resume``
+    train a recipe N + M steps straight and N, then resumed to N + M, and assert that both
+    end bit-identical (every checkpoint tensor, every component's saved state and every log
+    record): the test a stateful callback, augment or penalty must pass.
 
-:func:`pack_components` and :func:`check_component` do the same work outside a fixture, for
-example to parametrize a test over a pack's components.
+:func:`pack_components`, :func:`check_component` and :func:`resume_matches` do the same work
+outside a fixture, for example to parametrize a test over a pack's components.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -150,6 +157,105 @@ def train_smoke(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
         return out
 
     return _train
+
+
+#: Log keys that measure time, not training, and so differ between two identical runs.
+TIMING_KEYS: frozenset[str] = frozenset({"images_per_s", "elapsed_s"})
+
+#: Settings :func:`resume_matches` adds before the caller's overrides: the CPU, fp32, no
+#: measured numerics, a log record every step and a checkpoint after every step.
+RESUME_SETTINGS: tuple[str, ...] = (
+    'train.device="cpu"', "train.threads=1", 'train.precision="fp32"',
+    'train.channels_last="off"', "train.log_every=1", "train.checkpoint_every=1",
+    "train.sample_every=100000",
+)
+
+
+@dataclass
+class ResumeCheck:
+    """What :func:`resume_matches` trained: the straight and the resumed trainer."""
+
+    straight: Any
+    resumed: Any
+
+
+def _records(run: Path) -> list[dict[str, Any]]:
+    import json
+
+    lines = (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+    return [{k: v for k, v in json.loads(line).items() if k not in TIMING_KEYS}
+            for line in lines if line.strip()]
+
+
+def resume_matches(recipe: Any, out: str | os.PathLike[str], overrides: Iterable[str] = (),
+                   steps: tuple[int, int] = (3, 3), *,
+                   registry: Registry | None = None) -> ResumeCheck:
+    """Assert that stopping after ``N`` steps and resuming to ``N + M`` changes nothing.
+
+    Trains ``recipe`` (a name, path or dict) ``N + M`` steps in ``out/straight``, then ``N``
+    steps in ``out/resumed`` and resumes that run to ``N + M``. Raises ``AssertionError``
+    naming the first difference: a checkpoint tensor, a component's saved state or a log
+    record (timing keys aside). ``overrides`` come after :data:`RESUME_SETTINGS`;
+    ``registry`` is the trainer's (the installed components when None).
+
+    >>> def test_my_callback_resumes(tmp_path):
+    ...     resume_matches("dcgan-32", tmp_path, ["data.type='shapes'", "callbacks=['mine']"])
+    """
+    import torch
+
+    from gancore import checkpoint
+    from gancore.train import Trainer
+
+    first, more = steps
+    if first < 1 or more < 1:
+        raise ValueError("steps must be two positive step counts (N, M)")
+    root = Path(out)
+    settings = [*RESUME_SETTINGS, *overrides]
+    straight = Trainer(recipe, overrides=settings, steps=first + more, out=root / "straight",
+                       registry=registry)
+    straight.fit()
+    Trainer(recipe, overrides=settings, steps=first, out=root / "resumed",
+            registry=registry).fit()
+    resumed = Trainer(recipe, overrides=settings, steps=first + more, out=root / "resumed",
+                      resume=True, registry=registry)
+    resumed.fit()
+    a = checkpoint.read(root / "straight" / "last.safetensors")
+    b = checkpoint.read(root / "resumed" / "last.safetensors")
+    assert set(a.tensors) == set(b.tensors), (
+        f"checkpoint tensors differ after resume: only straight "
+        f"{sorted(set(a.tensors) - set(b.tensors))}, only resumed "
+        f"{sorted(set(b.tensors) - set(a.tensors))}")
+    for key in sorted(a.tensors):
+        assert torch.equal(a.tensors[key], b.tensors[key]), (
+            f"checkpoint tensor {key!r} differs after stopping at step {first} and resuming")
+    sa, sb = a.info.trainer.components, b.info.trainer.components
+    for name in sorted(set(sa) | set(sb)):
+        assert sa.get(name) == sb.get(name), (
+            f"the saved state of {name!r} differs after resuming: {sa.get(name)!r} straight, "
+            f"{sb.get(name)!r} resumed")
+    ra, rb = _records(root / "straight"), _records(root / "resumed")
+    assert [r["step"] for r in ra] == [r["step"] for r in rb], "the log steps differ"
+    for x, y in zip(ra, rb, strict=True):
+        assert x == y, (
+            f"log record of step {x['step']} differs after resuming: "
+            + ", ".join(f"{k}: {x.get(k)!r} straight, {y.get(k)!r} resumed"
+                        for k in sorted(set(x) | set(y)) if x.get(k) != y.get(k)))
+    return ResumeCheck(straight, resumed)
+
+
+@pytest.fixture
+def check_resume(tmp_path: Path) -> Callable[..., ResumeCheck]:
+    """:func:`resume_matches` in a fresh temporary folder.
+
+    >>> def test_my_augment_resumes(check_resume):
+    ...     check_resume("dcgan-32-mine", ["data.type='shapes'"], steps=(2, 2))
+    """
+
+    def _check(recipe: Any, overrides: Iterable[str] = (), steps: tuple[int, int] = (3, 3),
+               *, registry: Registry | None = None) -> ResumeCheck:
+        return resume_matches(recipe, tmp_path / "resume", overrides, steps, registry=registry)
+
+    return _check
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ import torch
 
 from gancore import checkpoint
 from gancore.errors import CheckpointError
+from gancore.plugin import hookimpl
+from gancore.testing import resume_matches
 from gancore.train.events import CallbackError, CallbackWarning
 from gancore.train.trainer import Trainer, train
 
@@ -266,3 +268,32 @@ def test_pack_commands_show_in_help_without_torch(tmp_path):
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**__import__("os").environ, **env})
     assert res.returncode == 0 and res.stdout.strip().endswith("ok"), res.stderr
+
+
+def test_the_kit_s_resume_check_passes_the_stateful_pack(tiny, check_resume, pack):
+    done = check_resume(_stateful_recipe(tiny), steps=(2, 2), registry=pack)
+    assert done.straight.augments[0].p == done.resumed.augments[0].p > 0
+    assert done.straight.step == done.resumed.step == 4
+
+
+class _ForgetfulTune(ext_pack.AdaTune):
+    """AdaTune that saves nothing: a resumed run forgets the sum of the open interval."""
+
+    state_dict = None  # type: ignore[assignment]
+    load_state_dict = None  # type: ignore[assignment]
+
+
+class _ForgetfulPack:
+    @hookimpl
+    def gancore_register_components(self, registry):
+        registry.add("callback", "forgetful_tune", _ForgetfulTune)
+
+
+def test_the_kit_s_resume_check_catches_a_callback_that_forgets_its_state(
+        tiny, tmp_path, pack, register_plugin):
+    registry = register_plugin(_ForgetfulPack(), name="forgetful-pack")
+    recipe = _stateful_recipe(tiny)
+    recipe["train"]["callbacks"] = [{"type": "forgetful_tune", "interval": 2, "target": -2.0}]
+    with pytest.raises(AssertionError, match="differs after") as info:
+        resume_matches(recipe, tmp_path, steps=(3, 1), registry=registry)
+    assert "augment[0]" in str(info.value) or "checkpoint tensor" in str(info.value)
