@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +41,6 @@ from gancore.evaluation.runs import (
     fingerprint,
     json_default,
     parameter_counts,
-    pid_alive,
     read_records,
     read_state,
     run_summary,
@@ -51,6 +49,7 @@ from gancore.evaluation.runs import (
     stale_error,
     summarize_failures,
     train_or_load,
+    trained_elsewhere,
     write_state,
 )
 from gancore.evaluation.stats import LOSSES, SAME, StudyStats, direction, study_stats
@@ -400,8 +399,7 @@ def _check_existing(specs: Sequence[RunSpec], registry: Registry) -> None:
     being trained by another process."""
     for spec in specs:
         state = read_state(spec.state_file)
-        if (state and state.get("status") == "running" and state.get("pid") != os.getpid()
-                and pid_alive(state.get("pid"), state.get("host"))):
+        if trained_elsewhere(state):
             raise GancoreError(
                 f"the run {spec.id!r} is being trained by process {state.get('pid')} on "
                 f"{state.get('host')}", source=str(spec.run),

@@ -249,6 +249,21 @@ def _check_needs(metrics: dict[str, Any], real: RealData, gan: GAN) -> None:
             )
 
 
+def _inception(weights: str | None, settings: EvalSettings, registry: Registry, *,
+               picked: bool) -> Any:
+    """The Inception extractor with the ``[eval.extractor]`` options (``backend``,
+    ``quantize``, ``batch_size``, ``weights``) validated; when ``auto`` picked it, options
+    meant for another extractor (``max_train`` of the classifier, say) are left out."""
+    entry = registry.get("feature_extractor", "inception", key="eval.extractor")
+    options = dict(settings.extractor_options)
+    if picked:
+        known = entry.params_model().model_fields
+        options = {k: v for k, v in options.items() if k in known}
+    options.setdefault("weights", weights)
+    options.setdefault("device", settings.device)
+    return registry.create("feature_extractor", "inception", key="eval.extractor", **options)
+
+
 def _check_probs(metrics: dict[str, Any], extractor: Any) -> None:
     if extractor.num_classes:
         return
@@ -269,6 +284,7 @@ def choose_extractor(
     from gancore.metrics.inception import ENV_VAR, missing_weights_error
 
     weights = settings.inception_weights or os.environ.get(ENV_VAR)
+    picked = name == "auto"
     if name == "auto":
         if not real.is_image:
             name = "raw"
@@ -287,9 +303,7 @@ def choose_extractor(
         if not real.is_image:
             raise GancoreError("the inception extractor needs image data", key="--extractor",
                                hint="use --extractor raw for vector data")
-        from gancore.metrics.inception import InceptionExtractor
-
-        return InceptionExtractor(weights=weights, device=settings.device)
+        return _inception(weights, settings, registry, picked=picked)
     entry = registry.get("feature_extractor", name, key="--extractor")
     params: dict[str, Any] = {"device": settings.device}
     if name == "classifier":

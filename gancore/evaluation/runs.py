@@ -117,8 +117,12 @@ def json_default(value: Any) -> Any:
     return str(value)
 
 
-def pid_alive(pid: Any, host: Any) -> bool:
-    """Whether process ``pid`` on ``host`` still runs (unknown hosts count as alive)."""
+def pid_alive(pid: Any, host: Any, since: Any = None) -> bool:
+    """Whether process ``pid`` on ``host`` still runs (unknown hosts count as alive).
+
+    With ``since`` (a ``time.time()`` the process was already running at), a process on this
+    host that started later is another one that reuses the id, and does not count.
+    """
     if not isinstance(pid, int):
         return False
     if host != socket.gethostname():
@@ -129,7 +133,46 @@ def pid_alive(pid: Any, host: Any) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    began = process_start(pid)
+    return not (isinstance(since, (int, float)) and began is not None and began > since + 2.0)
+
+
+def process_start(pid: int) -> float | None:
+    """When process ``pid`` of this host started (``time.time()`` scale), where ``/proc``
+    tells; None elsewhere."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        ticks = int(stat.rsplit(")", 1)[1].split()[19])  # field 22: start time after boot
+        boot = next(float(line.split()[1]) for line in
+                    Path("/proc/stat").read_text(encoding="ascii").splitlines()
+                    if line.startswith("btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def trained_elsewhere(state: dict[str, Any] | None) -> bool:
+    """Whether a run's state says another live process (not this one) is training it."""
+    return bool(state and state.get("status") == RUNNING and state.get("pid") != os.getpid()
+                and pid_alive(state.get("pid"), state.get("host"), state.get("started")))
+
+
+def watch_parent(parent: int, grace: float = 60.0, poll: float = 0.5) -> None:
+    """Worker-process initializer: when the study process ``parent`` is gone (killed, say),
+    interrupt this worker (its trainer saves a checkpoint and records the run as interrupted),
+    and end it ``grace`` seconds later if it is still there; so no orphan trains on into the
+    study folder that the next command would use."""
+    import signal
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(grace)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="gancore-watch-parent", daemon=True).start()
 
 
 def fingerprint(checkpoint: Path) -> list[Any] | None:
@@ -441,16 +484,23 @@ class LocalExecutor:
         self.gpus = visible_gpus()
         self.echo = echo or (lambda text: None)
 
-    def run(self, tasks: Sequence[Task], done: Done) -> None:
+    def _pool(self) -> Any:
+        """Fresh spawned workers, one task each, that stop when this process is gone."""
         import multiprocessing
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures import ProcessPoolExecutor
+
+        return ProcessPoolExecutor(max_workers=self.jobs, max_tasks_per_child=1,
+                                   mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=watch_parent, initargs=(os.getpid(),))
+
+    def run(self, tasks: Sequence[Task], done: Done) -> None:
+        from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
 
         queue = list(tasks)
         free = list(range(self.jobs))
         running: dict[Any, tuple[Task, int]] = {}
-        pool = ProcessPoolExecutor(max_workers=self.jobs, max_tasks_per_child=1,
-                                   mp_context=multiprocessing.get_context("spawn"))
+        pool = self._pool()
         try:
             while queue or running:
                 while queue and free:
@@ -471,9 +521,7 @@ class LocalExecutor:
                     except BrokenProcessPool:
                         state = _lost(task, "the worker process died (killed, or out of memory)")
                         pool.shutdown(wait=False, cancel_futures=True)
-                        pool = ProcessPoolExecutor(
-                            max_workers=self.jobs, max_tasks_per_child=1,
-                            mp_context=multiprocessing.get_context("spawn"))
+                        pool = self._pool()
                     except Exception as exc:  # recorded as the run's failure
                         state = _lost(task, error_text(exc))
                     done(task, state)
@@ -588,7 +636,8 @@ def status_rows(folder: Path) -> list[dict[str, Any]]:
             continue
         status = state.get("status", PENDING)
         note = state.get("error")
-        if status == RUNNING and not pid_alive(state.get("pid"), state.get("host")):
+        if status == RUNNING and not pid_alive(state.get("pid"), state.get("host"),
+                                               state.get("started")):
             status, note = "killed", "its process is gone; re-running the command resumes it"
         elif status == RUNNING:
             note = state.get("phase") or "training"

@@ -119,19 +119,43 @@ def _same_form(a: Any, b: Any) -> tuple[Any, Any]:
 
 
 def recipe_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """``key: old -> new`` for every setting that differs, ignoring :data:`RESUMABLE_KEYS`."""
+    """``key: old -> new`` for every setting that differs, ignoring :data:`RESUMABLE_KEYS`.
+
+    A component of another type is its ``type`` line and the settings of the new one (those
+    of the old type alone are left out); a component on one side only is one line.
+    """
     old, new = _same_form(old, new)
     a, b = flatten_dict(old), flatten_dict(new)
-    out = []
-    for key in sorted(set(a) | set(b)):
+    unset = "<unset>"
+    components = sorted({k[: -len(".type")] for k in (*a, *b) if k.endswith(".type")}, key=len)
+    out: list[str] = []
+    whole: set[str] = set()
+    type_first = {k: k[: -len('type')] + '\0' if k.endswith('.type') else k for k in (*a, *b)}
+    for key in sorted(set(a) | set(b), key=type_first.__getitem__):
         if any(key == k or (k.endswith((".", "[")) and key.startswith(k))
                for k in RESUMABLE_KEYS):
             continue
-        if a.get(key, "<unset>") != b.get(key, "<unset>"):
-            out.append(f"{key}: {a.get(key, '<unset>')!r} -> {b.get(key, '<unset>')!r}")
+        owner = next((c for c in components if key.startswith(c + ".")
+                      and a.get(c + ".type", unset) != b.get(c + ".type", unset)), None)
+        if owner is not None and (owner + ".type" not in a or owner + ".type" not in b):
+            if owner not in whole:  # added or removed: the whole component in one line
+                whole.add(owner)
+                out.append(f"{owner}: {_inline(a, owner)} -> {_inline(b, owner)}")
+            continue
+        if owner is not None and key not in b:
+            continue  # a setting of the old type only
+        if a.get(key, unset) != b.get(key, unset):
+            out.append(f"{key}: {a.get(key, unset)!r} -> {b.get(key, unset)!r}")
     return out
 
 
+def _inline(flat: dict[str, Any], prefix: str) -> str:
+    """The component at ``prefix`` of a flattened recipe as ``{type = 'x', k = v}``."""
+    if prefix + ".type" not in flat:
+        return "'<unset>'"
+    items = {k[len(prefix) + 1:]: v for k, v in flat.items() if k.startswith(prefix + ".")}
+    order = ["type", *sorted(k for k in items if k != "type")]
+    return "{" + ", ".join(f"{k} = {items[k]!r}" for k in order) + "}"
 
 
 def pick_device(name: str, info: dist_mod.DistInfo) -> torch.device:

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -192,6 +193,70 @@ def test_a_killed_study_loses_no_finished_run(tmp_path, make_tiny, eval_cache):
     assert again.results[1].evaluation["step"] == 40
     if killed is not None and killed["status"] == "running":
         assert any("hinge: resuming" in line for line in lines), lines
+
+
+def test_a_worker_whose_study_process_is_killed_stops_instead_of_training_on(
+        tmp_path, make_tiny, eval_cache):
+    recipe = make_tiny(train={"checkpoint_every": 100000, "log_every": 5, "sample_every": 1000})
+    path = _study(tmp_path, recipe, f"[variants.bce]\n[variants.hinge]\n{HINGE}")
+    path.write_text(path.read_text().replace("steps = 3", "steps = 100000"), encoding="utf-8")
+    out = tmp_path / "out"
+    env = {**os.environ, "GANCORE_CACHE": str(eval_cache), "COLUMNS": "160"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gancore", "compare", str(path), "--out", str(out), "-n", "64",
+         "--metrics", "f1", "--jobs", "2", "-q"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    worker = None
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None and worker is None:
+            state = runs_mod.read_state(runs_mod.state_path(out, "bce")) or {}
+            if state.get("status") == "running" and (out / "bce" / "metrics.jsonl").is_file():
+                worker = state["pid"]
+            time.sleep(0.05)
+    finally:
+        proc.kill()  # the study process only: its workers are left without a parent
+        proc.wait()
+    assert worker is not None and worker != proc.pid, proc.stdout.read().decode()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and runs_mod.pid_alive(worker, socket.gethostname()):
+        time.sleep(0.1)
+    alive = runs_mod.pid_alive(worker, socket.gethostname())
+    if alive:
+        os.kill(worker, signal.SIGKILL)
+    assert not alive, "the worker trained on after its study process was killed"
+    state = runs_mod.read_state(runs_mod.state_path(out, "bce"))
+    assert state["status"] == "interrupted" and "interrupted at step" in state["error"]
+    saved = runs_mod._step(runs_mod.RunSpec("bce", "bce", None, out / "bce"))
+    assert saved is not None and 0 < saved < 100000  # its checkpoint, for the next command
+
+
+def test_a_run_another_live_process_trains_is_not_started_twice(two_variants, tmp_path,
+                                                                eval_cache):
+    study = load_study(two_variants)
+    out = tmp_path / "out"
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        time.sleep(0.2)
+        state = {"id": "hinge", "status": "running", "pid": other.pid,
+                 "host": socket.gethostname(), "started": time.time()}
+        runs_mod.write_state(runs_mod.state_path(out, "hinge"), state)
+        with pytest.raises(GancoreError, match=f"being trained by process {other.pid}") as info:
+            compare(study.entries, out, steps=3, settings=_settings(eval_cache), study=study)
+        assert "wait for that command" in info.value.format()
+        assert not (out / "bce").exists()  # refused before anything trained
+        began = runs_mod.process_start(other.pid)
+        if began is None:
+            pytest.skip("no /proc here to tell a reused process id")
+        assert abs(began - time.time()) < 30
+        # the recorded process ended long ago and the id now names a later one: not refused
+        runs_mod.write_state(runs_mod.state_path(out, "hinge"), {**state, "started": began - 600})
+        result = compare(study.entries, out, steps=3, settings=_settings(eval_cache),
+                         study=study)
+        assert [r.trained for r in result.results] == [True, True]
+    finally:
+        other.kill()
+        other.wait()
 
 
 def test_everything_is_checked_before_training(tmp_path, make_tiny, eval_cache):

@@ -267,3 +267,31 @@ def test_preprocess_greyscale_levels_and_scale() -> None:
     assert torch.allclose(preprocess(full, quantize=False), ((full + 1) * 127.5 - 128) / 128)
     with pytest.raises(GancoreError, match=r"1\|3"):
         preprocess(torch.zeros(1, 2, 8, 8))
+
+
+def test_extractor_options_reach_the_inception_extractor(weights_file: Path) -> None:
+    from types import SimpleNamespace
+
+    from gancore.evaluation.evaluator import EvalSettings, choose_extractor
+    from gancore.plugins import get_registry
+
+    registry = get_registry()
+    images = SimpleNamespace(is_image=True, labelled=True, type="fashion_mnist")
+
+    def make(name: str, **options: object) -> InceptionExtractor:
+        settings = EvalSettings(inception_weights=str(weights_file), device="cpu",
+                                extractor_options=options)
+        return choose_extractor(name, images, settings, registry)
+
+    chosen = make("inception", backend="gancore", quantize=False, batch_size=3)
+    assert (chosen.backend, chosen.quantize, chosen.batch_size) == ("gancore", False, 3)
+    assert make("inception").batch_size == 64 and make("inception").quantize is True
+    with pytest.raises(GancoreError) as info:
+        make("inception", backend="tensorflow")
+    assert info.value.key.startswith("eval.extractor") and "backend" in info.value.format()
+    with pytest.raises(GancoreError) as info:
+        make("inception", max_train=500)
+    assert "max_train" in info.value.format()
+    # `auto` picks inception when weights are given: the classifier's options are left out
+    picked = make("auto", max_train=500, batch_size=5)
+    assert isinstance(picked, InceptionExtractor) and picked.batch_size == 5

@@ -101,6 +101,24 @@ def test_recipe_differences_ignore_run_length():
     assert recipe_differences(old, new) == ["penalty[0].weight: 1.0 -> 2.0"]
 
 
+def test_recipe_differences_name_a_replaced_or_added_component_once():
+    old = {"loss": "bce", "d": {"blocks": [{"type": "down", "out_channels": 64, "bias": False},
+                                           {"type": "down", "out_channels": 128}]}}
+    new = {"loss": {"type": "hinge"},
+           "d": {"blocks": [{"type": "down", "out_channels": 64, "bias": None},
+                            {"type": "dropout", "p": 0.3},
+                            {"type": "down", "out_channels": 128}]}}
+    assert recipe_differences(old, new) == [
+        "d.blocks[0].bias: False -> None",
+        "d.blocks[1].type: 'down' -> 'dropout'",  # out_channels belonged to `down` alone
+        "d.blocks[1].p: '<unset>' -> 0.3",
+        "d.blocks[2]: '<unset>' -> {type = 'down', out_channels = 128}",
+        "loss.type: 'bce' -> 'hinge'",
+    ]
+    assert recipe_differences(new, old)[-2] == (
+        "d.blocks[2]: {type = 'down', out_channels = 128} -> '<unset>'")
+
+
 def test_existing_run_needs_resume(tiny, tmp_path):
     train(tiny, out=tmp_path / "run", steps=1)
     with pytest.raises(TrainingError, match="already holds a run"):
