@@ -12,10 +12,10 @@ from gancore_augment import ops, plugin
 from gancore_augment.ada import ADA, ADA_OPS, AdaUpdate
 
 import gancore
-from gancore import checkpoint
+import gancore.checkpoint as checkpoint  # the trainer and checkpoints, beyond the author API
+import gancore.train as gtrain
 from gancore.plugin import RecipeError
 from gancore.testing import resume_matches
-from gancore.train import Trainer, train
 
 #: The bundled recipe shrunk to a run of a fraction of a second on the built-in shapes.
 TINY = [
@@ -150,7 +150,7 @@ def test_p_reaches_the_trackers(tmp_path, register_plugin):
             registry.add("tracker", "keep", Recorder)
 
     register_plugin(Pack(), name="keep-pack")  # with the installed packs
-    train("dcgan-32-ada", overrides=[*TINY, "augment[0].p=0.25"], steps=2,
+    gtrain.train("dcgan-32-ada", overrides=[*TINY, "augment[0].p=0.25"], steps=2,
           out=tmp_path / "run", trackers=["keep"])
     assert [(step, v["aug_p"]) for step, v in Recorder.last.values] == [(1, 0.25), (2, 0.25)]
 
@@ -218,7 +218,7 @@ def test_both_components_pass_check_pack_with_p_1(check_pack):
 
 # -- the callback and the recipe ---------------------------------------------------------------
 def test_the_bundled_recipe_turns_the_callback_on_by_default(tmp_path):
-    trainer = Trainer("dcgan-32-ada", overrides=TINY, steps=1)
+    trainer = gtrain.Trainer("dcgan-32-ada", overrides=TINY, steps=1)
     (augment,) = trainer.augments
     assert isinstance(augment, ADA) and augment.ops[:2] == ["xflip", "rotate90"]
     assert (augment.target, augment.interval, augment.ada_kimg) == (0.6, 4, 500.0)
@@ -229,7 +229,7 @@ def test_the_bundled_recipe_turns_the_callback_on_by_default(tmp_path):
 
 
 def test_without_an_ada_augment_the_default_callback_is_idle():
-    trainer = Trainer("dcgan-32", overrides=TINY, steps=2)
+    trainer = gtrain.Trainer("dcgan-32", overrides=TINY, steps=2)
     assert any(cb.name == "ada" for cb in trainer.events.callbacks)  # on by default...
     result = trainer.fit()
     assert result.step == 2 and all("aug_p" not in r for r in result.records)
@@ -239,7 +239,7 @@ def test_without_an_ada_augment_the_default_callback_is_idle():
 
 
 def test_the_ada_callback_without_an_ada_augment_is_one_error(tmp_path):
-    trainer = Trainer("dcgan-32", overrides=[*TINY, "train.callbacks=['ada']"], steps=2,
+    trainer = gtrain.Trainer("dcgan-32", overrides=[*TINY, "train.callbacks=['ada']"], steps=2,
                       out=tmp_path / "run")
     with pytest.raises(RecipeError) as info:
         trainer.fit()
