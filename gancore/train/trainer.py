@@ -118,6 +118,9 @@ def _same_form(a: Any, b: Any) -> tuple[Any, Any]:
     return a, b
 
 
+_UNSET = "<unset>"
+
+
 def recipe_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """``key: old -> new`` for every setting that differs, ignoring :data:`RESUMABLE_KEYS`.
 
@@ -126,17 +129,16 @@ def recipe_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """
     old, new = _same_form(old, new)
     a, b = flatten_dict(old), flatten_dict(new)
-    unset = "<unset>"
     components = sorted({k[: -len(".type")] for k in (*a, *b) if k.endswith(".type")}, key=len)
     out: list[str] = []
     whole: set[str] = set()
-    type_first = {k: k[: -len('type')] + '\0' if k.endswith('.type') else k for k in (*a, *b)}
+    type_first = {k: k[: -len("type")] + "\0" if k.endswith(".type") else k for k in (*a, *b)}
     for key in sorted(set(a) | set(b), key=type_first.__getitem__):
         if any(key == k or (k.endswith((".", "[")) and key.startswith(k))
                for k in RESUMABLE_KEYS):
             continue
         owner = next((c for c in components if key.startswith(c + ".")
-                      and a.get(c + ".type", unset) != b.get(c + ".type", unset)), None)
+                      and a.get(c + ".type", _UNSET) != b.get(c + ".type", _UNSET)), None)
         if owner is not None and (owner + ".type" not in a or owner + ".type" not in b):
             if owner not in whole:  # added or removed: the whole component in one line
                 whole.add(owner)
@@ -144,15 +146,15 @@ def recipe_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
             continue
         if owner is not None and key not in b:
             continue  # a setting of the old type only
-        if a.get(key, unset) != b.get(key, unset):
-            out.append(f"{key}: {a.get(key, unset)!r} -> {b.get(key, unset)!r}")
+        if a.get(key, _UNSET) != b.get(key, _UNSET):
+            out.append(f"{key}: {a.get(key, _UNSET)!r} -> {b.get(key, _UNSET)!r}")
     return out
 
 
 def _inline(flat: dict[str, Any], prefix: str) -> str:
     """The component at ``prefix`` of a flattened recipe as ``{type = 'x', k = v}``."""
     if prefix + ".type" not in flat:
-        return "'<unset>'"
+        return repr(_UNSET)
     items = {k[len(prefix) + 1:]: v for k, v in flat.items() if k.startswith(prefix + ".")}
     order = ["type", *sorted(k for k in items if k != "type")]
     return "{" + ", ".join(f"{k} = {items[k]!r}" for k in order) + "}"

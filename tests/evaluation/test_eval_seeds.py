@@ -151,18 +151,24 @@ def test_status_shows_pending_runs(two_variants, tmp_path):
         status_rows(tmp_path / "nothing")
 
 
-def test_a_killed_study_loses_no_finished_run(tmp_path, make_tiny, eval_cache):
-    recipe = make_tiny(train={"checkpoint_every": 5, "log_every": 5, "sample_every": 1000})
+def _start_compare(tmp_path: Path, recipe: dict, steps: int, eval_cache: Path, *args: str,
+                   **popen: object) -> tuple[Path, Path, subprocess.Popen]:
+    """A bce-vs-hinge study of ``steps`` steps, started as ``gancore compare`` in a process
+    of its own: (study file, output folder, process)."""
     path = _study(tmp_path, recipe, f"[variants.bce]\n[variants.hinge]\n{HINGE}")
-    path.write_text(path.read_text().replace("steps = 3", "steps = 40"), encoding="utf-8")
+    path.write_text(path.read_text().replace("steps = 3", f"steps = {steps}"), encoding="utf-8")
     out = tmp_path / "out"
     env = {**os.environ, "GANCORE_CACHE": str(eval_cache), "COLUMNS": "160"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "gancore", "compare", str(path), "--out", str(out), "-n", "64",
-         "--metrics", "f1", "-q"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+         "--metrics", "f1", *args, "-q"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **popen)
+    return path, out, proc
+
+
+def test_a_killed_study_loses_no_finished_run(tmp_path, make_tiny, eval_cache):
+    recipe = make_tiny(train={"checkpoint_every": 5, "log_every": 5, "sample_every": 1000})
+    path, out, proc = _start_compare(tmp_path, recipe, 40, eval_cache, start_new_session=True)
     first = runs_mod.state_path(out, "bce")
     deadline = time.monotonic() + 240
     try:
@@ -198,14 +204,7 @@ def test_a_killed_study_loses_no_finished_run(tmp_path, make_tiny, eval_cache):
 def test_a_worker_whose_study_process_is_killed_stops_instead_of_training_on(
         tmp_path, make_tiny, eval_cache):
     recipe = make_tiny(train={"checkpoint_every": 100000, "log_every": 5, "sample_every": 1000})
-    path = _study(tmp_path, recipe, f"[variants.bce]\n[variants.hinge]\n{HINGE}")
-    path.write_text(path.read_text().replace("steps = 3", "steps = 100000"), encoding="utf-8")
-    out = tmp_path / "out"
-    env = {**os.environ, "GANCORE_CACHE": str(eval_cache), "COLUMNS": "160"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gancore", "compare", str(path), "--out", str(out), "-n", "64",
-         "--metrics", "f1", "--jobs", "2", "-q"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    _, out, proc = _start_compare(tmp_path, recipe, 100000, eval_cache, "--jobs", "2")
     worker = None
     deadline = time.monotonic() + 120
     try:

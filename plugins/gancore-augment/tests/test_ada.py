@@ -151,7 +151,7 @@ def test_p_reaches_the_trackers(tmp_path, register_plugin):
 
     register_plugin(Pack(), name="keep-pack")  # with the installed packs
     gtrain.train("dcgan-32-ada", overrides=[*TINY, "augment[0].p=0.25"], steps=2,
-          out=tmp_path / "run", trackers=["keep"])
+                 out=tmp_path / "run", trackers=["keep"])
     assert [(step, v["aug_p"]) for step, v in Recorder.last.values] == [(1, 0.25), (2, 0.25)]
 
 
@@ -239,8 +239,8 @@ def test_without_an_ada_augment_the_default_callback_is_idle():
 
 
 def test_the_ada_callback_without_an_ada_augment_is_one_error(tmp_path):
-    trainer = gtrain.Trainer("dcgan-32", overrides=[*TINY, "train.callbacks=['ada']"], steps=2,
-                      out=tmp_path / "run")
+    trainer = gtrain.Trainer("dcgan-32", overrides=[*TINY, "train.callbacks=['ada']"],
+                             steps=2, out=tmp_path / "run")
     with pytest.raises(RecipeError) as info:
         trainer.fit()
     msg = str(info.value)
