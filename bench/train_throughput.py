@@ -7,16 +7,22 @@ step); gancore runs with the recipe's defaults (``precision = "auto"``, ``channe
 "auto"``). Prints images/s of both and their ratio.
 
     python bench/train_throughput.py [--rounds 12] [--steps 3] [--batch-size 64] [--set k=v]...
+        [--variant k=v]...
 
 Short alternating rounds make the comparison fair on a loaded machine; the median and the best
 round of each side are reported (the best round is the least disturbed by other processes).
 Then ``--single-rounds`` rounds with one thread for both loops give the single-thread ratio.
+``--variant k=v`` (repeatable) adds a third side: gancore with these overrides on top of
+``--set``, timed in the same alternation, so a recipe option's speed is a ratio of one run
+(e.g. ``--variant train.joint_d_pass=true``).
 
 The roofline: the FLOPs of one training step of each side, counted with
 ``torch.utils.flop_counter.FlopCounterMode`` (matrix products and convolutions, forward and
 backward), per training image; the machine's fp32 and bf16 matrix-product rates, measured in
 the same run (square products of ``--matmul-size``); and the fraction of the rate of the
-precision in use that each side reaches.
+precision in use that each side reaches. The rates are measured before and after the timed
+rounds and the better of the two is the peak, so that a slow moment of a shared machine does
+not inflate the fraction.
 """
 
 from __future__ import annotations
@@ -161,6 +167,12 @@ def main() -> None:
         dest="overrides",
         help="recipe override for the gancore side, e.g. train.precision=fp32",
     )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        help="override of a third, gancore side timed alongside, e.g. train.joint_d_pass=true",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -171,6 +183,8 @@ def main() -> None:
     overrides = [f"train.batch_size={args.batch_size}", "train.log_every=1000000", *args.overrides]
     try:
         trainer = Trainer(args.recipe, overrides=overrides, steps=10**6)
+        variant = (Trainer(args.recipe, overrides=[*overrides, *args.variant], steps=10**6)
+                   if args.variant else None)
     except GancoreError as exc:
         raise SystemExit(f"cannot set up {args.recipe} (dcgan-32 needs Fashion-MNIST; "
                          f"--set data.type=shapes needs no files): {exc}") from None
@@ -180,33 +194,47 @@ def main() -> None:
         f"{args.recipe}: data {tuple(data.shape[1:])}, batch {args.batch_size}, "
         f"{trainer.device}, {torch.get_num_threads()} threads; {trainer.numerics.describe()}"
     )
+    if variant is not None:
+        print(f"variant {' '.join(args.variant)}: {variant.numerics.describe()}")
+    peaks = [(matmul_rate(torch.float32, args.matmul_size),
+              matmul_rate(torch.bfloat16, args.matmul_size))]
     for _ in range(args.warmup):  # oneDNN builds its kernels during the first steps
         trainer.train_step()
         reference.step()
-    ours, theirs = [], []
+        if variant is not None:
+            variant.train_step()
+    ours, theirs, other = [], [], []
     for r in range(args.rounds):
         theirs.append(images_per_second(reference.step, args.steps, args.batch_size))
         ours.append(images_per_second(trainer.train_step, args.steps, args.batch_size))
-        print(
-            f"round {r + 1:2d}: gancore {ours[-1]:7.1f} img/s   plain PyTorch "
-            f"{theirs[-1]:7.1f} img/s",
-            flush=True,
-        )
+        line = (f"round {r + 1:2d}: gancore {ours[-1]:7.1f} img/s   plain PyTorch "
+                f"{theirs[-1]:7.1f} img/s")
+        if variant is not None:
+            other.append(images_per_second(variant.train_step, args.steps, args.batch_size))
+            line += f"   variant {other[-1]:7.1f} img/s"
+        print(line, flush=True)
     for label, pick in (("median", statistics.median), ("best", max)):
         a, b = pick(ours), pick(theirs)
         print(
             f"{label}: gancore {a:.1f} images/s, plain PyTorch fp32 {b:.1f} images/s, "
             f"ratio {a / b:.2f}"
         )
+        if variant is not None:
+            c = pick(other)
+            print(f"{label}: variant {c:.1f} images/s, ratio {c / b:.2f} against plain "
+                  f"PyTorch, {c / a:.2f} against gancore's default")
     if torch.cuda.is_available():
         print(f"peak GPU memory: {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB")
     # the roofline, at the threads of the timed rounds
     ours_flops = step_flops(trainer.train_step, args.batch_size)
     theirs_flops = step_flops(reference.step, args.batch_size)
-    fp32_rate = matmul_rate(torch.float32, args.matmul_size)
-    bf16_rate = matmul_rate(torch.bfloat16, args.matmul_size)
-    print(f"matmul ({args.matmul_size}^2): fp32 {fp32_rate / 1e9:.0f} GFLOP/s, bf16 "
-          f"{bf16_rate / 1e9:.0f} GFLOP/s ({bf16_rate / fp32_rate:.2f}x fp32)")
+    peaks.append((matmul_rate(torch.float32, args.matmul_size),
+                  matmul_rate(torch.bfloat16, args.matmul_size)))
+    fp32_rate, bf16_rate = (max(rates) for rates in zip(*peaks, strict=True))
+    print(f"matmul ({args.matmul_size}^2, best of before and after the rounds): fp32 "
+          f"{fp32_rate / 1e9:.0f} GFLOP/s, bf16 {bf16_rate / 1e9:.0f} GFLOP/s "
+          f"({bf16_rate / fp32_rate:.2f}x fp32; before {peaks[0][0] / 1e9:.0f}/"
+          f"{peaks[0][1] / 1e9:.0f}, after {peaks[1][0] / 1e9:.0f}/{peaks[1][1] / 1e9:.0f})")
     peak = bf16_rate if trainer.precision == "bf16" else fp32_rate
     a, b = statistics.median(ours), statistics.median(theirs)
     print(f"FLOPs per training image: gancore {ours_flops / 1e9:.3f} GFLOP, plain PyTorch "
@@ -214,6 +242,12 @@ def main() -> None:
     print(f"roofline: gancore {ours_flops * a / 1e9:.0f} GFLOP/s = "
           f"{ours_flops * a / peak:.0%} of the {trainer.precision} matmul rate; plain PyTorch "
           f"{theirs_flops * b / 1e9:.0f} GFLOP/s = {theirs_flops * b / fp32_rate:.0%} of fp32")
+    if variant is not None:
+        c = statistics.median(other)
+        flops = step_flops(variant.train_step, args.batch_size)
+        vpeak = bf16_rate if variant.precision == "bf16" else fp32_rate
+        print(f"roofline: variant {flops * c / 1e9:.0f} GFLOP/s = {flops * c / vpeak:.0%} of "
+              f"the {variant.precision} matmul rate")
     if args.single_rounds > 0 and trainer.device.type == "cpu":  # one thread for both loops
         torch.set_num_threads(1)
         for _ in range(2):

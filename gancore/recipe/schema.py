@@ -106,6 +106,10 @@ class TrainSection(BaseModel):
         None, description="top-k generator updates (Sinha et al. 2020); unset: every fake")
     freeze_d: int = Field(
         0, ge=0, le=1024, description="discriminator blocks frozen from the input (FreezeD)")
+    joint_d_pass: bool = Field(
+        False, description="real and fake batches through D in one forward pass of twice the "
+        "batch (layers that look across the batch, such as batch norm, then see both); off: "
+        "two passes, as in the DCGAN reference loop")
     precision: Literal["auto", "fp32", "tf32", "bf16", "fp16"] = "auto"
     channels_last: Literal["auto", "on", "off"] = "auto"
     compile: bool = False

@@ -265,14 +265,16 @@ class Probe:
     device: torch.device
     g_classes: int = 0
     d_classes: int = 0
+    #: real and fake through D in one pass (``train.joint_d_pass``)
+    joint: bool = False
 
 
-def probe_for(gan: Any, batch_size: int, device: torch.device) -> Probe:
+def probe_for(gan: Any, batch_size: int, device: torch.device, *, joint: bool = False) -> Probe:
     """The probe of a built GAN (:class:`gancore.assembly.build.GAN`) at ``batch_size``."""
     d_classes = int(getattr(gan.discriminator, "num_classes", 0))
     return Probe(gan.generator, gan.discriminator, batch_size, gan.latent_dim,
                  tuple(gan.data.shape), device, g_classes=gan.num_classes,
-                 d_classes=max(d_classes, 0))
+                 d_classes=max(d_classes, 0), joint=joint)
 
 
 def signature_for(recipe: Any, batch_size: int, data_shape: Sequence[int],
@@ -280,6 +282,8 @@ def signature_for(recipe: Any, batch_size: int, data_shape: Sequence[int],
     """The network signature of a resolved recipe: its networks, batch, data shape, device."""
     data = recipe.to_dict()
     parts = {key: data.get(key) for key in ("generator", "discriminator")}
+    if recipe.train.joint_d_pass:  # keys of separate passes stay as they were
+        parts["joint_d_pass"] = True
     return signature(parts | {"batch": batch_size, "shape": list(data_shape),
                               "device": str(device)})
 
@@ -330,6 +334,7 @@ def make_step(probe: Probe, cand: Candidate) -> Callable[[], tuple[float, float]
     y = torch.randint(max(probe.g_classes, probe.d_classes, 1), (b,), device=dev)
     y_g = y if probe.g_classes else None
     y_d = y if probe.d_classes else None
+    y_dd = None if y_d is None else torch.cat([y_d, y_d])
     scaler = torch.amp.GradScaler("cuda") if cand.precision == "fp16" else None
 
     def backward(loss: torch.Tensor) -> None:
@@ -341,8 +346,15 @@ def make_step(probe: Probe, cand: Candidate) -> Callable[[], tuple[float, float]
                 p.grad = None
             with _autocast(dev, cand.precision):
                 fake = g_run(torch.randn(b, probe.latent_dim, device=dev), y_g)
-                d_real = d_run(real, y_d).float()
-                d_fake = d_run(fake.detach(), y_d).float()
+                if probe.joint:
+                    both = torch.cat([real, fake.detach().to(real.dtype)])
+                    if cand.channels_last:
+                        both = both.contiguous(memory_format=torch.channels_last)
+                    d_both = d_run(both, y_dd).float()
+                    d_real, d_fake = d_both[:b], d_both[b:]
+                else:
+                    d_real = d_run(real, y_d).float()
+                    d_fake = d_run(fake.detach(), y_d).float()
             d_loss = nn.functional.softplus(-d_real).mean() + nn.functional.softplus(d_fake).mean()
             backward(d_loss)
             with _autocast(dev, cand.precision):

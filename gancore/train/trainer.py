@@ -448,7 +448,8 @@ class Trainer:
             precision = saved.precision if cfg.precision == "auto" else cfg.precision
             cl = saved.channels_last if cfg.channels_last == "auto" else cfg.channels_last == "on"
             return numerics.Choice(numerics.Candidate(precision, self.images and cl), "resumed")
-        probe = numerics.probe_for(self.gan, cfg.batch_size, self.device)
+        probe = numerics.probe_for(self.gan, cfg.batch_size, self.device,
+                                    joint=cfg.joint_d_pass)
         sig = numerics.signature_for(self.recipe, cfg.batch_size, self.gan.data.shape,
                                      self.device)
         return numerics.choose(
@@ -809,13 +810,8 @@ class Trainer:
                 fake = self.G_train(self._noise(real.shape[0]), y_g)
             real_in = self._d_input(real, sigma)
             fake_in = self._d_input(fake.detach(), sigma)
-            with self.autocast():
-                if not self.class_loss:
-                    real_logits = self.D_train(real_in, y_d).float()
-                    fake_logits = self.D_train(fake_in, y_d).float()
-                else:  # ACGAN: class logits from the same passes
-                    real_logits, real_cls = acgan.forward_with_classes(self.D_train, real_in, y_d)
-                    fake_logits, fake_cls = acgan.forward_with_classes(self.D_train, fake_in, y_d)
+            (real_logits, real_cls), (fake_logits, fake_cls) = self._d_pair(
+                self.D_train, real_in, fake_in, y_d)
             d_loss = self.loss.d_loss(real_logits, fake_logits)
             if self.class_loss:
                 d_loss = d_loss + self.loss.d_class_loss(real_cls, fake_cls, y)
@@ -848,6 +844,30 @@ class Trainer:
         self.images_seen += cfg.n_critic * real.shape[0] * self.dist.world_size
         return d_loss, g_loss
 
+    def _d_forward(
+        self, d_fn: Any, x: torch.Tensor, y: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """D's logits (fp32) and, for a loss with class logits (ACGAN), its class logits."""
+        with self.autocast():
+            if self.class_loss:
+                return acgan.forward_with_classes(d_fn, x, y)
+            return d_fn(x, y).float(), None
+
+    def _d_pair(
+        self, d_fn: Any, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None
+    ) -> tuple[tuple[torch.Tensor, torch.Tensor | None], tuple[torch.Tensor, torch.Tensor | None]]:
+        """D's outputs on the real and the fake batch: two passes, or one of both batches
+        together with ``train.joint_d_pass``."""
+        if not self.cfg.joint_d_pass:
+            return self._d_forward(d_fn, real, y), self._d_forward(d_fn, fake, y)
+        n = real.shape[0]
+        both = torch.cat([real, fake.to(real.dtype)])
+        if self.channels_last and both.dim() == 4:
+            both = both.contiguous(memory_format=torch.channels_last)
+        logits, cls = self._d_forward(d_fn, both, None if y is None else torch.cat([y, y]))
+        return ((logits[:n], None if cls is None else cls[:n]),
+                (logits[n:], None if cls is None else cls[n:]))
+
     def _g_step(
         self, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None, sigma: float
     ) -> torch.Tensor:
@@ -855,15 +875,16 @@ class Trainer:
         self.D.requires_grad_(False)  # no discriminator weight gradients in the G step
         d_fn = self.D_train if self.cfg.compile else self.D
         try:
-            with self.autocast():
-                if not self.class_loss:
-                    fake_logits = d_fn(self._d_input(fake, sigma), y_d).float()
-                else:
-                    fake_logits, fake_cls = acgan.forward_with_classes(
-                        d_fn, self._d_input(fake, sigma), y_d)
-                real_logits = None
-                if getattr(self.loss, "needs_real_for_g", False):
-                    real_logits = d_fn(self._d_input(real, sigma), y_d).float()
+            real_logits = None
+            needs_real = getattr(self.loss, "needs_real_for_g", False)  # relativistic losses
+            if needs_real and self.cfg.joint_d_pass:
+                (real_logits, _), (fake_logits, fake_cls) = self._d_pair(
+                    d_fn, self._d_input(real, sigma), self._d_input(fake, sigma), y_d)
+            else:
+                fake_logits, fake_cls = self._d_forward(d_fn, self._d_input(fake, sigma), y_d)
+                if needs_real:
+                    with self.autocast():
+                        real_logits = d_fn(self._d_input(real, sigma), y_d).float()
             # top-k: only the fakes D scores highest update G (None: the whole batch)
             top = None if self.top_k is None else self.top_k.select(fake_logits, self.step)
             g_loss = self.loss.g_loss(fake_logits if top is None else fake_logits[top],
