@@ -66,7 +66,9 @@ def bench_cmd(
             console.print(f"  {escape(t.candidate.label)}: {rate}", highlight=False)
 
     timings = numerics.measure(probe, cands, seconds, progress=progress)
-    best = numerics.fastest([t for t in timings if not t.candidate.compile])
+    by_rule = numerics.rule(device, images=images, precision=cfg.precision,
+                            channels_last=cfg.channels_last)
+    best = numerics.fastest([t for t in timings if not t.candidate.compile], prefer=by_rule)
     cache = None
     if best is not None and save:
         sig = numerics.signature_for(gan.recipe, cfg.batch_size, gan.data.shape, device)

@@ -190,3 +190,23 @@ def test_bench_command_prints_the_candidate_table(tmp_path):
     assert sum(c["chosen"] for c in data["candidates"]) == 1
     bad = run_cli("bench", str(recipe), "--set", "train.precision='fp64'", env=env)
     assert bad.returncode == 2 and "train.precision" in bad.stderr
+
+
+def test_within_the_margin_the_rule_candidate_wins(tiny, cache, monkeypatch):
+    """Noise of a shared machine does not override the rule; a clear gain still does."""
+    _, probe = _probe(tiny)
+    monkeypatch.setattr(numerics, "bf16_supported", lambda device: False)
+    kwargs = dict(precision="auto", channels_last="auto", images=True, steps=10_000)
+    assert numerics.rule(CPU, images=True, precision="auto", channels_last="auto").key == "fp32/cl"
+    for rates, want, sig in (
+        ({"fp32/nchw": 101.0, "fp32/cl": 100.0}, "fp32/cl", "m1"),  # 1% apart: the rule's
+        ({"fp32/nchw": 100.0, "fp32/cl": 99.0}, "fp32/cl", "m2"),
+        ({"fp32/nchw": 103.0, "fp32/cl": 100.0}, "fp32/nchw", "m3"),  # 3% faster: measured
+    ):
+        _scripted(monkeypatch, rates, [])
+        choice = numerics.choose(probe, network_signature=sig, **kwargs)
+        assert (choice.how, choice.candidate.key) == ("measured", want), rates
+    timings = [Timing(Candidate("fp32", False), 101.0, steps=3),
+               Timing(Candidate("fp32", True), 100.0, steps=3)]
+    assert numerics.fastest(timings).candidate.key == "fp32/nchw"  # no rule: the simpler one
+    assert numerics.fastest(timings, prefer=Candidate("fp32", True)).candidate.key == "fp32/cl"
