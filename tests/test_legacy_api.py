@@ -84,12 +84,23 @@ def test_ctx_extra_maps_to_the_typed_fields(builtin_registry):
 
 
 def test_the_bundled_packs_import_only_the_author_api():
+    """A pack's modules import only gancore.plugin and gancore.testing (either import form);
+    its tests may also use gancore's user API, as docs/plugins.md says."""
     import re
 
+    author = {"gancore.plugin", "gancore.testing"}
+    user = {"gancore", "gancore.train", "gancore.checkpoint"}
+    checked = 0
     for path in (ROOT / "plugins").rglob("*.py"):
         if "/build/" in str(path):
             continue
+        allowed = author | user if "tests" in path.relative_to(ROOT).parts else author
         for line in path.read_text(encoding="utf-8").splitlines():
-            m = re.match(r"\s*from (gancore[\w.]*) import", line)
-            if m and not m.group(1).startswith(("gancore_",)):
-                assert m.group(1) in ("gancore.plugin", "gancore.testing"), f"{path}: {line}"
+            m = re.match(r"\s*(?:from (gancore[\w.]*) import|import (gancore[\w.]*))", line)
+            if m:
+                name = m.group(1) or m.group(2)
+                if name.startswith("gancore_"):  # the pack's own package
+                    continue
+                checked += 1
+                assert name in allowed, f"{path}: {line}"
+    assert checked > 20  # the packs' imports were seen

@@ -12,7 +12,7 @@ from gancore_augment import ops, plugin
 from gancore_augment.ada import ADA, ADA_OPS, AdaUpdate
 
 import gancore
-import gancore.checkpoint as checkpoint  # the trainer and checkpoints, beyond the author API
+import gancore.checkpoint as checkpoint  # tests may drive gancore as a user does
 import gancore.train as gtrain
 from gancore.plugin import RecipeError
 from gancore.testing import resume_matches
