@@ -42,8 +42,9 @@ def make_dist(root: Path, dist: str, version: str, module: str, code: str,
     return root
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
-    """Run the installed ``gancore`` CLI in a subprocess."""
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+            python: str = sys.executable):
+    """Run the installed ``gancore`` CLI in a subprocess (of ``python``)."""
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "gancore", *args], capture_output=True,
+    return subprocess.run([python, "-m", "gancore", *args], capture_output=True,
                           text=True, env=full_env, cwd=cwd or ROOT, timeout=300)

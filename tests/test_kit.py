@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import venv
+from pathlib import Path
 
 import pytest
 
@@ -13,13 +15,31 @@ from gancore.kit.scaffold import PackNames, new_plugin, render
 from .conftest import RECIPES, run_cli
 
 
-def _pip(*args: str) -> subprocess.CompletedProcess[str]:
+def _pip(*args: str, python: str = sys.executable) -> subprocess.CompletedProcess[str]:
+    """This environment's pip, installing into ``python``'s environment."""
     return subprocess.run(
-        [sys.executable, "-m", "pip", *args, "--disable-pip-version-check", "-q"],
+        [sys.executable, "-m", "pip", "--python", python, *args,
+         "--disable-pip-version-check", "-q"],
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def private_env(folder: Path) -> str:
+    """A virtual environment in ``folder`` that sees this one's packages (gancore, torch) and
+    installs into its own: a pack installed there is invisible to the other tests, which may
+    run at the same time. Returns its Python."""
+    venv.create(folder, with_pip=False, symlinks=True)
+    python = folder / "bin" / "python"
+    site_dir = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True).stdout.strip()
+    # an "import" line of a .pth runs at start-up: ours become site dirs (their .pth files too)
+    ours = [d for d in sys.path if d.endswith(("site-packages", "dist-packages"))]
+    line = "import site; " + "; ".join(f"site.addsitedir({d!r})" for d in ours)
+    Path(site_dir, "_parent_env.pth").write_text(line + "\n", encoding="utf-8")
+    return str(python)
 
 
 def test_names():
@@ -91,19 +111,18 @@ def installed_pack(tmp_path):
     assert out.returncode == 0, out.stderr
     root = tmp_path / name
     names = PackNames.from_name(name)
-    result = _pip("install", "--no-deps", "--no-build-isolation", "-e", str(root))
+    python = private_env(tmp_path / "env")
+    result = _pip("install", "--no-deps", "--no-build-isolation", "-e", str(root),
+                  python=python)
     assert result.returncode == 0, result.stderr
-    try:
-        yield root, names
-    finally:
-        _pip("uninstall", "-y", names.dist)
+    yield root, names, python
 
 
 @pytest.mark.slow
 def test_new_plugin_installs_passes_its_tests_and_works_from_a_recipe(installed_pack):
-    root, names = installed_pack
+    root, names, python = installed_pack
     tests = subprocess.run(
-        [sys.executable, "-m", "pytest", str(root), "-q", "-p", "no:cacheprovider"],
+        [python, "-m", "pytest", str(root), "-q", "-p", "no:cacheprovider"],
         capture_output=True,
         text=True,
         cwd=root,
@@ -111,10 +130,12 @@ def test_new_plugin_installs_passes_its_tests_and_works_from_a_recipe(installed_
     )
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "6 passed" in tests.stdout
-    plugins = run_cli("plugins", "--json")
+    plugins = run_cli("plugins", "--json", python=python)
     assert f'"{names.dist}"' in plugins.stdout
-    built = run_cli("build", names.recipe, "--json")
+    built = run_cli("build", names.recipe, "--json", python=python)
     assert built.returncode == 0, built.stderr
     assert names.block in built.stdout
-    shown = run_cli("show", "block", names.block)
+    shown = run_cli("show", "block", names.block, python=python)
     assert "kernel_size" in shown.stdout
+    # this environment never saw the pack
+    assert f'"{names.dist}"' not in run_cli("plugins", "--json").stdout
