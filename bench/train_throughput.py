@@ -196,9 +196,9 @@ def main() -> None:
     )
     if variant is not None:
         print(f"variant {' '.join(args.variant)}: {variant.numerics.describe()}")
-    peaks = [(matmul_rate(torch.float32, args.matmul_size),
-              matmul_rate(torch.bfloat16, args.matmul_size))]
-    in_use = torch.bfloat16 if trainer.precision == "bf16" else torch.float32
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
+    peaks = [{name: matmul_rate(dtype, args.matmul_size) for name, dtype in dtypes.items()}]
+    in_use = "bf16" if trainer.precision == "bf16" else "fp32"
     bursts: list[float] = []  # the rate in use, between the rounds
     for _ in range(args.warmup):  # oneDNN builds its kernels during the first steps
         trainer.train_step()
@@ -215,7 +215,7 @@ def main() -> None:
             other.append(images_per_second(variant.train_step, args.steps, args.batch_size))
             line += f"   variant {other[-1]:7.1f} img/s"
         print(line, flush=True)
-        bursts.append(matmul_rate(in_use, args.matmul_size, seconds=0.2))
+        bursts.append(matmul_rate(dtypes[in_use], args.matmul_size, seconds=0.2))
     for label, pick in (("median", statistics.median), ("best", max)):
         a, b = pick(ours), pick(theirs)
         print(
@@ -231,21 +231,22 @@ def main() -> None:
     # the roofline, at the threads of the timed rounds
     ours_flops = step_flops(trainer.train_step, args.batch_size)
     theirs_flops = step_flops(reference.step, args.batch_size)
-    peaks.append((matmul_rate(torch.float32, args.matmul_size),
-                  matmul_rate(torch.bfloat16, args.matmul_size)))
-    fp32_rate, bf16_rate = (max(rates) for rates in zip(*peaks, strict=True))
-    name = "bf16" if in_use == torch.bfloat16 else "fp32"
-    if in_use == torch.bfloat16:
-        bf16_rate = max(bf16_rate, *bursts)
-    else:
-        fp32_rate = max(fp32_rate, *bursts)
+    peaks.append({name: matmul_rate(dtype, args.matmul_size) for name, dtype in dtypes.items()})
+    rate = {name: max(p[name] for p in peaks) for name in dtypes}
+    rate[in_use] = max(rate[in_use], *bursts)
+    fp32_rate, bf16_rate = rate["fp32"], rate["bf16"]
+
+    def peak_of(precision: str) -> float:
+        return rate["bf16" if precision == "bf16" else "fp32"]
+
+    before, after = peaks
     print(f"matmul ({args.matmul_size}^2, best of before and after the rounds): fp32 "
           f"{fp32_rate / 1e9:.0f} GFLOP/s, bf16 {bf16_rate / 1e9:.0f} GFLOP/s "
-          f"({bf16_rate / fp32_rate:.2f}x fp32; before {peaks[0][0] / 1e9:.0f}/"
-          f"{peaks[0][1] / 1e9:.0f}, after {peaks[1][0] / 1e9:.0f}/{peaks[1][1] / 1e9:.0f}; "
-          f"{name} between the rounds: median {statistics.median(bursts) / 1e9:.0f}, "
-          f"best {max(bursts) / 1e9:.0f})")
-    peak = bf16_rate if trainer.precision == "bf16" else fp32_rate
+          f"({bf16_rate / fp32_rate:.2f}x fp32; before {before['fp32'] / 1e9:.0f}/"
+          f"{before['bf16'] / 1e9:.0f}, after {after['fp32'] / 1e9:.0f}/"
+          f"{after['bf16'] / 1e9:.0f}; {in_use} between the rounds: median "
+          f"{statistics.median(bursts) / 1e9:.0f}, best {max(bursts) / 1e9:.0f})")
+    peak = peak_of(trainer.precision)
     a, b = statistics.median(ours), statistics.median(theirs)
     print(f"FLOPs per training image: gancore {ours_flops / 1e9:.3f} GFLOP, plain PyTorch "
           f"{theirs_flops / 1e9:.3f} GFLOP")
@@ -255,8 +256,8 @@ def main() -> None:
     if variant is not None:
         c = statistics.median(other)
         flops = step_flops(variant.train_step, args.batch_size)
-        vpeak = bf16_rate if variant.precision == "bf16" else fp32_rate
-        print(f"roofline: variant {flops * c / 1e9:.0f} GFLOP/s = {flops * c / vpeak:.0%} of "
+        print(f"roofline: variant {flops * c / 1e9:.0f} GFLOP/s = "
+              f"{flops * c / peak_of(variant.precision):.0%} of "
               f"the {variant.precision} matmul rate")
     if args.single_rounds > 0 and trainer.device.type == "cpu":  # one thread for both loops
         torch.set_num_threads(1)

@@ -151,10 +151,15 @@ def process_start(pid: int) -> float | None:
         return None
 
 
+def recorded_process_alive(state: dict[str, Any]) -> bool:
+    """Whether the process a run's state names (its pid, host and start) still runs."""
+    return pid_alive(state.get("pid"), state.get("host"), state.get("started"))
+
+
 def trained_elsewhere(state: dict[str, Any] | None) -> bool:
     """Whether a run's state says another live process (not this one) is training it."""
     return bool(state and state.get("status") == RUNNING and state.get("pid") != os.getpid()
-                and pid_alive(state.get("pid"), state.get("host"), state.get("started")))
+                and recorded_process_alive(state))
 
 
 def watch_parent(parent: int, grace: float = 60.0, poll: float = 0.5) -> None:
@@ -636,8 +641,7 @@ def status_rows(folder: Path) -> list[dict[str, Any]]:
             continue
         status = state.get("status", PENDING)
         note = state.get("error")
-        if status == RUNNING and not pid_alive(state.get("pid"), state.get("host"),
-                                               state.get("started")):
+        if status == RUNNING and not recorded_process_alive(state):
             status, note = "killed", "its process is gone; re-running the command resumes it"
         elif status == RUNNING:
             note = state.get("phase") or "training"

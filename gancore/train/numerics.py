@@ -36,6 +36,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from gancore.train.batches import joint_batch
+
 #: Upper bound of one automatic measurement, in seconds.
 BUDGET_S = 3.0
 #: Fraction of the estimated run an automatic measurement may take.
@@ -334,7 +336,6 @@ def make_step(probe: Probe, cand: Candidate) -> Callable[[], tuple[float, float]
     y = torch.randint(max(probe.g_classes, probe.d_classes, 1), (b,), device=dev)
     y_g = y if probe.g_classes else None
     y_d = y if probe.d_classes else None
-    y_dd = None if y_d is None else torch.cat([y_d, y_d])
     scaler = torch.amp.GradScaler("cuda") if cand.precision == "fp16" else None
 
     def backward(loss: torch.Tensor) -> None:
@@ -347,11 +348,8 @@ def make_step(probe: Probe, cand: Candidate) -> Callable[[], tuple[float, float]
             with _autocast(dev, cand.precision):
                 fake = g_run(torch.randn(b, probe.latent_dim, device=dev), y_g)
                 if probe.joint:
-                    both = torch.cat([real, fake.detach().to(real.dtype)])
-                    if cand.channels_last:
-                        both = both.contiguous(memory_format=torch.channels_last)
-                    d_both = d_run(both, y_dd).float()
-                    d_real, d_fake = d_both[:b], d_both[b:]
+                    d_both = d_run(*joint_batch(real, fake.detach(), y_d, cand.channels_last))
+                    d_real, d_fake = d_both[:b].float(), d_both[b:].float()
                 else:
                     d_real = d_run(real, y_d).float()
                     d_fake = d_run(fake.detach(), y_d).float()

@@ -31,7 +31,7 @@ from gancore.registry import Registry
 from gancore.train import acgan, freezed, numerics
 from gancore.train import distributed as dist_mod
 from gancore.train import state as state_mod
-from gancore.train.batches import make_batches
+from gancore.train.batches import joint_batch, make_batches
 from gancore.train.ema import EMA
 from gancore.train.events import Bound, CallbackError, Events
 from gancore.train.numerics import bf16_supported  # noqa: F401  (kept importable here)
@@ -861,10 +861,7 @@ class Trainer:
         if not self.cfg.joint_d_pass:
             return self._d_forward(d_fn, real, y), self._d_forward(d_fn, fake, y)
         n = real.shape[0]
-        both = torch.cat([real, fake.to(real.dtype)])
-        if self.channels_last and both.dim() == 4:
-            both = both.contiguous(memory_format=torch.channels_last)
-        logits, cls = self._d_forward(d_fn, both, None if y is None else torch.cat([y, y]))
+        logits, cls = self._d_forward(d_fn, *joint_batch(real, fake, y, self.channels_last))
         return ((logits[:n], None if cls is None else cls[:n]),
                 (logits[n:], None if cls is None else cls[n:]))
 
