@@ -16,7 +16,9 @@ no torch. Fixtures:
     record): the test a stateful callback, augment or penalty must pass.
 
 :func:`pack_components`, :func:`check_component` and :func:`resume_matches` do the same work
-outside a fixture, for example to parametrize a test over a pack's components.
+outside a fixture, for example to parametrize a test over a pack's components;
+:func:`make_trainer` and :func:`read_checkpoint` give a pack's tests a trainer and a
+checkpoint's contents.
 """
 
 from __future__ import annotations
@@ -157,6 +159,24 @@ def train_smoke(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
         return out
 
     return _train
+
+
+def make_trainer(recipe: Any, overrides: Iterable[str] = (), steps: int = 1,
+                 out: str | os.PathLike[str] | None = None, **kwargs: Any) -> Any:
+    """A :class:`gancore.train.Trainer` of ``recipe`` (unstarted: call ``.fit()``) for a pack's
+    tests, which read what it built (``augments``, ``callbacks``, ``events``) or train it.
+    ``kwargs`` go to the trainer (``trackers=[...]``, say)."""
+    from gancore.train import Trainer
+
+    return Trainer(recipe, overrides=list(overrides), steps=steps,
+                   out=None if out is None else Path(out), **kwargs)
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> Any:
+    """A checkpoint's tensors and metadata (``.tensors``, ``.info``), as gancore reads them."""
+    from gancore import checkpoint
+
+    return checkpoint.read(Path(path))
 
 
 #: Log keys that measure time, not training, and so differ between two identical runs.

@@ -12,10 +12,8 @@ from gancore_augment import ops, plugin
 from gancore_augment.ada import ADA, ADA_OPS, AdaUpdate
 
 import gancore
-import gancore.checkpoint as checkpoint  # tests may drive gancore as a user does
-import gancore.train as gtrain
 from gancore.plugin import RecipeError
-from gancore.testing import resume_matches
+from gancore.testing import make_trainer, read_checkpoint, resume_matches
 
 #: The bundled recipe shrunk to a run of a fraction of a second on the built-in shapes.
 TINY = [
@@ -121,7 +119,7 @@ def test_p_resumes_exactly_with_the_bundled_recipe(tmp_path):
     # 6 steps straight against 3, then resumed to 6: tensors, states and logs bit-identical
     done = resume_matches("dcgan-32-ada", tmp_path, overrides, steps=(3, 3))
     one, two = done.straight, done.resumed
-    saved = checkpoint.read(tmp_path / "resumed" / "step_0000003.safetensors")
+    saved = read_checkpoint(tmp_path / "resumed" / "step_0000003.safetensors")
     state = saved.info.trainer.components["augment[0]"].state
     assert state["_extra_state"]["steps"] == 1  # stopped in the middle of an interval
     assert state["_extra_state"]["p"] > 0
@@ -150,8 +148,8 @@ def test_p_reaches_the_trackers(tmp_path, register_plugin):
             registry.add("tracker", "keep", Recorder)
 
     register_plugin(Pack(), name="keep-pack")  # with the installed packs
-    gtrain.train("dcgan-32-ada", overrides=[*TINY, "augment[0].p=0.25"], steps=2,
-                 out=tmp_path / "run", trackers=["keep"])
+    make_trainer("dcgan-32-ada", overrides=[*TINY, "augment[0].p=0.25"], steps=2,
+                 out=tmp_path / "run", trackers=["keep"]).fit()
     assert [(step, v["aug_p"]) for step, v in Recorder.last.values] == [(1, 0.25), (2, 0.25)]
 
 
@@ -218,7 +216,7 @@ def test_both_components_pass_check_pack_with_p_1(check_pack):
 
 # -- the callback and the recipe ---------------------------------------------------------------
 def test_the_bundled_recipe_turns_the_callback_on_by_default(tmp_path):
-    trainer = gtrain.Trainer("dcgan-32-ada", overrides=TINY, steps=1)
+    trainer = make_trainer("dcgan-32-ada", overrides=TINY, steps=1)
     (augment,) = trainer.augments
     assert isinstance(augment, ADA) and augment.ops[:2] == ["xflip", "rotate90"]
     assert (augment.target, augment.interval, augment.ada_kimg) == (0.6, 4, 500.0)
@@ -229,7 +227,7 @@ def test_the_bundled_recipe_turns_the_callback_on_by_default(tmp_path):
 
 
 def test_without_an_ada_augment_the_default_callback_is_idle():
-    trainer = gtrain.Trainer("dcgan-32", overrides=TINY, steps=2)
+    trainer = make_trainer("dcgan-32", overrides=TINY, steps=2)
     assert any(cb.name == "ada" for cb in trainer.events.callbacks)  # on by default...
     result = trainer.fit()
     assert result.step == 2 and all("aug_p" not in r for r in result.records)
@@ -239,7 +237,7 @@ def test_without_an_ada_augment_the_default_callback_is_idle():
 
 
 def test_the_ada_callback_without_an_ada_augment_is_one_error(tmp_path):
-    trainer = gtrain.Trainer("dcgan-32", overrides=[*TINY, "train.callbacks=['ada']"],
+    trainer = make_trainer("dcgan-32", overrides=[*TINY, "train.callbacks=['ada']"],
                              steps=2, out=tmp_path / "run")
     with pytest.raises(RecipeError) as info:
         trainer.fit()
