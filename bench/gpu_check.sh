@@ -4,7 +4,7 @@
 #      resume, sampling and evaluation through the CLI, DDP via torchrun over NCCL (2+ GPUs);
 #   2. `gancore bench` of dcgan-32 and sagan: images/s under each `auto` numerics candidate;
 #   3. bench/train_throughput.py for dcgan-32 and sagan against the PyTorch tutorial loop, with
-#      peak GPU memory and the roofline, and train.joint_d_pass=true as a variant timed alongside.
+#      peak GPU memory and the roofline, and the joint_d_pass technique as a variant timed alongside.
 #
 #   bash bench/gpu_check.sh [WHEELS_DIR]
 #
@@ -87,7 +87,7 @@ for recipe in $RECIPES; do
   step "train_throughput $recipe vs the tutorial loop"
   "$PY" bench/train_throughput.py --recipe "$recipe" --set data.type=shapes --rounds "$ROUNDS" \
     --steps "$STEPS" --warmup "$WARMUP" --single-rounds 0 --matmul-size "$MM" \
-    --variant train.joint_d_pass=true || failed+=("throughput $recipe")
+    --variant 'train.techniques=["joint_d_pass"]' || failed+=("throughput $recipe")
 done
 
 step "done"

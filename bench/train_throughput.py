@@ -14,7 +14,7 @@ round of each side are reported (the best round is the least disturbed by other 
 Then ``--single-rounds`` rounds with one thread for both loops give the single-thread ratio.
 ``--variant k=v`` (repeatable) adds a third side: gancore with these overrides on top of
 ``--set``, timed in the same alternation, so a recipe option's speed is a ratio of one run
-(e.g. ``--variant train.joint_d_pass=true``).
+(e.g. ``--variant 'train.techniques=["joint_d_pass"]'``).
 
 The roofline: the FLOPs of one training step of each side, counted with
 ``torch.utils.flop_counter.FlopCounterMode`` (matrix products and convolutions, forward and
@@ -171,7 +171,8 @@ def main() -> None:
         "--variant",
         action="append",
         default=[],
-        help="override of a third, gancore side timed alongside, e.g. train.joint_d_pass=true",
+        help="override of a third, gancore side timed alongside, e.g. "
+        'train.techniques=["joint_d_pass"]',
     )
     args = parser.parse_args()
     if args.threads:

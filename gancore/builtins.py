@@ -98,9 +98,11 @@ def gancore_register_components(registry) -> None:  # type: ignore[no-untyped-de
     from gancore.data import registration as data
     from gancore.metrics import registration as metrics
     from gancore.train import registration as train
+    from gancore.train.requirements import BUILT_IN
 
     for kind, name, factory, summary in _COMPONENTS:
-        registry.add(kind, name, factory, summary=summary)
+        registry.add(kind, name, factory, summary=summary,
+                     **({"requires": BUILT_IN[kind, name]} if (kind, name) in BUILT_IN else {}))
     for module in (data, metrics, train):
         module.register(registry)
 

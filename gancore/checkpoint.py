@@ -222,9 +222,14 @@ class Checkpoint:
 
     @property
     def recipe(self) -> dict[str, Any]:
-        """The resolved recipe the checkpoint was written with."""
+        """The resolved recipe the checkpoint was written with (a recipe of an earlier version
+        in today's form: its ``[train]`` technique flags as ``train.techniques``)."""
+        from gancore.recipe.migrate import migrate_dict, pop_deprecations
+
         assert self.info is not None
-        return dict(self.info.recipe)
+        data = migrate_dict(dict(self.info.recipe), warn=False)
+        pop_deprecations(data)
+        return data
 
     @property
     def step(self) -> int:

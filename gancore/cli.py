@@ -53,6 +53,7 @@ def _main(
 
 
 app.command("build")(build_commands.build_cmd)
+app.command("check")(build_commands.check_cmd)
 app.command("plugins")(info.plugins_cmd)
 app.command("list")(info.list_cmd)
 app.command("show")(info.show_cmd)

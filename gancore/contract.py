@@ -93,7 +93,35 @@ def check_product(entry: ComponentEntry, obj: Any) -> Any:
                              f"{n_args} argument{'s' if n_args != 1 else ''} ({what})")
     if entry.kind == "block":
         _check_block_sizes(entry, obj)
+    if entry.kind == "technique":
+        implemented_points(entry, obj)
     return obj
+
+
+def implemented_points(entry: ComponentEntry, obj: Any) -> list[str]:
+    """The extension points ``obj`` implements; it must implement one at least, and each
+    it declares (``points`` registered or on the object)."""
+    from gancore.kinds import POINTS
+
+    found = [p for p in POINTS if callable(getattr(obj, p, None))]
+    declared = entry.meta.get("points") or getattr(obj, "points", None) or ()
+    if isinstance(declared, str):
+        declared = (declared,)
+    missing = [p for p in declared if p in POINTS and p not in found]
+    unknown = [p for p in declared if p not in POINTS]
+    if unknown:
+        from gancore.errors import suggest
+
+        raise broken(entry, f"declares the unknown extension point {unknown[0]!r}"
+                     f"{suggest(str(unknown[0]), list(POINTS))}",
+                     hint="extension points: " + ", ".join(POINTS))
+    if missing:
+        raise broken(entry, f"declares the extension point {missing[0]!r} but has no "
+                     f"{missing[0]} method ({POINTS[missing[0]].call})")
+    if not found:
+        raise broken(entry, f"returned {_describe(obj)}, which implements no extension point",
+                     hint="implement one of: " + ", ".join(p.call for p in POINTS.values()))
+    return found
 
 
 def _check_block_sizes(entry: ComponentEntry, block: Any) -> None:
@@ -348,7 +376,7 @@ def check_penalty(registry: Registry, entry: ComponentEntry, params: dict[str, A
     """A finite scalar that back-propagates to the discriminator's parameters."""
     import torch
 
-    penalty = entry.create(**params)
+    penalty = create_with_run(entry, params)
     for member in ("weight", "interval"):
         value = getattr(penalty, member)
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
@@ -371,7 +399,7 @@ def check_augment(registry: Registry, entry: ComponentEntry, params: dict[str, A
     """Keeps the shape and passes finite gradients."""
     import torch
 
-    augment = entry.create(**params)
+    augment = create_with_run(entry, params)
     x = example if example is not None else torch.randn(BATCH, *DATA_SHAPE)
     x = x.detach().clone().requires_grad_(True)
     out = _finite(entry, augment(x), "__call__")
@@ -470,7 +498,7 @@ def check_filter(registry: Registry, entry: ComponentEntry, params: dict[str, An
     ctx = FilterContext(key=f"filter:{entry.name}", seed=0, batch_size=1, num_classes=4,
                         dataset="check", cache_dir=None)
     first = entry.create(**params)
-    kept = check_indices(entry, first(data, ctx), len(data))
+    kept = check_indices(entry, first(data, ctx), len(data), strict=True)
     if kept.numel() == 0:
         raise broken(entry, f"kept none of the {len(data)} items")
     again = check_indices(entry, entry.create(**params)(data, ctx), len(data))
@@ -674,6 +702,92 @@ def check_state_roundtrip(entry: ComponentEntry, obj: Any) -> None:
                      "from the state it was given")
 
 
+def create_with_run(entry: ComponentEntry, params: dict[str, Any], view: Any = None) -> Any:
+    """``entry``'s product from ``params``, given a tiny run's view when it declares ``run``."""
+    from gancore.train.setup import accepts
+
+    if accepts(entry.load(), "run"):
+        if view is None:
+            from gancore.train.probe import tiny_view
+
+            view = tiny_view()
+        return entry.create(**params, run=view)
+    return entry.create(**params)
+
+
+def check_technique(registry: Registry, entry: ComponentEntry, params: dict[str, Any],
+                    **_: Any) -> Any:
+    """Each extension point the technique implements, called on a tiny run's inputs."""
+    import torch
+
+    from gancore.train.probe import tiny_run
+    from gancore.train.techniques import DBatch, GBatch
+
+    run = tiny_run(registry)
+    view = run.view
+    technique = create_with_run(entry, params, view)
+    points = implemented_points(entry, technique)
+    G, D = run.G, run.D
+    x = torch.rand(BATCH, 3, 8, 8) * 2 - 1
+    for point in points:
+        fn = getattr(technique, point)
+        what = f"{point}() on the tiny run"
+        if point == "freeze":
+            params_ = list(fn(view))
+            own = {id(p) for p in (*G.parameters(), *D.parameters())}
+            if any(not isinstance(p, torch.nn.Parameter) or id(p) not in own for p in params_):
+                raise broken(entry, "freeze() returned something that is not a parameter of "
+                             "networks.generator or networks.discriminator")
+        elif point == "d_targets":
+            fn(run.loss)
+        elif point == "d_input":
+            xi = x.clone().requires_grad_(True)
+            out = _finite(entry, fn(xi), what)
+            if out.shape != xi.shape:
+                raise broken(entry, f"d_input changed the shape from {list(xi.shape)} to "
+                             f"{list(out.shape)}")
+            out.square().sum().backward()
+            if xi.grad is None:
+                raise broken(entry, "d_input is not differentiable (the G phase needs "
+                             "gradients through it)")
+        elif point == "d_pass":
+            out = fn(lambda xx, yy: (D(xx, yy), None), x, -x, None)
+            try:
+                (r, _), (f, _) = out
+            except (TypeError, ValueError):
+                raise broken(entry, "d_pass must return ((real_logits, real_classes), "
+                             "(fake_logits, fake_classes))") from None
+            for name, t in (("real", r), ("fake", f)):
+                if _finite(entry, t, what).shape != (BATCH,):
+                    raise broken(entry, f"d_pass gave {name} logits of shape "
+                                 f"{list(t.shape)}, not [{BATCH}]")
+        elif point in ("d_term", "g_term"):
+            logits = D(x)
+            batch = (DBatch(x, -x, None, logits, -logits, D) if point == "d_term" else
+                     GBatch(torch.randn(BATCH, 4), None, G(torch.randn(BATCH, 4)), logits, x,
+                            logits, G, D))
+            value = fn(batch)
+            if value is not None:
+                _finite_scalar(entry, value, what)
+        elif point == "g_select":
+            logits = torch.randn(4)
+            chosen = fn(logits)
+            if chosen is not None:
+                if not isinstance(chosen, torch.Tensor) or chosen.dim() != 1 or \
+                        chosen.dtype not in (torch.int64, torch.int32) or len(chosen) == 0 or \
+                        int(chosen.min()) < 0 or int(chosen.max()) >= 4:
+                    raise broken(entry, "g_select must return None or a non-empty 1-D tensor "
+                                 f"of indices into the batch (got {_describe(chosen)})")
+        elif point in ("before_step", "after_step"):
+            for network, module in (("discriminator", D), ("generator", G)):
+                module.zero_grad()
+                (module(x) if network == "discriminator" else module(torch.randn(BATCH, 4))
+                 ).float().square().mean().backward()
+                fn(network, list(module.parameters()))
+    check_state_roundtrip(entry, technique)
+    return technique
+
+
 def check_callback(registry: Registry, entry: ComponentEntry, params: dict[str, Any],
                    **_: Any) -> Any:
     """Every ``on_*`` method is a known event taking its arguments; ``optional`` is a bool."""
@@ -681,7 +795,7 @@ def check_callback(registry: Registry, entry: ComponentEntry, params: dict[str, 
     from gancore.kinds import KINDS
 
     events = dict(KINDS["callback"].extra["events"])
-    callback = entry.create(**params)
+    callback = create_with_run(entry, params)
     for name in dir(callback):
         if not name.startswith("on_"):
             continue

@@ -35,6 +35,9 @@ class Kind:
     places: tuple[str, ...]
     protocol: str
     supplied: tuple[str, ...] = ()
+    #: arguments the framework passes only to factories that declare them (``run``: the run's
+    #: read-only view, for components that follow the step)
+    offered: tuple[str, ...] = ()
     #: ``(member, what, n_args)``: what every product must have. ``"()"`` is the object itself
     #: (called); ``n_args`` is the positional arguments the member is called with (``None``:
     #: an attribute, not called).
@@ -58,6 +61,11 @@ class Kind:
             "x-gancore-kind": self.name,
             "description": f"a {self.name}: a registered name, or a table with type = name",
         }
+
+    @property
+    def framework_args(self) -> tuple[str, ...]:
+        """Every argument the framework passes (never a recipe parameter)."""
+        return self.supplied + self.offered
 
     @property
     def spec_name(self) -> str:
@@ -256,6 +264,7 @@ KINDS: dict[str, Kind] = {
             "discriminator regularisers (gradient penalty, R1, ...)",
             ("penalty[]",),
             f"{_P}:Penalty",
+            offered=("run",),
             clauses=(("weight", "a float weight", None), ("interval", "an int interval", None),
                      ("()", "a __call__(discriminator, real, fake, y=None)", 4)),
             check=f"{_C}:check_penalty",
@@ -279,6 +288,7 @@ KINDS: dict[str, Kind] = {
             "differentiable augmentations applied to the discriminator's inputs",
             ("augment[]",),
             f"{_P}:Augment",
+            offered=("run",),
             clauses=(("()", "a __call__(x)", 1),),
             check=f"{_C}:check_augment",
             verifies="applied to [2, 3, 16, 16]: keeps the shape and passes finite gradients",
@@ -287,6 +297,31 @@ KINDS: dict[str, Kind] = {
     return lambda x: x + std * torch.randn_like(x)''',
             example_name="noise",
             short_example='augment = [{ type = "noise", std = 0.1 }]',
+        ),
+        Kind(
+            "technique",
+            "training techniques on the step's extension points (EMA, top-k, FreezeD, ...)",
+            ("train.techniques[]",),
+            f"{_P}:Technique",
+            offered=("run",),
+            check=f"{_C}:check_technique",
+            verifies="made from its defaults (with a run view of tiny networks when it "
+            "declares run); implements at least one extension point, every one it declares; "
+            "each implemented point is called on tiny inputs and returns what the point "
+            "expects (see the table of extension points)",
+            example='''class DecayingNoise:
+    """Gaussian noise on D's inputs, fading out linearly over the run."""
+
+    points = ("d_input",)
+
+    def __init__(self, std: float = 0.1, *, run: RunView) -> None:
+        self.std, self.run = std, run
+
+    def d_input(self, x):
+        sigma = self.std * (1.0 - self.run.progress)
+        return x + sigma * torch.randn_like(x) if sigma > 0 else x''',
+            example_name="decaying_noise",
+            short_example='[train]\ntechniques = [{ type = "decaying_noise", std = 0.2 }, "ema"]',
         ),
         Kind(
             "optimizer",
@@ -419,13 +454,15 @@ KINDS: dict[str, Kind] = {
             "training events: on_step_end, on_log, on_checkpoint, on_eval, ... (all optional)",
             ("train.callbacks[]",),
             f"{_P}:Callback",
+            offered=("run",),
             check=f"{_C}:check_callback",
             verifies="made from its defaults; every on_* method is a known event taking the "
             "event's arguments; optional is a bool; state_dict() (if any) survives the "
             "checkpoint encoding and load_state_dict()",
             extra={"events": (
-                ("on_run_start", 1), ("on_step_end", 2), ("on_log", 2), ("on_samples", 2),
-                ("on_checkpoint", 2), ("on_eval", 2), ("on_run_end", 2), ("on_failure", 2),
+                ("on_run_start", 1), ("on_step_end", 2), ("on_log", 2), ("on_step_done", 2),
+                ("on_samples", 2), ("on_checkpoint", 2), ("on_eval", 2), ("on_finish", 2),
+                ("on_run_end", 2), ("on_failure", 2),
             )},
             example='''class WinRate:
     """Log how often D wins on real data, from the logits of the last step."""
@@ -435,12 +472,13 @@ KINDS: dict[str, Kind] = {
     def __init__(self, every: int = 10) -> None:
         self.every, self.wins, self.count = every, 0.0, 0
 
-    def on_step_end(self, trainer, step):
+    def on_step_end(self, run, step):
         if step % self.every == 0:  # reading a device value syncs: do it every k steps
-            self.wins += float((trainer.last_real_logits > 0).float().mean())
+            real = run.stats.latest("d.real_logits")
+            self.wins += float((real > (run.decision_threshold or 0.0)).float().mean())
             self.count += 1
 
-    def on_log(self, trainer, record):
+    def on_log(self, run, record):
         record["win_rate"] = self.wins / max(self.count, 1)
 
     def state_dict(self):
@@ -474,6 +512,77 @@ KINDS: dict[str, Kind] = {
             example_name="csv",
             short_example='[train]\ntrackers = ["csv"]  # or: gancore train ... --tracker csv',
         ),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class Point:
+    """One extension point of the training step: a method a technique may implement."""
+
+    name: str
+    #: the part of the step it belongs to (what a technique may change)
+    group: str
+    call: str
+    summary: str
+    returns: str
+    built_in: tuple[str, ...] = ()
+    example: str = ""
+
+
+#: The extension points of the training step, in the order the step reaches them. A
+#: technique (kind ``technique``) implements one or more of them; ``augment[]`` components
+#: are D-input techniques and ``penalty[]`` components extra D terms with their own interval.
+POINTS: dict[str, Point] = {
+    p.name: p
+    for p in [
+        Point("freeze", "which parameters train", "freeze(networks)",
+              "once, before the optimizers are made: parameters of networks.generator or "
+              "networks.discriminator to keep fixed (no gradient, no optimizer state)",
+              "an iterable of parameters", ("freeze_d",),
+              "def freeze(self, networks):\n    return list(networks.discriminator.parameters())"
+              "[:2]"),
+        Point("d_targets", "D's inputs", "d_targets(loss)",
+              "once, when the run starts: adjust the targets of the loss (its real_target)",
+              "None", ("label_smoothing",),
+              "def d_targets(self, loss):\n    loss.real_target = 0.9"),
+        Point("d_input", "D's inputs", "d_input(x)",
+              "every batch D sees, real and fake, in the D and G phases, after the recipe's "
+              "augment[] list (keep gradients flowing: the G phase back-propagates through it)",
+              "a tensor of x's shape", ("instance_noise",),
+              "def d_input(self, x):\n    return x + 0.05 * torch.randn_like(x)"),
+        Point("d_pass", "how D sees real and fake", "d_pass(forward, real, fake, y)",
+              "instead of D's two passes: forward(x, y) -> (logits, class_logits or None)",
+              "((real_logits, real_classes), (fake_logits, fake_classes))", ("joint_d_pass",),
+              "def d_pass(self, forward, real, fake, y):\n"
+              "    return forward(real, y), forward(fake, y)"),
+        Point("d_term", "extra D terms", "d_term(batch)",
+              "every D step: a term added to D's loss (batch: real, fake, y, real_logits, "
+              "fake_logits, discriminator; the weight is the technique's own)",
+              "a scalar tensor, or None to skip this step", (),
+              "def d_term(self, batch):\n    return 1e-3 * batch.real_logits.pow(2).mean()"),
+        Point("g_select", "G's loss terms", "g_select(fake_logits)",
+              "every G step: which fakes count in G's loss (one technique per run)",
+              "indices into the batch, or None for all of them", ("top_k",),
+              "def g_select(self, fake_logits):\n"
+              "    return fake_logits.topk(len(fake_logits) // 2).indices"),
+        Point("g_term", "G's loss terms", "g_term(batch)",
+              "every G step: a term added to G's loss (batch: z, y, fake, fake_logits, real, "
+              "real_logits, generator, discriminator)",
+              "a scalar tensor, or None to skip this step", (),
+              "def g_term(self, batch):\n    return 0.1 * batch.fake.abs().mean()"),
+        Point("before_step", "around each optimizer step", "before_step(network, params)",
+              "after backward, before each optimizer step; network is \"generator\" or "
+              "\"discriminator\", params its trainable parameters (gradients set)",
+              "None", ("grad_clip",),
+              "def before_step(self, network, params):\n"
+              "    torch.nn.utils.clip_grad_value_(params, 1.0)"),
+        Point("after_step", "around each optimizer step", "after_step(network, params)",
+              "after each optimizer step (for the generator the step count has advanced)",
+              "None", ("clip_weights", "ema"),
+              "@torch.no_grad()\ndef after_step(self, network, params):\n"
+              "    if network == \"discriminator\":\n"
+              "        for p in params:\n            p.clamp_(-0.01, 0.01)"),
     ]
 }
 

@@ -6,11 +6,15 @@
 
 - hooks: :data:`hookimpl` (``gancore_register_components(registry)``, ``gancore_recipe_dirs()``,
   ``gancore_commands(app)``)
+- training: :class:`RunView` (what callbacks and techniques see of a run), :data:`POINTS`
+  (the extension points of the step), :class:`StopTraining`, :data:`STATS` (the report
+  channel's statistics), :class:`DBatch` / :class:`GBatch`; :class:`Requirement`,
+  :func:`batch_norm_in`, :func:`unlabelled_data` (what a component needs from a recipe)
 - the contract: :data:`KINDS` (every kind: places, protocol, supplied arguments, checks) and the
   protocols (:class:`Block`, :class:`Generator`, :class:`Discriminator`, :class:`Loss`,
   :class:`FeatureNorm`, :class:`WeightNorm`, :class:`Activation`, :class:`Init`,
   :class:`Penalty`, :class:`Augment`, :class:`Dataset`, :class:`Filter`, :class:`Optimizer`,
-  :class:`Schedule`,
+  :class:`Schedule`, :class:`Technique`,
   :class:`Metric`, :class:`FeatureExtractor`, :class:`Callback`, :class:`Tracker`), the
   :class:`Stateful` protocol (state kept across ``--resume``), :class:`DataSpec`,
   :class:`FilterContext`, :class:`EvalInputs`,
@@ -57,6 +61,18 @@ _LAZY = {
     "Tracker": "gancore.protocols:Tracker",
     "Stateful": "gancore.protocols:Stateful",
     "CallbackError": "gancore.train.events:CallbackError",
+    "StopTraining": "gancore.train.events:StopTraining",
+    "Technique": "gancore.protocols:Technique",
+    "TechniqueSpec": "gancore.recipe.refs:TechniqueSpec",
+    "POINTS": "gancore.kinds:POINTS",
+    "RunView": "gancore.train.run:RunView",
+    "STATS": "gancore.train.report:STATS",
+    "DBatch": "gancore.train.techniques:DBatch",
+    "GBatch": "gancore.train.techniques:GBatch",
+    "Requirement": "gancore.recipe.requirements:Requirement",
+    "RecipeFacts": "gancore.recipe.requirements:RecipeFacts",
+    "batch_norm_in": "gancore.recipe.requirements:batch_norm_in",
+    "unlabelled_data": "gancore.recipe.requirements:unlabelled_data",
     "MissingExtraError": "gancore.tracking:MissingExtraError",
     "Metric": "gancore.metrics.base:Metric",
     "FeatureExtractor": "gancore.metrics.base:FeatureExtractor",

@@ -161,7 +161,15 @@ def load_plugins(
     for item in extra:
         name, obj = item if isinstance(item, tuple) else (None, item)
         name = name or getattr(obj, "__name__", None) or type(obj).__name__
-        candidates.append((PluginInfo(str(name), getattr(obj, "__version__", None)), obj))
+        # a pack's own tests register the pack that is also installed: the object given here
+        # takes the place of the entry point of the same name or the same module
+        same = [c for c in candidates if c[0].name != BUILTIN_NAME and (
+            c[0].name == str(name) or c[1] is obj)]
+        for info, _ in same:
+            candidates.remove((info, _))
+        version = getattr(obj, "__version__", None) or (same[0][0].version if same else None)
+        candidates.append((PluginInfo(str(name), version, same[0][0].dist if same else None),
+                           obj))
 
     registry = Registry()
     for info, obj in candidates:

@@ -204,6 +204,25 @@ class Augment(Protocol):
 
 
 @runtime_checkable
+class Technique(Protocol):
+    """``Factory(**params, run=view) -> object``: a training technique on the step's extension
+    points (the table :data:`gancore.kinds.POINTS`); ``run`` is passed when the factory
+    declares it (the run's read-only :class:`~gancore.train.run.RunView`).
+
+    It implements at least one of ``freeze(networks)``, ``d_targets(loss)``, ``d_input(x)``,
+    ``d_pass(forward, real, fake, y)``, ``d_term(batch)``, ``g_select(fake_logits)``,
+    ``g_term(batch)``, ``before_step(network, params)`` and ``after_step(network, params)``.
+
+    Optional: ``points``, the names of the points it implements (registering
+    ``points=(...)`` lets the registry refuse an unknown name before anything is imported);
+    ``requires``, :class:`~gancore.recipe.requirements.Requirement` s on the rest of the
+    recipe; ``averaged_generator = True`` with a ``module`` attribute, for a technique that
+    keeps an averaged copy of G (sampling, evaluation and the checkpoint's ``ema`` section use
+    it); ``state_dict``/``load_state_dict`` (:class:`Stateful`) to keep state across --resume.
+    """
+
+
+@runtime_checkable
 class Activation(Protocol):
     """``Factory(**params) -> module``: an elementwise activation (shape kept). Factories that
     take ``inplace`` get ``inplace=True`` where the input is a fresh tensor."""
@@ -264,28 +283,37 @@ class Stateful(Protocol):
 
 @runtime_checkable
 class Callback(Protocol):
-    """Training events, made as ``Factory(**params)``; every method is *optional*.
+    """Training events, made as ``Factory(**params)`` (``run=`` the run's view when declared);
+    every method is *optional* and gets the run's read-only
+    :class:`~gancore.train.run.RunView` first.
 
-    - ``on_run_start(trainer)``: after set-up (and after a resume restored the state);
-    - ``on_step_end(trainer, step)``: after every generator update. Keep it cheap: the loss
-      values and ``trainer.last_real_logits`` / ``trainer.last_fake_logits`` stay on the
-      device; reading them (``float(...)``) syncs with the GPU, so read them every k steps;
-    - ``on_log(trainer, record)``: a ``metrics.jsonl`` record was written (floats);
-    - ``on_samples(trainer, path)``: a sample grid was written;
-    - ``on_checkpoint(trainer, path)``: a checkpoint was written;
-    - ``on_eval(trainer, scores)``: in-training evaluation scores (``train.eval_every``);
-    - ``on_run_end(trainer, result)``: the run finished (a :class:`TrainResult`);
-    - ``on_failure(trainer, error)``: the run stops with ``error``.
+    - ``on_run_start(run)``: after set-up (and after a resume restored the state);
+    - ``on_step_end(run, step)``: after every generator update. Keep it cheap: the statistics
+      (``run.stats.latest("d.real_logits")``...) stay on the device; reading them
+      (``float(...)``) syncs with the GPU, so read them every k steps;
+    - ``on_log(run, record)``: a ``metrics.jsonl`` record is about to be written (floats; a
+      callback may add keys);
+    - ``on_step_done(run, step)``: after the step's log record (gancore's writers save here);
+    - ``on_samples(run, path)``: a sample grid was written;
+    - ``on_checkpoint(run, path)``: a checkpoint was written;
+    - ``on_eval(run, scores)``: in-training evaluation scores (``train.eval_every``);
+    - ``on_finish(run, reason)``: the run stops (``"end"``, ``"stop"``, ``"interrupt"``);
+    - ``on_run_end(run, result)``: the run finished (a :class:`TrainResult`);
+    - ``on_failure(run, error)``: the run stops with ``error``.
 
-    ``optional`` (default False): when True, a callback that raises is disabled with a
-    warning and the run goes on; otherwise the run stops (with a checkpoint saved) with one
-    message naming the callback and its pack. A callback may be :class:`Stateful`.
+    ``run.stop(reason)`` (or raising :class:`~gancore.train.events.StopTraining`) ends the run
+    after the current step as a normal end.
 
-    ``wanted(trainer) -> bool`` (optional): asked once before ``on_run_start``; a callback
-    that answers False hears no event of the run, so a pack's default callback with nothing
-    to do in a recipe costs nothing per step. A :class:`~gancore.errors.RecipeError` raised
-    by ``wanted`` or ``on_run_start`` is the user's mistake: it stops the run before it
-    starts, as it is, with no checkpoint written.
+    ``optional`` (default False): when True (or the recipe's reference says
+    ``optional = true``), a callback that raises is disabled with a warning and the run goes
+    on; otherwise the run stops (with a checkpoint saved) with one message naming the callback
+    and its pack. A callback may be :class:`Stateful`.
+
+    ``wanted(run) -> bool`` (optional): asked once before ``on_run_start``; a callback that
+    answers False hears no event of the run, so a pack's default callback with nothing to do in
+    a recipe costs nothing per step. A :class:`~gancore.errors.RecipeError` raised by
+    ``wanted`` or ``on_run_start`` is the user's mistake: it stops the run before it starts, as
+    it is, with no checkpoint written.
     """
 
     optional: bool

@@ -144,7 +144,7 @@ class ComponentEntry:
                 self.params = explicit
             else:
                 self.params = model_from_signature(
-                    factory, f"{self.kind}:{self.name}", get_kind(self.kind).supplied
+                    factory, f"{self.kind}:{self.name}", get_kind(self.kind).framework_args
                 )
         return self.params
 
@@ -245,6 +245,7 @@ class Registry:
         if kind not in self._entries:
             get_kind(kind)  # raises with a did-you-mean
         origin, version = self._origin
+        _check_declarations(kind, name, origin, meta)
         existing = self._entries[kind].get(name)
         if existing is not None and not (override and existing.origin != origin):
             self.clashes.append(Clash(kind, name, existing.origin, origin, override))
@@ -352,6 +353,43 @@ class Registry:
         return out
 
 
+def _check_declarations(kind: str, name: str, origin: str, meta: dict[str, Any]) -> None:
+    """Refuse extension points that do not exist (``points=``) and requirements that are not
+    :class:`~gancore.recipe.requirements.Requirement` s (``requires=``), naming the origin."""
+    from gancore.errors import suggest
+    from gancore.kinds import POINTS
+
+    who = f"{kind} {name!r} from {origin}"
+    points = meta.get("points")
+    if points is not None:
+        if kind != "technique":
+            raise GancoreError(f"{who} declares extension points, but only techniques have them",
+                               hint="register it as a technique, or leave points= out")
+        if isinstance(points, str):
+            points = meta["points"] = (points,)
+        for point in points:
+            if point not in POINTS:
+                raise GancoreError(
+                    f"{who} declares the unknown extension point {point!r}"
+                    f"{suggest(str(point), list(POINTS))}",
+                    hint="extension points: " + ", ".join(POINTS))
+    requires = meta.get("requires")
+    if requires is not None:
+        from gancore.recipe.requirements import Requirement
+
+        if isinstance(requires, Requirement):
+            requires = meta["requires"] = (requires,)
+        for req in requires:
+            if not isinstance(req, Requirement):
+                raise GancoreError(f"{who} declares a requirement that is not a Requirement: "
+                                   f"{req!r}", hint="use gancore.plugin.Requirement(...)")
+            problem = req.check_key()
+            if problem is not None:
+                raise GancoreError(f"{who} declares a requirement on {problem}",
+                                   hint="a requirement names the recipe key at fault, e.g. "
+                                   "discriminator.norm or train.n_critic")
+
+
 @dataclass(frozen=True)
 class Clash:
     """A registration refused because ``kind``/``name`` was already registered."""
@@ -387,7 +425,8 @@ def params_of(
     validated = spec.validated
     if validated is not None and type(validated) is entry.params_model():
         return validated
-    return validate_params(entry, spec.params(), key=key, source=source)
+    return validate_params(entry, spec.params_for(entry.params_model().model_fields), key=key,
+                           source=source)
 
 
 def params_to_kwargs(model: BaseModel) -> dict[str, Any]:

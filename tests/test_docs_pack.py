@@ -113,3 +113,96 @@ def test_the_examples_take_their_parameters_from_a_recipe(docpack, tmp_path):
     x, y = torch.ones(4, 3), torch.zeros(4, 3)
     scores = metric.compute(EvalInputs(real_features=x, fake_features=y, extractor_name="raw"))
     assert scores == {"mean_gap/raw": pytest.approx(3.0)}
+
+
+# -- section 11: training (techniques, the run view, callbacks, requirements, filters) -----------
+TRAINING = "## 11. Training"
+TRAINING_MODULE = "docpack_training"
+
+
+def training_blocks() -> list[str]:
+    """The Python examples of docs/plugins.md's training section, in order."""
+    text = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    section = text[text.index(TRAINING):]
+    section = section[:section.find("\n## ", 1)] if "\n## " in section[1:] else section
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+def training_source() -> str:
+    """A pack of the training section's examples (with the kinds reference's, which they use),
+    registering the early stop and the penalty with a requirement."""
+    code = [b for b in training_blocks() if not b.lstrip().startswith("registry.add")
+            and "def test_" not in b]
+    return (pack_source() + "\n\n" + "\n\n".join(code) + "\n\n@hookimpl\n"
+            "def gancore_register_components(registry):\n"
+            f"    registry.add('callback', 'stop_when_d_wins', '{TRAINING_MODULE}:StopWhenDWins')\n"
+            f"    registry.add('penalty', 'my_penalty', '{TRAINING_MODULE}:MyPenalty')\n"
+            f"    registry.add('technique', 'decaying_noise', '{TRAINING_MODULE}:DecayingNoise',"
+            " points=('d_input',))\n"
+            f"    registry.add('filter', 'drop_dark', '{TRAINING_MODULE}:drop_dark')\n")
+
+
+@pytest.fixture(scope="module")
+def trainingpack(tmp_path_factory):
+    root = tmp_path_factory.mktemp("trainingpack")
+    make_dist(root, "gancore-trainingpack", "0.1.0", TRAINING_MODULE, training_source(),
+              entry_name="gancore-trainingpack")
+    sys.path.insert(0, str(root))
+    importlib.invalidate_caches()
+    yield root, importlib.import_module(TRAINING_MODULE)
+    sys.path.remove(str(root))
+    sys.modules.pop(TRAINING_MODULE, None)
+
+
+def test_the_training_section_s_registration_line_works():
+    from gancore.registry import Registry
+
+    [line] = [b for b in training_blocks() if b.lstrip().startswith("registry.add")]
+    registry = Registry()
+    exec(line, {"registry": registry})
+    assert registry.get("technique", "decaying_noise").meta["points"] == ("d_input",)
+
+
+def test_the_training_section_s_filter_test_passes(trainingpack):
+    _, module = trainingpack
+    [block] = [b for b in training_blocks() if "def test_" in b]
+    space = dict(vars(module))
+    exec(block, space)
+    tests = [v for k, v in space.items() if k.startswith("test_")]
+    assert tests
+    for test in tests:
+        test()
+
+
+def test_the_training_examples_pass_check_pack(trainingpack, check_pack):
+    _, module = trainingpack
+    checked = check_pack(module, "gancore-trainingpack")
+    assert {"callback:stop_when_d_wins", "penalty:my_penalty",
+            "technique:decaying_noise"} <= set(checked)
+
+
+def test_the_d_wins_example_ends_a_run_normally(trainingpack, tmp_path):
+    root, _ = trainingpack
+    run = tmp_path / "run"
+    res = run_cli("train", "dcgan-32", "--steps", "20", "--out", str(run), "-q",
+                  "--set", 'data={ type = "shapes", image_size = 32, num_samples = 64 }',
+                  "--set", "train.batch_size=8", "--set", "train.log_every=1",
+                  "--set", 'train.callbacks=[{ type = "stop_when_d_wins", accuracy = 0.0, '
+                  'patience = 2 }]', env={"PYTHONPATH": str(root)})
+    assert res.returncode == 0, res.stderr
+    assert "stopped step 2" in res.stdout
+    records = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert records[-1]["event"] == "stop"
+    assert records[-1]["reason"].startswith("D accuracy >= 0.0 for 2 log steps")
+    from gancore.checkpoint import read
+
+    assert read(run / "last.safetensors").step == 2
+
+
+def test_the_requirement_example_is_reported(trainingpack):
+    root, _ = trainingpack
+    res = run_cli("check", "dcgan-32", "--set", 'data={ type = "shapes", image_size = 32 }',
+                  "--set", 'penalty="my_penalty"', env={"PYTHONPATH": str(root)})
+    assert res.returncode == 0, res.stderr
+    assert "penalty[0] (my_penalty): my output penalty with a batch-norm discriminator" in \
+        res.stdout

@@ -14,6 +14,7 @@ Without a recipe file, assemble one network from blocks::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -149,11 +150,16 @@ def build(
     registry: Registry | None = None,
     seed: int | None = None,
     device: str | torch.device = "cpu",
+    echo: Callable[[str], None] | None = None,
+    findings: bool = True,
 ) -> GAN:
     """Build a :class:`GAN` from a recipe path, bundled recipe name, dict or :class:`Recipe`.
 
-    Components are validated against the registry, shapes are checked on the meta device,
-    then the networks are made (initialised from ``seed``, default the recipe's ``seed``).
+    Components are validated against the registry, what components need from each other is
+    checked (a conflict is an error; a hazard a warning, printed with ``echo`` or given to
+    :mod:`warnings`; ``findings=False`` leaves that to the caller), shapes are checked on the
+    meta device, then the networks are made (initialised from ``seed``, default the recipe's
+    ``seed``).
     """
     from gancore.params import check_seed
     from gancore.plugins import get_registry
@@ -162,6 +168,10 @@ def build(
         check_seed(seed, "--seed")  # before anything is built: torch takes 64-bit seeds only
     registry = registry or get_registry()
     recipe = resolve(load_recipe(source, overrides), registry)
+    if findings:
+        from gancore.recipe.requirements import announce
+
+        announce(recipe.findings, echo)
     data = data_spec(recipe, registry)
     try:
         counts = _count_on_meta(recipe, registry, data)

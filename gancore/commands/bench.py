@@ -53,7 +53,8 @@ def bench_cmd(
     images = len(gan.data.shape) == 3
     cands = numerics.candidates(device, images=images, precision=cfg.precision,
                                 channels_last=cfg.channels_last, compile=with_compile)
-    probe = numerics.probe_for(gan, cfg.batch_size, device, joint=cfg.joint_d_pass)
+    probe = numerics.probe_for(gan, cfg.batch_size, device,
+                              joint=any(t.type == "joint_d_pass" for t in cfg.techniques))
     label = escape(gan.recipe.recipe.name or recipe)
     if not as_json:
         console.print(f"{label}: batch {cfg.batch_size}, data {tuple(gan.data.shape)}, "

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gancore.commands.common import console, print_json, registry
+from gancore.commands.common import console, print_json, registry, warn
 
 SetOption = Annotated[
     list[str] | None,
@@ -40,7 +40,8 @@ def build_cmd(
         from gancore.io import check_writable
 
         check_writable(output, what="the checkpoint")  # before building anything
-    gan = gancore.build(recipe, overrides=overrides or [], registry=registry(), seed=seed)
+    gan = gancore.build(recipe, overrides=overrides or [], registry=registry(), seed=seed,
+                        echo=warn)
     summary = summarize(gan)
     if output is not None:
         gancore.save(gan, output, registry=registry())
@@ -83,3 +84,50 @@ def build_cmd(
     )
     if output is not None:
         console.print(f"saved initial weights to {escape(str(output))}", highlight=False)
+
+
+def check_cmd(
+    recipes: Annotated[list[str], typer.Argument(
+        help="recipe files, bundled recipe names or study files (every variant is checked)")],
+    overrides: SetOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the findings as JSON")] = False,
+) -> None:
+    """Check what RECIPES' components need from each other: conflicts (errors), known hazards
+    (warnings) and deprecated keys, each with the recipe key at fault and the fix.
+
+    Exits with 1 when a recipe has an error, 0 otherwise. Nothing is built or trained.
+    """
+    from gancore.evaluation.study import is_study_file, load_study
+    from gancore.recipe import load_recipe, resolve
+
+    reg = registry()
+    targets: list[tuple[str, str, list[str]]] = []
+    for arg in recipes:
+        if is_study_file(arg):
+            study = load_study(arg)
+            targets += [(f"{arg} [{e.name}]", e.recipe or arg, [*e.overrides]) for e in
+                        study.entries if e.recipe]
+        else:
+            targets.append((arg, arg, []))
+    report = []
+    for label, recipe, own in targets:
+        resolved = resolve(load_recipe(recipe, [*own, *(overrides or [])]), reg)
+        report.append((label, resolved.findings))
+    if as_json:
+        print_json([{"recipe": label, "findings": [
+            {"level": f.level, "component": f.component, "key": f.key, "message": f.message,
+             "fix": f.fix} for f in findings]} for label, findings in report])
+    else:
+        colour = {"error": "red", "warning": "yellow", "deprecated": "cyan"}
+        for label, findings in report:
+            if not findings:
+                console.print(f"[green]ok[/] {escape(label)}: no conflicts, hazards or "
+                              "deprecated keys", highlight=False)
+                continue
+            for f in findings:
+                where = f.key if f.component.startswith(f.key) else f"{f.key}: {f.component}"
+                console.print(f"[{colour.get(f.level, 'white')}]{f.level}:[/] {escape(label)}: "
+                              f"{escape(where)}: {escape(f.message)}\n"
+                              f"  fix: {escape(f.fix)}", highlight=False, soft_wrap=True)
+    if any(f.level == "error" for _, findings in report for f in findings):
+        raise typer.Exit(1)

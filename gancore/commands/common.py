@@ -54,6 +54,14 @@ def registry() -> Registry:
     return plugins().registry
 
 
+def warn(text: str) -> None:
+    """Print ``warning: text`` to stderr (``text`` may already start with ``warning:``)."""
+    from rich.markup import escape
+
+    text = text.removeprefix("warning: ")
+    err_console.print(f"[yellow]warning:[/] {escape(text)}", highlight=False, soft_wrap=True)
+
+
 def print_json(data: Any) -> None:
     """Print JSON to stdout without rich markup or wrapping."""
     import json

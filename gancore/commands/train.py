@@ -78,9 +78,11 @@ def train_cmd(
     finally:
         trainer.close()
     if trainer.is_main:
+        how = "done" if result.stopped is None else "stopped"
         console.print(
-            f"[green]done[/] step {result.step}: {result.images_per_s:.0f} images/s, "
-            f"checkpoint {escape(str(result.checkpoint))}", highlight=False
+            f"[green]{how}[/] step {result.step}: {result.images_per_s:.0f} images/s, "
+            f"checkpoint {escape(str(result.checkpoint))}"
+            + (f" ({escape(result.stopped)})" if result.stopped else ""), highlight=False
         )
 
 

@@ -239,11 +239,17 @@ def inject_noise(dataset: Any, fraction: float, seed: int,
 
 
 # -- running the filters -----------------------------------------------------------------------
-def check_indices(entry: ComponentEntry, out: Any, n: int) -> torch.Tensor:
-    """What a filter returned as int64 indices into its ``n`` items (a ContractError if not)."""
+def check_indices(entry: ComponentEntry, out: Any, n: int, *, strict: bool = False
+                  ) -> torch.Tensor:
+    """What a filter returned as int64 indices into its ``n`` items (a ContractError if not).
+
+    ``strict`` (the conformance check) also refuses what is not a tensor (a list)."""
     from gancore.contract import broken
 
     what = f"{type(out).__module__}.{type(out).__qualname__}"
+    if strict and not isinstance(out, torch.Tensor):
+        raise broken(entry, f"returned a {type(out).__name__}, not a tensor of indices "
+                     "(return torch.tensor(indices) or mask.nonzero().squeeze(1))")
     try:
         idx = torch.as_tensor(out)
     except (TypeError, ValueError, RuntimeError):

@@ -271,8 +271,8 @@ def validate(
     from gancore.assembly.build import build
     from gancore.evaluation.evaluator import metric_names
     from gancore.recipe import load_recipe, resolve
+    from gancore.recipe.diff import recipe_differences
     from gancore.recipe.refs import as_spec
-    from gancore.train.trainer import recipe_differences
 
     source = str(study.path) if study is not None else None
     if steps is not None and steps <= 0:
@@ -565,8 +565,8 @@ def gather(
 ) -> Comparison:
     """The :class:`Comparison` of the finished runs: results, statistics, recipe differences."""
     from gancore.checkpoint import load
+    from gancore.recipe.diff import recipe_differences
     from gancore.train.sample import sample_images
-    from gancore.train.trainer import recipe_differences
 
     by_name = {e.name: e for e in entries}
     results = []

@@ -214,7 +214,7 @@ def stale(last: Path, recipe: str, overrides: list[str], registry: Registry) -> 
     """Differences between a run's recorded recipe and the requested one."""
     from gancore.checkpoint import read
     from gancore.recipe import load_recipe, resolve
-    from gancore.train.trainer import recipe_differences
+    from gancore.recipe.diff import recipe_differences
 
     wanted = resolve(load_recipe(recipe, overrides), registry).to_dict()
     return recipe_differences(read(last, tensors=False).recipe, wanted)
@@ -245,36 +245,18 @@ def train_or_load(
     A run folder with fewer steps (a killed or shorter run) is resumed from its last checkpoint;
     a fresh one starts from the weights of ``init_from`` when given.
     """
-    from gancore.checkpoint import read
-    from gancore.recipe import load_recipe
-    from gancore.train.trainer import Trainer
+    from gancore.train import RecipeMismatch, train_run
 
     assert entry.recipe is not None
     name = getattr(entry, "id", None) or getattr(entry, "name", "")
-    ovs = [*entry.overrides, *overrides]
-    target = steps or load_recipe(entry.recipe, ovs).train.steps
-    last = run / LAST
-    resume = False
-    if last.is_file():
-        diffs = stale(last, entry.recipe, ovs, registry)
-        if diffs:
-            raise stale_error(name, run, diffs)
-        done = read(last, tensors=False).step
-        if done >= target:
-            echo(f"{name}: loading the finished run in {run} (step {done})")
-            return last, False
-        echo(f"{name}: resuming {run} from step {done} to {target}")
-        resume = True
-    else:
-        echo(f"{name}: training {target} steps -> {run}")
-    trainer = Trainer(entry.recipe, overrides=ovs, steps=target, out=run, resume=resume,
-                      init_from=None if resume else init_from, data_root=data_root,
-                      registry=registry, progress=progress, echo=echo)
     try:
-        result = trainer.fit()
-    finally:
-        trainer.close()
-    return result.checkpoint or last, True
+        outcome = train_run(entry.recipe, run, steps=steps,
+                            overrides=[*entry.overrides, *overrides], init_from=init_from,
+                            registry=registry, echo=echo, name=name, data_root=data_root,
+                            progress=progress)
+    except RecipeMismatch as exc:
+        raise stale_error(name, run, exc.differences) from None
+    return outcome.checkpoint, outcome.trained
 
 
 def run_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -167,7 +167,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from gancore.plugin import BuildContext, DataSpec, EvalInputs, Kernel, keeps_init, metric_key"""
+from gancore.plugin import (BuildContext, DataSpec, EvalInputs, Kernel, RunView, keeps_init,
+                            metric_key)"""
 
 
 def example_factory(code: str) -> str:
@@ -209,6 +210,9 @@ def kinds_markdown() -> str:
             f"- **Protocol** `gancore.plugin.{protocol}`: {_protocol_doc(kind.protocol)}",
         ]
         supplied = ", ".join(f"`{a}`" for a in kind.supplied) or "nothing"
+        if kind.offered:
+            supplied += "; to a factory that declares it, " + ", ".join(
+                f"`{a}`" for a in kind.offered) + " (the run's read-only view)"
         lines.append(f"- **The framework supplies**: {supplied} (never written in a recipe).")
         if kind.clauses:
             checked = "; ".join(what for _, what, _ in kind.clauses)
@@ -225,8 +229,28 @@ def kinds_markdown() -> str:
             ]
         if kind.short_example:
             lines += [f"```toml\n{kind.short_example}\n```", ""]
+        if kind.name == "technique":
+            lines += points_markdown()
     lines.append(KINDS_END)
     return "\n".join(lines) + "\n"
+
+
+def points_markdown() -> list[str]:
+    """The extension points of the training step (:data:`gancore.kinds.POINTS`): when each is
+    called, what it returns, the built-in techniques on it and a minimal method."""
+    from gancore.kinds import POINTS
+
+    lines = ["The extension points, in the order a training step reaches them (a technique "
+             "implements one or more; `check_pack` calls each it implements on a tiny run):",
+             "", "| point | changes | called | returns | built in |", "|---|---|---|---|---|"]
+    for p in POINTS.values():
+        built = ", ".join(f"`{b}`" for b in p.built_in) or "-"
+        lines.append(f"| `{p.call}` | {p.group} | {p.summary} | {p.returns} | {built} |")
+    lines.append("")
+    for p in POINTS.values():
+        if p.example:
+            lines += [f"`{p.name}`:", "", f"```python\n{p.example}\n```", ""]
+    return lines
 
 
 def with_kinds_reference(text: str, source: str = "docs/plugins.md") -> str:

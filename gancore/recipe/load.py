@@ -375,10 +375,13 @@ def load_recipe(
 ) -> Recipe:
     """Load a recipe from a path, bundled name, dict or :class:`Recipe`, with overrides."""
     origins: Origins | None = None
+    carried: tuple[list[Any], dict[int, str]] = ([], {})
     if isinstance(source, Recipe):
         if not overrides:
             return source
         data, origin, origins = source.to_dict(), source.source, source._origins
+        carried = ([f for f in source.findings if f.level == "deprecated"],
+                   source.legacy_keys)
     elif isinstance(source, dict):
         check_data(source)  # before the copy: data nested thousands deep is refused here
         data, origin = copy.deepcopy(source), None
@@ -400,4 +403,23 @@ def load_recipe(
             check_data(data)
         except GancoreError as exc:
             raise exc.located(source="--set") from None
-    return validate_recipe(data, origin, origins)
+    return _migrated(data, origin, origins, carried)
+
+
+def _migrated(data: dict[str, Any], origin: str | None, origins: Origins | None,
+              carried: tuple[list[Any], dict[int, str]]) -> Recipe:
+    """Stage one after the old ``[train]`` flags became techniques (with notes on them)."""
+    from gancore.recipe.migrate import migrate_dict, pop_deprecations
+    from gancore.recipe.requirements import Finding
+
+    legacy_source = source_of(origins, ("train",), origin) if origins else origin
+    data = migrate_dict(data, source=legacy_source)
+    found, legacy = pop_deprecations(data)
+    recipe = validate_recipe(data, origin, origins)
+    notes = list(carried[0]) + [
+        Finding("deprecated", d.key, d.key, d.message(), d.hint(),
+                source_of(origins, d.key, origin) if origins else origin)
+        for d in found]
+    recipe._findings = notes
+    recipe._legacy_keys = {**carried[1], **legacy}
+    return recipe

@@ -65,6 +65,13 @@ class ComponentSpec(BaseModel):
         """The parameters as written (everything except ``type``)."""
         return dict(self.model_extra or {})
 
+    def params_for(self, fields: Any) -> dict[str, Any]:
+        """:meth:`params`, plus the reference's own settings (a callback's ``optional``) that
+        the component also takes as parameters (``fields``: its parameter names)."""
+        own = {f: getattr(self, f) for f in type(self).model_fields
+               if f != "type" and f in fields}
+        return {**own, **self.params()}
+
     def as_dict(self) -> dict[str, Any]:
         """``{"type": ..., **params}``."""
         return {"type": self.type, **self.params()}
@@ -144,6 +151,36 @@ class DatasetSpec(ComponentSpec):
 
 
 SPECS["dataset"] = DatasetSpec
+
+
+class CallbackSpec(ComponentSpec):
+    """A reference to a registered callback: "name" or { type = "name", ... }.
+
+    Besides the callback's own parameters it takes ``optional``: when true, a callback that
+    raises is disabled with a warning and the run goes on (as a callback whose class says
+    ``optional = True``). Left out of :meth:`params`, and of the written recipe when false.
+    """
+
+    model_config = ConfigDict(
+        extra="allow", frozen=True, json_schema_extra={"x-gancore-kind": "callback"}
+    )
+
+    optional: bool = Field(False, strict=True, description="a failure disables the callback "
+                           "with a warning instead of stopping the run")
+
+    @model_serializer(mode="wrap")
+    def _to_data(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        if not isinstance(self, ComponentSpec):
+            return self
+        if self._short and not self.model_extra and not self.optional:
+            return self.type
+        data = handler(self)
+        if isinstance(data, dict) and not self.optional:
+            data.pop("optional", None)
+        return data
+
+
+SPECS["callback"] = CallbackSpec
 #: reference type -> kind
 SPEC_KINDS: dict[type[ComponentSpec], str] = {cls: kind for kind, cls in SPECS.items()}
 
@@ -174,3 +211,23 @@ OptimizerSpec = SPECS["optimizer"]
 ScheduleSpec = SPECS["schedule"]
 MetricSpec = SPECS["metric"]
 FeatureExtractorSpec = SPECS["feature_extractor"]
+TechniqueSpec = SPECS["technique"]
+
+
+def inline_toml(value: Any) -> str:
+    """``value`` (a reference, table, array or scalar) as one line of TOML."""
+    import json
+
+    if isinstance(value, ComponentSpec):
+        value = value.as_dict() if not value.short or value.params() else value.type
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {inline_toml(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(inline_toml(v) for v in value) + "]"
+    return json.dumps(str(value))

@@ -36,7 +36,8 @@ def resolve_spec(
         entry = registry.get(kind, spec.type, key=f"{key}.type")
     except GancoreError as exc:
         raise exc.located(source=source) from None
-    model = validate_params(entry, spec.params(), key=key, source=source)
+    model = validate_params(entry, spec.params_for(entry.params_model().model_fields), key=key,
+                            source=source)
     model = _resolve_nested(model, key, registry, source)
     if (spec.short and not spec.params()) or not KINDS[kind].fill_defaults:
         out = spec.model_copy()
@@ -95,7 +96,7 @@ def resolve(recipe: Recipe, registry: Any = None) -> Recipe:
             else:
                 new = _maybe(value, kind, place, registry, src)
         except GancoreError as exc:
-            raise _in_its_file(exc, recipe) from None
+            raise _in_its_file(_at_legacy_key(exc, recipe), recipe) from None
         if field:
             nested.setdefault(section, {})[field] = new
         else:
@@ -106,7 +107,31 @@ def resolve(recipe: Recipe, registry: Any = None) -> Recipe:
     out = recipe.model_copy(update=top)
     out._source = src
     out._resolved = True
+    out._origins = recipe._origins
+    out._legacy_keys = recipe._legacy_keys
+    from gancore.recipe.requirements import check_requirements
+
+    out._findings = recipe.findings + check_requirements(out, registry)
     return out
+
+
+def _at_legacy_key(exc: GancoreError, recipe: Recipe) -> GancoreError:
+    """An error in a technique that an old ``[train]`` flag made, reported at the flag."""
+    key = exc.key or ""
+    for i, flag in recipe.legacy_keys.items():
+        prefix = f"train.techniques[{i}]"
+        if key == prefix or key.startswith(prefix + "."):
+            rest = key[len(prefix):]
+            if flag == "train.top_k":
+                exc.key = flag + rest
+            elif flag == "train.ema" and rest == ".start":
+                exc.key = "train.ema_start"
+            else:
+                exc.key = flag
+            if exc.hint:
+                exc.hint = exc.hint.replace(prefix + rest, exc.key)
+            exc.args = (exc.format(),)
+    return exc
 
 
 def _in_its_file(exc: GancoreError, recipe: Recipe) -> GancoreError:

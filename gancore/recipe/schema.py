@@ -25,6 +25,7 @@ from gancore.recipe.refs import (
     OptimizerSpec,
     PenaltySpec,
     ScheduleSpec,
+    TechniqueSpec,
 )
 
 #: Unknown keys forbidden, frozen, scalars strict (``true`` is not a number, ``1`` not a
@@ -61,7 +62,8 @@ def _every(default: int, what: str) -> Any:
 
 
 class TopKSection(BaseModel):
-    """``train.top_k``: only the k highest-scored fakes update G (Sinha et al. 2020).
+    """The table of the deprecated ``train.top_k`` (now the ``top_k`` technique's parameters):
+    only the k highest-scored fakes update G (Sinha et al. 2020).
 
     k is the fraction ``max(start * gamma ** (step // every), min)`` of the batch.
     """
@@ -79,6 +81,12 @@ class TrainSection(BaseModel):
     """``[train]``: the training loop's settings."""
 
     model_config = _STRICT
+
+    @field_validator("techniques", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict | str) else value
+
     batch_size: int = Field(64, gt=0, le=65536, description="images per batch (1..65536)")
     steps: int = Field(
         10000, gt=0, le=MAX_STEPS, description=f"generator updates (1..{MAX_STEPS:,})"
@@ -90,26 +98,10 @@ class TrainSection(BaseModel):
     d_optimizer: OptimizerSpec = OptimizerSpec(type="adam", lr=2e-4, betas=[0.5, 0.999])
     g_schedule: ScheduleSpec = Field(default_factory=lambda: _constant())
     d_schedule: ScheduleSpec = Field(default_factory=lambda: _constant())
-    ema: float = Field(0.0, ge=0.0, lt=1.0, description="EMA decay of G weights; 0 disables")
-    ema_start: int = Field(
-        0, ge=0, le=MAX_STEPS, description="step from which the EMA is updated"
-    )
-    label_smoothing: float = Field(0.0, ge=0.0, lt=0.5, description="one-sided: real target 1-s")
-    instance_noise: float = Field(
-        0.0, ge=0.0, le=10.0, description="std of noise on D inputs, annealed (0..10)"
-    )
-    grad_clip: float = Field(0.0, ge=0.0, le=1e6, description="max grad norm; 0 disables")
-    clip_weights: float = Field(
-        0.0, ge=0.0, le=100.0, description="WGAN weight clipping of D (0..100); 0 disables"
-    )
-    top_k: TopKSection | None = Field(
-        None, description="top-k generator updates (Sinha et al. 2020); unset: every fake")
-    freeze_d: int = Field(
-        0, ge=0, le=1024, description="discriminator blocks frozen from the input (FreezeD)")
-    joint_d_pass: bool = Field(
-        False, description="real and fake batches through D in one forward pass of twice the "
-        "batch (layers that look across the batch, such as batch norm, then see both); off: "
-        "two passes, as in the DCGAN reference loop")
+    techniques: list[TechniqueSpec] = Field(
+        default_factory=list, max_length=64,
+        description='training techniques on the step\'s extension points, e.g. ["ema", '
+        '{ type = "top_k", gamma = 0.99 }]; see `gancore list technique`')
     precision: Literal["auto", "fp32", "tf32", "bf16", "fp16"] = "auto"
     channels_last: Literal["auto", "on", "off"] = "auto"
     compile: bool = False
@@ -176,11 +168,26 @@ class Recipe(BaseModel):
     _resolved: bool = False
     #: key path -> the file that wrote it (an ``extends`` parent or the recipe itself)
     _origins: dict[tuple[str | int, ...], str] | None = None
+    #: what loading and resolving found: deprecated keys, unmet requirements (``Finding``)
+    _findings: list[Any] | None = None
+    #: ``train.techniques`` index -> the old ``[train]`` flag it came from
+    _legacy_keys: dict[int, str] | None = None
 
     @property
     def source(self) -> str | None:
         """The file the recipe was read from, if any."""
         return self._source
+
+    @property
+    def findings(self) -> list[Any]:
+        """Deprecated keys (from loading) and unmet requirements (from resolving):
+        :class:`gancore.recipe.requirements.Finding` s."""
+        return list(self._findings or [])
+
+    @property
+    def legacy_keys(self) -> dict[int, str]:
+        """``train.techniques`` index -> the deprecated ``[train]`` flag it came from."""
+        return dict(self._legacy_keys or {})
 
     @property
     def resolved(self) -> bool:

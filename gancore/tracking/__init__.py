@@ -41,7 +41,7 @@ def require(module: str, extra: str, tracker: str) -> Any:
 
 def hparams(recipe: dict[str, Any]) -> dict[str, Any]:
     """The resolved recipe flattened to ``{"train.batch_size": 64, ...}`` (lists as text)."""
-    from gancore.train.trainer import flatten_dict
+    from gancore.recipe.diff import flatten_dict
 
     out: dict[str, Any] = {}
     for key, value in flatten_dict(recipe).items():

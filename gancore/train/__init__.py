@@ -10,7 +10,13 @@ from gancore._lazy import lazy_attributes
 _LAZY = {
     "Trainer": "gancore.train.trainer",
     "train": "gancore.train.trainer",
+    "train_run": "gancore.train.trainer",
+    "RunOutcome": "gancore.train.trainer",
+    "RecipeMismatch": "gancore.train.runstate",
     "EMA": "gancore.train.ema",
+    "TrainResult": "gancore.train.loop",
+    "RunView": "gancore.train.run",
+    "StopTraining": "gancore.train.events",
     "sample_images": "gancore.train.sample",
     "register": "gancore.train.registration",
 }

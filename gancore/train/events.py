@@ -32,6 +32,16 @@ class CallbackError(GancoreError):
     """A callback raised; the run stopped."""
 
 
+class StopTraining(Exception):
+    """Raised by a callback to end the run early as a normal end (``run.stop(reason)`` does
+    the same from anywhere): the checkpoint is saved, the final files are written,
+    ``reason`` goes to the log, and ``gancore train`` exits with status 0."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass
 class Bound:
     """A callback of the run: its recipe key, registered name, pack and object."""
@@ -40,10 +50,14 @@ class Bound:
     name: str
     origin: str
     obj: Any
+    #: the recipe's ``optional = true`` on the reference
+    forced_optional: bool = False
+    #: one of gancore's own writers: its errors (a full disk) are the run's, raised as they are
+    core: bool = False
 
     @property
     def optional(self) -> bool:
-        return bool(getattr(self.obj, "optional", False))
+        return self.forced_optional or bool(getattr(self.obj, "optional", False))
 
     def who(self) -> str:
         return f"callback {self.name!r} from {self.origin} ({self.key})"
@@ -52,9 +66,12 @@ class Bound:
 class Events:
     """The run's callbacks, grouped by event."""
 
-    def __init__(self, callbacks: list[Bound], echo: Callable[[str], None] | None = None) -> None:
+    def __init__(self, callbacks: list[Bound], echo: Callable[[str], None] | None = None,
+                 stop: Callable[[str], None] | None = None) -> None:
         self.callbacks = list(callbacks)
         self.echo = echo
+        #: what a :class:`StopTraining` from a callback calls (the run's ``stop``)
+        self.stop = stop
         self.handlers: dict[str, list[tuple[Bound, Callable[..., Any]]]] = {
             event: [(cb, getattr(cb.obj, event)) for cb in self.callbacks
                     if callable(getattr(cb.obj, event, None))]
@@ -74,6 +91,9 @@ class Events:
                 continue
             try:
                 keep = wanted(trainer)
+            except StopTraining as stop:
+                self.stopped(cb, stop)
+                continue
             except RecipeError:
                 raise
             except Exception as exc:
@@ -92,6 +112,8 @@ class Events:
         for cb, fn in list(handlers):
             try:
                 fn(trainer, *args)
+            except StopTraining as stop:
+                self.stopped(cb, stop)
             except Exception as exc:
                 if user_errors and isinstance(exc, RecipeError):
                     raise
@@ -101,10 +123,21 @@ class Events:
         for cb, fn in list(self.step):
             try:
                 fn(trainer, step)
+            except StopTraining as stop:
+                self.stopped(cb, stop)
             except Exception as exc:
                 self.failed(cb, "on_step_end", exc)
 
+    def stopped(self, cb: Bound, stop: StopTraining) -> None:
+        """A callback asked the run to stop: a normal end, with its reason."""
+        reason = f"{stop.reason} ({cb.who()})"
+        if self.stop is None:
+            raise stop
+        self.stop(reason)
+
     def failed(self, cb: Bound, event: str, exc: Exception) -> None:
+        if cb.core:
+            raise exc
         what = f"{cb.who()} raised {type(exc).__name__} in {event}: {exc}"
         if not cb.optional:
             raise CallbackError(

@@ -42,8 +42,11 @@ def _describe(discriminator: nn.Module, count: int) -> str:
         f" ({' and '.join(parts)})" if parts else "")
 
 
-def freeze(discriminator: nn.Module, n: int, source: str | None = None) -> list[nn.Parameter]:
-    """Freeze the first ``n`` blocks of ``discriminator``; returns their parameters."""
+def freeze(discriminator: nn.Module, n: int, source: str | None = None,
+           key: str = KEY) -> list[nn.Parameter]:
+    """Freeze the first ``n`` blocks of ``discriminator``; returns their parameters.
+
+    ``key`` is the recipe key an error names (``train.techniques[0].blocks``)."""
     if n <= 0:
         return []
     blocks = discriminator_blocks(discriminator)
@@ -51,15 +54,15 @@ def freeze(discriminator: nn.Module, n: int, source: str | None = None) -> list[
         raise RecipeError(
             f"cannot freeze {n} discriminator block{'s' if n != 1 else ''}: this "
             f"discriminator ({type(discriminator).__name__}) is not made of blocks",
-            source=source, key=KEY,
-            hint='FreezeD needs a discriminator made of blocks (type = "stack"); set '
-            f"{KEY} = 0",
+            source=source, key=key,
+            hint='FreezeD needs a discriminator made of blocks (type = "stack"); remove '
+            "freeze_d",
         )
     if n > len(blocks):
         raise RecipeError(
             f"cannot freeze {n} discriminator blocks: the discriminator has "
             f"{_describe(discriminator, len(blocks))}",
-            source=source, key=KEY,
+            source=source, key=key,
             hint=f"freeze 0 to {len(blocks)} blocks (FreezeD usually keeps the head and the "
             "last blocks trainable)",
         )

@@ -280,11 +280,14 @@ def probe_for(gan: Any, batch_size: int, device: torch.device, *, joint: bool = 
 
 
 def signature_for(recipe: Any, batch_size: int, data_shape: Sequence[int],
-                  device: torch.device) -> str:
-    """The network signature of a resolved recipe: its networks, batch, data shape, device."""
+                  device: torch.device, *, joint: bool | None = None) -> str:
+    """The network signature of a resolved recipe: its networks, batch, data shape, device
+    (and the joint D pass, ``joint``: from the recipe's techniques when None)."""
     data = recipe.to_dict()
     parts = {key: data.get(key) for key in ("generator", "discriminator")}
-    if recipe.train.joint_d_pass:  # keys of separate passes stay as they were
+    if joint is None:
+        joint = any(t.type == "joint_d_pass" for t in recipe.train.techniques)
+    if joint:  # keys of separate passes stay as they were
         parts["joint_d_pass"] = True
     return signature(parts | {"batch": batch_size, "shape": list(data_shape),
                               "device": str(device)})

@@ -49,6 +49,24 @@ COMPONENTS: dict[str, dict[str, tuple[str, str]]] = {
     "augment": {
         "flip": (f"{_T}.augment:flip", "random horizontal flip of images (differentiable)"),
     },
+    "technique": {
+        "ema": (f"{_T}.techniques.ema:ExponentialAverage",
+                "after_step: exponential moving average of G's weights (sampled, evaluated)"),
+        "label_smoothing": (f"{_T}.techniques.smoothing:LabelSmoothing",
+                            "d_targets: one-sided label smoothing (Salimans et al. 2016)"),
+        "instance_noise": (f"{_T}.techniques.noise:InstanceNoise",
+                           "d_input: Gaussian noise on D's inputs, annealed to 0"),
+        "grad_clip": (f"{_T}.techniques.clipping:GradClip",
+                      "before_step: clip the gradient norm of G and D"),
+        "clip_weights": (f"{_T}.techniques.clipping:ClipWeights",
+                         "after_step: clamp D's weights (WGAN weight clipping)"),
+        "top_k": (f"{_T}.techniques.selection:TopKSelection",
+                  "g_select: only the k best-scored fakes update G (Sinha et al. 2020)"),
+        "freeze_d": (f"{_T}.techniques.freezing:FreezeD",
+                     "freeze: D's first blocks kept fixed (FreezeD, Mo et al. 2020)"),
+        "joint_d_pass": (f"{_T}.techniques.dpass:JointPass",
+                         "d_pass: real and fake through D in one forward pass"),
+    },
     "tracker": {
         "jsonl": ("gancore.tracking.jsonl:JsonlTracker", "metrics.jsonl in the run folder "
                   "(always on)"),
@@ -67,9 +85,41 @@ TRACKER_NEEDS = {"tensorboard": ("tensorboard", "tensorboard"), "mlflow": ("mlfl
                  "wandb": ("wandb", "wandb")}
 
 
+#: the extension point of each built-in technique (declared, so nothing is imported)
+TECHNIQUE_POINTS = {
+    "ema": ("after_step",), "label_smoothing": ("d_targets",), "instance_noise": ("d_input",),
+    "grad_clip": ("before_step",), "clip_weights": ("after_step",), "top_k": ("g_select",),
+    "freeze_d": ("freeze",), "joint_d_pass": ("d_pass",),
+}
+
+
+#: (name, factory, summary, order) of the run folder's writers (gancore.train.writers):
+#: callbacks on by default, after the recipe's and the packs', in this order.
+WRITERS: tuple[tuple[str, str, str, int], ...] = (
+    ("trackers", f"{_T}.writers:TrackersWriter",
+     "the recipe's experiment trackers: scalars, sample grids, scores", 10),
+    ("checkpoints", f"{_T}.writers:Checkpoints",
+     "step_*.safetensors every checkpoint_every steps, last.safetensors", 20),
+    ("samples", f"{_T}.writers:SampleGrids",
+     "a sample grid every sample_every steps and final.png", 30),
+    ("evaluation", f"{_T}.writers:Evaluation", "the [eval] metrics every eval_every steps", 40),
+    ("plots", f"{_T}.writers:Plots", "loss_curves.png and eval_curves.png at the end", 50),
+)
+
+
 def register(registry: Registry) -> None:
-    """Add the training components to ``registry``."""
+    """Add the training components (and the run folder's writers) to ``registry``."""
+    from gancore.train.requirements import BUILT_IN
     for kind, entries in COMPONENTS.items():
         for name, (factory, summary) in entries.items():
-            meta = {"needs": TRACKER_NEEDS[name]} if name in TRACKER_NEEDS else {}
+            meta: dict[str, object] = {}
+            if name in TRACKER_NEEDS and kind == "tracker":
+                meta["needs"] = TRACKER_NEEDS[name]
+            if kind == "technique":
+                meta["points"] = TECHNIQUE_POINTS[name]
+            if (kind, name) in BUILT_IN:
+                meta["requires"] = BUILT_IN[kind, name]
             registry.add(kind, name, factory, summary=summary, **meta)
+    for name, factory, summary, order in WRITERS:
+        registry.add("callback", name, factory, summary=summary, default=True, core=True,
+                     order=order)

@@ -39,7 +39,7 @@ CASES = [
     ("both", 3, float("nan"), ["discriminator loss became nan at step 3",
                                "(and the generator loss too)", "(step 2)"]),
     ("d", 2, float("inf"), ["discriminator loss became inf at step 2", "gradient penalty",
-                            "train.grad_clip"]),
+                            'train.techniques = [{ type = "grad_clip", max_norm = 10 }]']),
 ]
 
 

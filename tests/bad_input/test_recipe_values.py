@@ -97,7 +97,7 @@ BOUNDS = [
     ("train.ema=1.0", "train.ema", "less than 1"),
     ("train.label_smoothing=0.5", "train.label_smoothing", "less than 0.5"),
     ("train.instance_noise=1e9", "train.instance_noise", "less than or equal to 10"),
-    ("train.grad_clip=-1", "train.grad_clip", "greater than or equal to 0"),
+    ("train.grad_clip=-1", "train.grad_clip", "greater than 0"),  # the grad_clip technique's
     ("train.clip_weights=1e30", "train.clip_weights", "less than or equal to 100"),
     ("eval.num_samples=0", "eval.num_samples", "greater than 0"),
     ("eval.num_samples=100000000000000000000", "eval.num_samples", "less than or equal to"),
@@ -359,8 +359,8 @@ def test_an_int_is_a_float_but_a_bool_is_neither():
     recipe = resolve(load_recipe(tiny_recipe(train={"g_optimizer": {"type": "adam", "lr": 1}})))
     assert recipe.train.g_optimizer.validated.lr == 1.0
     assert isinstance(recipe.train.g_optimizer.validated.lr, float)
-    with pytest.raises(RecipeError, match=r"train\.grad_clip"):
-        load_recipe(tiny_recipe(train={"grad_clip": True}))
+    with pytest.raises(RecipeError, match=r"train\.grad_clip"):  # the technique's max_norm
+        resolve(load_recipe(tiny_recipe(train={"grad_clip": True})))
 
 
 # -- devices this machine does not have ---------------------------------------------------

@@ -47,8 +47,8 @@ TECHNIQUES: dict[str, tuple[str, list[str]]] = {
     "flag-instance-noise": ("dcgan-32", [_SHAPES, "train.instance_noise=0.3"]),
     "flag-grad-clip": ("dcgan-32", [_SHAPES, "train.grad_clip=0.5"]),
     "flag-clip-weights": ("dcgan-32", [_SHAPES, "train.clip_weights=0.02"]),
-    "flag-top-k": ("dcgan-32", [_SHAPES,
-                                "train.top_k={ start = 0.75, gamma = 0.5, min = 0.25, every = 1 }"]),
+    "flag-top-k": ("dcgan-32", [
+        _SHAPES, "train.top_k={ start = 0.75, gamma = 0.5, min = 0.25, every = 1 }"]),
     "flag-freeze-d": ("dcgan-32", [_SHAPES, "train.freeze_d=1"]),
     "flag-joint": ("dcgan-32", [_SHAPES, "train.joint_d_pass=true"]),
     "flag-all": ("dcgan-32", [_SHAPES, "train.ema=0.9", "train.label_smoothing=0.1",
@@ -136,11 +136,20 @@ def digest(tensors: dict[str, Any]) -> dict[str, Any]:
 
 def train_case(case: Case, folder: Path) -> dict[str, Any]:
     """Train ``case`` for :data:`STEPS` steps into ``folder``; the digest of each section."""
+    import torch
+
     from gancore.checkpoint import read
     from gancore.train import Trainer
 
     overrides = [*BASE, *case.overrides, *AFTER]
-    Trainer(case.recipe, overrides=overrides, steps=STEPS, out=folder).fit()
+    threads = torch.get_num_threads()
+    # the networks are built (spectral norm's first power iteration included) on one thread,
+    # as train.threads = 1 trains them: float sums round differently on two
+    torch.set_num_threads(1)
+    try:
+        Trainer(case.recipe, overrides=overrides, steps=STEPS, out=folder).fit()
+    finally:
+        torch.set_num_threads(threads)
     ckpt = read(folder / "last.safetensors")
     return {s: digest(ckpt.section(s)) for s in SECTIONS if ckpt.section(s)}
 

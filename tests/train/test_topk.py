@@ -65,7 +65,7 @@ def test_the_generator_gradient_is_that_of_the_selected_fakes(tiny, loss, monkey
     monkeypatch.setattr(trainer.opt_g, "step", lambda *a, **k: None)  # keep G as it is
     G, D = trainer.G, trainer.D
     z, real = torch.randn(8, 8), torch.rand(8, 3, 16, 16) * 2 - 1
-    trainer._g_step(real, G(z), None, 0.0)
+    trainer.run.update.g_phase(real, G(z), None)
     ours = [p.grad.clone() for p in G.parameters()]
 
     D.requires_grad_(False)
@@ -122,7 +122,7 @@ def test_acgan_class_term_uses_the_same_fakes(monkeypatch):
     G, D = trainer.G, trainer.D
     z, y = torch.randn(8, 100), torch.tensor([0, 1, 2, 3, 3, 2, 1, 0])
     real = torch.rand(8, 3, 32, 32) * 2 - 1
-    trainer._g_step(real, G(z, y), y, 0.0)
+    trainer.run.update.g_phase(real, G(z, y), y)
     ours = [p.grad.clone() for p in G.parameters()]
 
     D.requires_grad_(False)
