@@ -219,6 +219,7 @@ feeds = {{
 import torch
 
 generator = torch.export.load("{files['torch-export']}").module()
+torch.manual_seed(0)
 z = torch.randn({n}, {dim})
 with torch.no_grad():
     {_output_var(sig)} = generator({", ".join(args)})  # {_output_note(sig, n)}

@@ -1,0 +1,148 @@
+"""The model card: its YAML header, the scores of `gancore eval`, and code that runs without
+gancore."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import gancore
+from gancore.evaluation.evaluator import EvalSettings, evaluate_checkpoint
+from gancore.export import export
+from tests.bad_input.conftest import cli_ok
+from tests.export.pack import needs_onnx
+
+yaml = pytest.importorskip("yaml")
+
+
+def _header(folder: Path) -> dict:
+    text = (folder / "README.md").read_text()
+    assert text.startswith("---\n")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+@pytest.fixture(scope="module")
+def scored(tiny_ckpt: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A copy of the tiny run whose checkpoint was scored by `gancore eval --json` beside it,
+    exported with the CLI."""
+    import shutil
+
+    run = tmp_path_factory.mktemp("scored") / "run"
+    shutil.copytree(tiny_ckpt.parent, run)
+    result = evaluate_checkpoint(run / "last.safetensors", EvalSettings(
+        metrics=["fid", "pr"], num_samples=64, extractor="raw", cache=False))
+    (run / "last.eval.json").write_text(json.dumps(result))
+    return run, result
+
+
+def test_scores_beside_the_checkpoint_go_into_the_header(scored, tmp_path, capsys):
+    run, result = scored
+    out = tmp_path / "card"
+    stdout = cli_ok(capsys, "export", str(run), "--out", str(out), "--license", "mit")
+    assert "wrote" in stdout
+    header = _header(out)
+    assert header["library_name"] == "gancore" and header["license"] == "mit"
+    assert {"gancore", "gan", "tiny", "image-generation", "safetensors"} <= set(header["tags"])
+    assert header["pipeline_tag"] == "unconditional-image-generation"
+    (entry,) = header["model-index"]
+    (res,) = entry["results"]
+    assert res["dataset"] == {"type": "shapes", "name": "shapes", "split": "test"}
+    metrics = {m["type"]: m for m in res["metrics"]}
+    assert set(metrics) == {"fid", "precision", "recall"}
+    for name, metric in metrics.items():
+        assert metric["value"] == pytest.approx(result[f"{name}/raw"], rel=1e-5)
+        assert metric["args"] == {"features": "raw", "num_samples": 64, "num_real": 64,
+                                  "dataset": "shapes", "split": "test", "seed": 0,
+                                  "weights": "ema", "step": 2}
+        assert metric["verified"] is False
+    text = (out / "README.md").read_text()
+    assert re.search(r"\| FID \| [0-9.e+]+ \| raw \|", text)
+    assert "64 generated vs 64 held-out real samples of shapes (test split)" in text
+    assert gancore.export.read_manifest(out)["scores"]["fid/raw"] == result["fid/raw"]
+
+
+def test_scores_of_the_other_weights_are_passed_over(scored, tmp_path):
+    run, _ = scored
+    result = export(run / "last.safetensors", tmp_path / "raw", ema=False)
+    assert result.manifest["source"]["weights"] == "raw"
+    assert "model-index" not in _header(tmp_path / "raw")
+    assert any("it scores the EMA weights, the export holds the raw weights" in note
+               for note in result.notes)
+
+
+def test_samples_grid_is_gancore_sample_of_the_exported_weights(tiny_ckpt, tmp_path):
+    from PIL import Image
+
+    from gancore.train.plots import image_grid
+    from gancore.train.sample import sample_images
+
+    export(tiny_ckpt, tmp_path / "ex")
+    grid = np.asarray(Image.open(tmp_path / "ex" / "samples.png"))
+    images, _ = sample_images(gancore.load(tiny_ckpt, ema=True), 64, seed=0)
+    assert np.array_equal(grid, image_grid(images).numpy())
+
+
+_BLOCK_GANCORE = "import sys\nsys.modules['gancore'] = None  # no gancore here\n"
+
+
+def _snippets(text: str) -> dict[str, str]:
+    """The card's code blocks under each '### ' heading of 'Use without gancore'."""
+    section = text.split("## Use without gancore", 1)[1].split("\n## ", 1)[0]
+    out = {}
+    for part in section.split("### ")[1:]:
+        title, _, body = part.partition("\n")
+        code = re.search(r"```python\n(.*?)```", body, re.S)
+        if code:
+            out[title.split(" ")[0]] = code.group(1)
+    return out
+
+
+@needs_onnx
+def test_the_cards_code_runs_without_gancore(tmp_path, tiny_ckpt):
+    # a conditional network: the snippets feed labels too
+    from tests.bad_input.conftest import tiny_recipe
+    from tests.export.pack import train_checkpoint
+
+    recipe = tiny_recipe(generator={"conditioning": "concat", "embed_dim": 4})
+    ckpt = train_checkpoint(recipe, tmp_path / "run")
+    out = tmp_path / "ex"
+    export(ckpt, out, formats=["onnx", "torch-export"])
+    snippets = _snippets((out / "README.md").read_text())
+    assert set(snippets) == {"ONNX", "torch.export", "safetensors"}
+    gan = gancore.load(ckpt, ema=True)
+    for name, code in snippets.items():
+        var = "state" if name == "safetensors" else "images"
+        script = (_BLOCK_GANCORE + code + "\nimport numpy, pickle, sys\n"
+                  f"value = {var}\n"
+                  "value = {k: v.numpy() for k, v in value.items()} if isinstance(value, dict) "
+                  "else numpy.asarray(value)\n"
+                  "sys.stdout.buffer.write(pickle.dumps(value))\n")
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        done = subprocess.run([sys.executable, "-c", script], cwd=out, capture_output=True,
+                              env=env, timeout=300)
+        assert done.returncode == 0, done.stderr.decode()
+        import pickle
+
+        value = pickle.loads(done.stdout)
+        if name == "safetensors":
+            assert set(value) == {f"generator.{k}" for k in gan.generator.state_dict()}
+            continue
+        assert value.shape == (16, 3, 16, 16)
+        # the snippets' own latents and labels, through gancore's generator
+        if name == "ONNX":
+            z = torch.from_numpy(np.random.default_rng(0).standard_normal((16, 8))
+                                 .astype(np.float32))
+        else:
+            z = torch.randn(16, 8, generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            want = gan.generator.eval()(z, torch.arange(16) % gan.num_classes)
+        assert want.std() > 1e-3
+        torch.testing.assert_close(torch.from_numpy(value), want, atol=1e-4, rtol=0)
