@@ -134,12 +134,20 @@ def check(run: Callable[[tuple[torch.Tensor, ...]], list[torch.Tensor]], generat
     for batch, truncation in CASES:
         args = signature.example(batch, seed=CHECK_SEED + batch, truncation=truncation)
         want = reference(generator, signature, args)
-        got = run(args)
-        diff = compare(got[0], want, tol) if got else Difference(math.inf, math.inf,
-                                                                 "returns nothing")
         where = f"batch of {batch}" + (f", truncation {truncation:g}"
                                        if signature.truncation and math.isfinite(truncation)
                                        else "")
+        try:
+            got = run(args)
+        except Exception as exc:  # the runtime's own errors, whatever their type
+            raise ExportError(
+                f"the {label} export does not run on a {where}: {reason(exc)}",
+                key="--format",
+                hint="the exported graph fixed a size or dropped an input it should keep; "
+                "export to another format, or report it with the recipe",
+            ) from None
+        diff = compare(got[0], want, tol) if got else Difference(math.inf, math.inf,
+                                                                 "returns nothing")
         if not diff.ok:
             raise mismatch(label, diff, where, tol)
         cases.append({"batch": batch,

@@ -27,7 +27,8 @@ def _onnx_missing() -> bool:
     return False
 
 
-needs_onnx = pytest.mark.skipif(_onnx_missing(), reason=NO_ONNX)
+ONNX_MISSING = _onnx_missing()
+needs_onnx = pytest.mark.skipif(ONNX_MISSING, reason=NO_ONNX)
 
 
 def train_checkpoint(recipe: str | dict[str, Any], out: Path, **train: Any) -> Path:

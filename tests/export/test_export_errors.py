@@ -188,3 +188,42 @@ def test_missing_scores_file(tiny_ckpt, tmp_path, capsys):
     message = cli_error(capsys, "export", str(tiny_ckpt), "--out", str(tmp_path / "x"),
                         "--scores", str(tmp_path / "none.json"))
     assert "none.json: --scores: cannot use these scores: the file does not exist" in message
+
+
+def test_export_folder_of_a_newer_or_damaged_format(tiny_ckpt, tmp_path, capsys):
+    out = tmp_path / "ex"
+    export(tiny_ckpt, out)
+    manifest = json.loads((out / "export.json").read_text())
+    (out / "export.json").write_text(json.dumps({**manifest, "format_version": 2}))
+    with pytest.raises(CheckpointError, match="written in export format 2 by gancore"):
+        gancore.load(out)
+    message = cli_error(capsys, "export", str(out), "--out", str(tmp_path / "again"))
+    assert "this gancore reads format 1" in message and "pip install -U gancore" in message
+    (out / "export.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="damaged export manifest"):
+        gancore.load(out)
+    # a folder that is no export at all
+    with pytest.raises(CheckpointError, match=r"not a gancore export folder \(no export.json\)"):
+        gancore.load(tiny_ckpt.parent)
+
+
+def test_an_export_that_does_not_run_is_an_error():
+    from gancore.export.checks import Tolerance, check
+    from gancore.export.model import Signature
+
+    class Linear(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = torch.nn.Linear(4, 2)
+
+        def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+            return self.fc(z)
+
+    def run(args):
+        raise RuntimeError("Got invalid dimensions for input: z\nmore detail")
+
+    with pytest.raises(ExportError) as info:
+        check(run, Linear(), Signature(4, 0, (2,), truncation=False), Tolerance(), label="ONNX")
+    assert info.value.message == ("the ONNX export does not run on a batch of 1: "
+                                  "Got invalid dimensions for input: z")
+    assert info.value.key == "--format"

@@ -19,7 +19,7 @@ import torch
 
 import gancore
 from gancore.export import export
-from tests.export.pack import needs_onnx, train_checkpoint
+from tests.export.pack import ONNX_MISSING, needs_onnx, train_checkpoint
 
 #: What an export must match gancore's images within (images are in [-1, 1]).
 ATOL = 1e-4
@@ -38,12 +38,7 @@ def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     """A bundled recipe trained for two steps and exported to both formats."""
     root = tmp_path_factory.mktemp(request.param)
     ckpt = train_checkpoint(request.param, root / "run")
-    formats = ["onnx", "torch-export"]
-    try:
-        import onnxruntime  # noqa: F401
-        import onnxscript  # noqa: F401
-    except ImportError:
-        formats = ["torch-export"]
+    formats = ["torch-export"] if ONNX_MISSING else ["onnx", "torch-export"]
     export(ckpt, root / "export", formats=formats)
     return Exported(request.param, ckpt, root / "export", gancore.load(ckpt, ema=True))
 
