@@ -2,8 +2,9 @@
 
 ``dynamo=True`` is PyTorch's current ONNX path: the module is captured with ``torch.export``
 (falling back to stricter capture when that fails), translated op by op with onnxscript and
-optimised. The batch dimension stays symbolic (``batch``). The file is checked by running it in
-onnxruntime. Needs the ``export`` extra: ``pip install 'gancore[export]'``.
+optimised. The batch dimension stays symbolic (``batch``). The file is validated by
+``onnx.checker`` and checked by running it in onnxruntime. Needs the ``export`` extra:
+``pip install 'gancore[export]'``.
 """
 
 from __future__ import annotations
@@ -57,9 +58,10 @@ def export(module: nn.Module, args: tuple[torch.Tensor, ...], dynamic: Sequence[
         if program is None:  # pragma: no cover - only the TorchScript path returns None
             raise RuntimeError("torch.onnx.export returned no program")
         program.save(str(path))
-    opset = program.model.opset_imports.get("", None)
     import onnx
 
+    onnx.checker.check_model(str(path), full_check=True)  # the ONNX spec, shapes included
+    opset = program.model.opset_imports.get("", None)
     return {"opset": opset, "onnx_version": onnx.__version__}
 
 

@@ -145,10 +145,10 @@ def export(
         weights = _exported_weights(ckpt)
     else:
         weights = "ema" if ema and ckpt.section("ema") else "raw"
-    gan = ckpt_mod.from_checkpoint(ckpt, registry=registry, ema=weights == "ema",
-                                   discriminator=False)
     found, notes = card_mod.find_scores(src, Path(scores) if scores is not None else None,
                                         step=ckpt.step, ema=weights == "ema")
+    gan = ckpt_mod.from_checkpoint(ckpt, registry=registry, ema=weights == "ema",
+                                   discriminator=False)
     if not ema and weights == "ema" and ckpt_mod.generator_only(ckpt):
         notes.append("--no-ema has no effect: the export being re-exported holds EMA weights")
 
