@@ -164,3 +164,16 @@ def test_model_card_header_parses(exported):
     assert "model-index" not in header  # not evaluated
     assert "![samples drawn with seed 0](samples.png)" in text
     assert "```toml\n" in text and f'name = "{name}"' in text
+
+
+def test_without_the_truncation_input(tiny_ckpt, tmp_path):
+    export(tiny_ckpt, tmp_path / "ex", formats=["torch-export"], truncation=False)
+    manifest = gancore.export.read_manifest(tmp_path / "ex")
+    assert [i["name"] for i in manifest["inputs"]] == ["z"]
+    assert manifest["checks"]["torch-export"]["cases"][1]["truncation"] is None
+    program = torch.export.load(str(tmp_path / "ex" / "generator.pt2")).module()
+    gan = gancore.load(tiny_ckpt, ema=True)
+    z, _ = _inputs(gan, 4, seed=3)
+    torch.testing.assert_close(program(z), _gancore_images(gan, z, None), atol=ATOL, rtol=0)
+    with pytest.raises(ValueError, match="same number and type of args"):
+        program(z, torch.tensor([1.0]))  # no second input
