@@ -90,9 +90,6 @@ def test_samples_grid_is_gancore_sample_of_the_exported_weights(tiny_ckpt, tmp_p
     assert np.array_equal(grid, image_grid(images).numpy())
 
 
-_BLOCK_GANCORE = "import sys\nsys.modules['gancore'] = None  # no gancore here\n"
-
-
 def _snippets(text: str) -> dict[str, str]:
     """The card's code blocks under each '### ' heading of 'Use without gancore'."""
     section = text.split("## Use without gancore", 1)[1].split("\n## ", 1)[0]
@@ -105,40 +102,46 @@ def _snippets(text: str) -> dict[str, str]:
     return out
 
 
-def test_the_cards_code_runs_without_gancore(tmp_path, tiny_ckpt):
-    """Each snippet of the card runs in a fresh interpreter where gancore cannot be imported
-    (ONNX's only when the export extra is installed)."""
-    # a conditional network: the snippets feed labels too
-    from tests.bad_input.conftest import tiny_recipe
-    from tests.export.pack import train_checkpoint
+_RUN_SNIPPETS = """
+import json, pickle, sys
+sys.modules["gancore"] = None  # no gancore here: importing it fails
+import numpy
+out = {}
+for name, (code, var) in json.loads(sys.argv[1]).items():
+    namespace = {}
+    exec(compile(code, name, "exec"), namespace)  # each snippet on its own
+    value = namespace[var]
+    out[name] = ({k: v.numpy() for k, v in value.items()} if isinstance(value, dict)
+                 else numpy.asarray(value))
+sys.stdout.buffer.write(pickle.dumps(out))
+"""
 
-    recipe = tiny_recipe(generator={"conditioning": "concat", "embed_dim": 4})
-    ckpt = train_checkpoint(recipe, tmp_path / "run")
+
+def test_the_cards_code_runs_without_gancore(tmp_path):
+    """The card's snippets run in a fresh interpreter where gancore cannot be imported (the
+    ONNX one only when the export extra is installed), and make gancore's images."""
+    import pickle
+
+    from tests.bad_input.conftest import tiny_recipe
+
+    # a conditional network: the snippets feed labels too
+    gan = gancore.build(tiny_recipe(generator={"conditioning": "concat", "embed_dim": 4}))
+    ckpt = gancore.save(gan, tmp_path / "cond.safetensors")
     out = tmp_path / "ex"
     with_onnx = not ONNX_MISSING
     export(ckpt, out, formats=["onnx", "torch-export"] if with_onnx else ["torch-export"])
     snippets = _snippets((out / "README.md").read_text())
     assert set(snippets) == {"torch.export", "safetensors"} | ({"ONNX"} if with_onnx else set())
-    gan = gancore.load(ckpt, ema=True)
-    for name, code in snippets.items():
-        var = "state" if name == "safetensors" else "images"
-        script = (_BLOCK_GANCORE + code + "\nimport numpy, pickle, sys\n"
-                  f"value = {var}\n"
-                  "value = {k: v.numpy() for k, v in value.items()} if isinstance(value, dict) "
-                  "else numpy.asarray(value)\n"
-                  "sys.stdout.buffer.write(pickle.dumps(value))\n")
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-        done = subprocess.run([sys.executable, "-c", script], cwd=out, capture_output=True,
-                              env=env, timeout=300)
-        assert done.returncode == 0, done.stderr.decode()
-        import pickle
-
-        value = pickle.loads(done.stdout)
-        if name == "safetensors":
-            assert set(value) == {f"generator.{k}" for k in gan.generator.state_dict()}
-            continue
-        assert value.shape == (16, 3, 16, 16)
-        # the snippets' own latents and labels, through gancore's generator
+    jobs = {name: (code, "state" if name == "safetensors" else "images")
+            for name, code in snippets.items()}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", _RUN_SNIPPETS, json.dumps(jobs)], cwd=out,
+                          capture_output=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()
+    results = pickle.loads(done.stdout)
+    assert set(results["safetensors"]) == {f"generator.{k}" for k in gan.generator.state_dict()}
+    for name in set(results) - {"safetensors"}:
+        # the snippet's own latents and labels, through gancore's generator
         if name == "ONNX":
             z = torch.from_numpy(np.random.default_rng(0).standard_normal((16, 8))
                                  .astype(np.float32))
@@ -147,4 +150,5 @@ def test_the_cards_code_runs_without_gancore(tmp_path, tiny_ckpt):
         with torch.no_grad():
             want = gan.generator.eval()(z, torch.arange(16) % gan.num_classes)
         assert want.std() > 1e-3
-        torch.testing.assert_close(torch.from_numpy(value), want, atol=1e-4, rtol=0)
+        assert results[name].shape == (16, 3, 16, 16)
+        torch.testing.assert_close(torch.from_numpy(results[name]), want, atol=1e-4, rtol=0)
