@@ -31,6 +31,7 @@ __all__ = [
     "atomic_write_bytes",
     "check_components",
     "check_state",
+    "from_checkpoint",
     "load",
     "parse_meta",
     "read",
@@ -480,13 +481,49 @@ def check_components(ckpt: Checkpoint, registry: Registry) -> None:
 def load(
     path: str | Path, *, registry: Registry | None = None, device: str = "cpu", ema: bool = False
 ) -> GAN:
-    """Rebuild a GAN from a checkpoint file alone (with EMA generator weights if ``ema``)."""
-    from gancore.assembly.build import build
+    """Rebuild a GAN from a checkpoint file alone (with EMA generator weights if ``ema``).
+
+    ``path`` may also be a folder written by ``gancore export``: its ``model.safetensors``
+    holds the exported generator weights and no discriminator, so the GAN's discriminator is
+    a stand-in that raises a :class:`CheckpointError` when used.
+    """
     from gancore.plugins import get_registry
-    from gancore.recipe import validate_recipe
 
     registry = registry or get_registry()
-    ckpt = read(path)
+    path = Path(path)
+    if path.is_dir():
+        from gancore.export.folder import weights_file
+
+        path = weights_file(path)
+    return from_checkpoint(read(path), registry=registry, ema=ema).to(device)
+
+
+#: The metadata key that marks a generator-only checkpoint written by ``gancore export``.
+EXPORT_KEY = "export"
+
+
+def generator_only(ckpt: Checkpoint) -> bool:
+    """Whether ``ckpt`` holds an exported generator and no discriminator."""
+    return EXPORT_KEY in ckpt.meta and not ckpt.section("discriminator")
+
+
+def has_generator(ckpt: Checkpoint) -> bool:
+    """Whether ``ckpt`` holds generator weights (raw or EMA)."""
+    return bool(ckpt.section("generator") or ckpt.section("ema"))
+
+
+def from_checkpoint(
+    ckpt: Checkpoint, *, registry: Registry, ema: bool = False, discriminator: bool = True
+) -> GAN:
+    """The GAN of a :func:`read` checkpoint, built from its recipe with its weights loaded.
+
+    With ``discriminator=False`` (or for a generator-only checkpoint) the discriminator's
+    weights are neither read nor checked, and a stand-in takes its place.
+    """
+    from gancore.assembly.build import build
+    from gancore.recipe import validate_recipe
+
+    path = ckpt.path
     check_components(ckpt, registry)
     try:
         recipe = validate_recipe(ckpt.recipe, source=str(path))
@@ -496,8 +533,13 @@ def load(
     use_ema = ema and bool(ckpt.section("ema"))
     load_state(gan.generator, ckpt.section("ema" if use_ema else "generator"),
                section="ema" if use_ema else "generator", path=path)
-    load_state(gan.discriminator, ckpt.section("discriminator"), section="discriminator",
-               path=path)
+    if discriminator and not generator_only(ckpt):
+        load_state(gan.discriminator, ckpt.section("discriminator"), section="discriminator",
+                   path=path)
+    else:
+        from gancore.export.model import NoDiscriminator
+
+        gan.discriminator = NoDiscriminator(path)
     gan.meta.update(ckpt.meta)
     gan.step = ckpt.step  # type: ignore[attr-defined]
-    return gan.to(device)
+    return gan

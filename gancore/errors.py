@@ -113,6 +113,10 @@ class CheckpointError(GancoreError):
     """A checkpoint that is corrupt, truncated, too new, or needs a missing plugin pack."""
 
 
+class ExportError(GancoreError):
+    """A generator that cannot be exported, or whose export does not match gancore's output."""
+
+
 class DataError(GancoreError):
     """A dataset whose files are missing, empty or unreadable."""
 

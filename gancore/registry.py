@@ -170,7 +170,51 @@ class ComponentEntry:
         """
         from gancore.contract import check_product
 
-        return check_product(self, self.load()(*args, **params))
+        product = check_product(self, self.load()(*args, **params))
+        mark_made(product, self, getattr(params.get("ctx"), "key", None))
+        return product
+
+
+@dataclass(frozen=True)
+class MadeBy:
+    """Which component made a module: kind, name, origin (pack) and the recipe key.
+
+    :meth:`ComponentEntry.create` records it on every ``nn.Module`` a factory returns (as the
+    attribute named by :data:`MADE_BY`), so a tool working on a built network (the exporter,
+    say) can name the component and pack behind any part of it.
+    """
+
+    kind: str
+    name: str
+    origin: str
+    origin_version: str | None = None
+    key: str | None = None
+
+    def describe(self) -> str:
+        """``block 'wiggle' from gancore-foo (generator.blocks[1])``."""
+        where = f" ({self.key})" if self.key else ""
+        return f"{self.kind} {self.name!r} from {self.origin}{where}"
+
+
+#: The attribute of a built module that holds its :class:`MadeBy`.
+MADE_BY = "gancore_made_by"
+
+
+def mark_made(product: Any, entry: ComponentEntry, key: str | None = None) -> None:
+    """Record ``entry`` on ``product`` when it is an ``nn.Module`` not marked yet."""
+    if getattr(product, MADE_BY, None) is not None or not hasattr(product, "named_modules"):
+        return
+    try:
+        object.__setattr__(product, MADE_BY, MadeBy(entry.kind, entry.name, entry.origin,
+                                                     entry.origin_version, key or None))
+    except (AttributeError, TypeError):  # a module with __slots__ or a frozen class
+        pass
+
+
+def made_by(module: Any) -> MadeBy | None:
+    """The :class:`MadeBy` recorded on a built module, if any."""
+    value = getattr(module, MADE_BY, None)
+    return value if isinstance(value, MadeBy) else None
 
 
 class _SignatureParams(Params):

@@ -192,3 +192,26 @@ def test_init_schemes(scheme):
         k2 = w.shape[2] * w.shape[3]
         bound = (6 / (w.shape[1] * k2 + w.shape[0] * k2)) ** 0.5
         assert 0.9 * bound <= w.abs().max().item() <= bound
+
+
+def test_built_modules_record_the_component_that_made_them(builtin_registry):
+    import copy
+
+    from gancore.registry import MadeBy, made_by
+
+    gan = gancore.build("sagan", overrides=["data.type=shapes"], registry=builtin_registry)
+    g = gan.generator
+    version = builtin_registry.get("generator", "stack").origin_version
+    assert made_by(g) == MadeBy("generator", "stack", "builtin", version, "generator")
+    attention = made_by(g.blocks[2])
+    assert (attention.kind, attention.name, attention.key) == (
+        "block", "self_attention", "generator.blocks[2]")
+    # the small layers a block makes through its context: kind and name, no key of their own
+    inner = {(m.kind, m.name) for m in map(made_by, g.blocks[0].modules()) if m is not None}
+    assert {("block", "upsample"), ("weight_norm", "spectral"), ("norm", "batch"),
+            ("activation", "relu")} <= inner
+    assert made_by(g.blocks[0][2]).key is None
+    assert made_by(nn.Linear(2, 2)) is None
+    # the record is plain data: it leaves the weights alone and survives a copy
+    assert not any("made_by" in k for k in g.state_dict())
+    assert made_by(copy.deepcopy(g).blocks[2]) == attention

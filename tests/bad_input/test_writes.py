@@ -34,6 +34,7 @@ FOLDER_COMMANDS: dict[str, Args] = {
     "train --out": lambda c, r, d: ["train", str(r), "--out", str(d), "--steps", "1", "-q"],
     "compare --out": lambda c, r, d: ["compare", str(r), "--out", str(d), "--steps", "1", "-q"],
     "new-plugin --dir": lambda c, r, d: ["new-plugin", "demo", "--dir", str(d)],
+    "export --out": lambda c, r, d: ["export", str(c), "--out", str(d)],
 }
 
 
@@ -95,7 +96,8 @@ FOLDER_CASES = [
     ("train --out", "read-only"), ("compare --out", "file"), ("compare --out", "under-file"),
     ("compare --out", "read-only"), ("new-plugin --dir", "file"),
     ("new-plugin --dir", "under-file"), ("new-plugin --dir", "proc"),
-    ("new-plugin --dir", "read-only"),
+    ("new-plugin --dir", "read-only"), ("export --out", "file"), ("export --out", "under-file"),
+    ("export --out", "proc"), ("export --out", "read-only"),
 ]
 
 
@@ -218,6 +220,8 @@ FULL_DISK_FOLDER_CASES = [
     ("train --out", "fsync"),
     ("new-plugin --dir", "replace"),
     ("new-plugin --dir", "fsync"),
+    ("export --out", "replace"),
+    ("export --out", "fsync"),
 ]
 
 
