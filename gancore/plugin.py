@@ -11,7 +11,8 @@
   :class:`FeatureNorm`, :class:`WeightNorm`, :class:`Activation`, :class:`Init`,
   :class:`Penalty`, :class:`Augment`, :class:`Dataset`, :class:`Filter`, :class:`Optimizer`,
   :class:`Schedule`,
-  :class:`Metric`, :class:`FeatureExtractor`, :class:`Callback`, :class:`Tracker`), the
+  :class:`Metric`, :class:`FeatureExtractor`, :class:`Callback`, :class:`Tracker`;
+  :class:`StopTraining` ends a run cleanly from a callback), the
   :class:`Stateful` protocol (state kept across ``--resume``), :class:`DataSpec`,
   :class:`FilterContext`, :class:`EvalInputs`,
   :func:`metric_key`, :func:`keeps_init` / :data:`KEEP_INIT`, :func:`is_conditional`
@@ -57,6 +58,7 @@ _LAZY = {
     "Tracker": "gancore.protocols:Tracker",
     "Stateful": "gancore.protocols:Stateful",
     "CallbackError": "gancore.train.events:CallbackError",
+    "StopTraining": "gancore.train.events:StopTraining",
     "MissingExtraError": "gancore.tracking:MissingExtraError",
     "Metric": "gancore.metrics.base:Metric",
     "FeatureExtractor": "gancore.metrics.base:FeatureExtractor",

@@ -78,6 +78,9 @@ def train_cmd(
     finally:
         trainer.close()
     if trainer.is_main:
+        if result.stopped:
+            console.print(f"[yellow]stopped early[/] ({escape(result.stopped)})",
+                          highlight=False)
         console.print(
             f"[green]done[/] step {result.step}: {result.images_per_s:.0f} images/s, "
             f"checkpoint {escape(str(result.checkpoint))}", highlight=False

@@ -4,7 +4,8 @@ Each event has a list of ``(callback, bound method)`` pairs, built once when the
 an event nobody listens to costs one truth test; ``on_step_end`` with no listener costs nothing
 more than ``if events.step:``. A callback that raises stops the run with one message naming it
 and its pack (the trainer saves a checkpoint first), unless it is ``optional``: then it is
-disabled with a warning and the run goes on.
+disabled with a warning and the run goes on. A callback that raises :class:`StopTraining` ends
+the run cleanly instead (not a failure).
 """
 
 from __future__ import annotations
@@ -30,6 +31,19 @@ class CallbackWarning(UserWarning):
 
 class CallbackError(GancoreError):
     """A callback raised; the run stopped."""
+
+
+class StopTraining(Exception):
+    """Raised by a callback to end the run cleanly, e.g. a sweep pruning a bad trial.
+
+    The trainer saves the checkpoint, writes the final files, appends
+    ``{"event": "stop", "reason": ...}`` to ``metrics.jsonl`` and returns from ``fit()``
+    normally, with ``TrainResult.stopped`` set to ``reason`` (``gancore train`` exits 0).
+    """
+
+    def __init__(self, reason: str = "stopped by a callback") -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass
@@ -92,6 +106,8 @@ class Events:
         for cb, fn in list(handlers):
             try:
                 fn(trainer, *args)
+            except StopTraining:
+                raise
             except Exception as exc:
                 if user_errors and isinstance(exc, RecipeError):
                     raise
@@ -101,6 +117,8 @@ class Events:
         for cb, fn in list(self.step):
             try:
                 fn(trainer, step)
+            except StopTraining:
+                raise
             except Exception as exc:
                 self.failed(cb, "on_step_end", exc)
 

@@ -33,7 +33,7 @@ from gancore.train import distributed as dist_mod
 from gancore.train import state as state_mod
 from gancore.train.batches import joint_batch, make_batches
 from gancore.train.ema import EMA
-from gancore.train.events import Bound, CallbackError, Events
+from gancore.train.events import Bound, CallbackError, Events, StopTraining
 from gancore.train.numerics import bf16_supported  # noqa: F401  (kept importable here)
 from gancore.train.runlog import MetricsLog, ProgressBar
 from gancore.train.topk import TopK, steps_per_epoch
@@ -83,6 +83,7 @@ class TrainResult:
     records: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     images_per_s: float = 0.0
+    stopped: str | None = None  # StopTraining: the reason a callback ended the run early
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -994,7 +995,7 @@ class Trainer:
             self._write_recipe()
         self.trackers = self._open_trackers()
         try:
-            result = self._fit()
+            result = self._fit_or_stop()  # StopTraining: was self._fit()
         except CallbackError as exc:
             saved = self._save_after_failure()
             self.events.fail_quietly(self, exc)
@@ -1007,6 +1008,29 @@ class Trainer:
         finally:
             self.trackers.close()
         return result
+
+    # -- StopTraining: a callback ends the run cleanly (begin) ------------------------------
+    def _fit_or_stop(self) -> TrainResult:
+        try:
+            return self._fit()
+        except StopTraining as exc:
+            return self._stop(exc.reason)
+
+    def _stop(self, reason: str) -> TrainResult:
+        """End the run at a callback's :class:`StopTraining`: a ``stop`` record in
+        ``metrics.jsonl``, the checkpoint, the final files, ``on_run_end``; no error."""
+        if self.is_main:
+            self.log.write({"step": self.step, "event": "stop", "reason": reason})
+        path = self._checkpoint(None)
+        self._finish_files()
+        result = TrainResult(step=self.step, out=self.out, checkpoint=path,
+                             records=list(self.log.records), seconds=self.seconds,
+                             images_per_s=self.images_seen / max(self.seconds, 1e-9),
+                             stopped=reason)
+        self.echo(f"stopped at step {self.step}: {reason}")
+        self.events.emit("on_run_end", self, result)
+        return result
+    # -- StopTraining (end) -----------------------------------------------------------------
 
     def _save_after_failure(self) -> Path | None:
         try:
