@@ -97,11 +97,12 @@ def gancore_register_components(registry) -> None:  # type: ignore[no-untyped-de
     """Register the built-in components."""
     from gancore.data import registration as data
     from gancore.metrics import registration as metrics
+    from gancore.sweep import registration as sweep
     from gancore.train import registration as train
 
     for kind, name, factory, summary in _COMPONENTS:
         registry.add(kind, name, factory, summary=summary)
-    for module in (data, metrics, train):
+    for module in (data, metrics, train, sweep):
         module.register(registry)
 
 
