@@ -271,12 +271,12 @@ def render(sweep: Sweep, storage: str, items: list[TargetTrials], choices: list[
                 classes[i] = [r[1]] * len(r)
         parts.append(_table(headers, rows, f"trials-{slug}", classes))
         parts.append('<div class="plots">')
-        parts.append(f'<figure><figcaption>optimisation history</figcaption><img class="wide" '
+        parts.append(f'<div><h3>Optimisation history</h3><img class="wide" '
                      f'id="history-{_e(slug)}" alt="optimisation history" '
-                     f'src="{data_uri(history_png(sweep, item))}"></figure>')
-        parts.append(f'<figure><figcaption>slice plots</figcaption><img class="wide" '
+                     f'src="{data_uri(history_png(sweep, item))}"></div>')
+        parts.append(f'<div><h3>Slice plots</h3><img class="wide" '
                      f'id="slices-{_e(slug)}" alt="slice plots" '
-                     f'src="{data_uri(slices_png(sweep, item))}"></figure>')
+                     f'src="{data_uri(slices_png(sweep, item))}"></div>')
         parts.append("</div>")
         parts.append("<h3>Parameter importances</h3>")
         if item.importances:

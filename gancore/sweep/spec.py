@@ -714,7 +714,8 @@ def check_sweep(sweep: Sweep, registry: Registry) -> None:
                     inner = f"{exc.key}: " if exc.key and exc.key != p.key else ""
                     label = f" of {t.name!r}" if t.name else ""
                     raise RecipeError(
-                        f"{value!r} does not fit the recipe{label}: {inner}{exc.message}",
+                        f"{p.key} = {value!r} does not fit the recipe{label}: "
+                        f"{inner}{exc.message}",
                         source=src, key=f'space."{p.key}"',
                         hint=exc.hint or "check the key's path and its type in the recipe "
                         "(gancore show RECIPE)") from None
