@@ -11,7 +11,9 @@ from gancore.errors import GancoreError
 
 from .conftest import SPACE, write_sweep
 
-OPTUNA = pytest.importorskip  # (used per test: the optuna-absent test runs without it)
+
+def OPTUNA(name: str) -> None:  # per test: the optuna-absent test runs without it
+    pytest.importorskip(name, reason='optuna is not installed: pip install "gancore[sweep]"')
 
 
 def _check(tmp_path, head="", body=SPACE, **kwargs):
@@ -132,3 +134,24 @@ def test_the_cli_exits_2_naming_the_key(tmp_path, capsys):
     err = " ".join(capsys.readouterr().err.split())
     assert 'space."train.g_optimizer.lr".low' in err and "above 0" in err
     assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
+@pytest.mark.parametrize("name", ["shapes-small", "optimizers-lr"])
+def test_the_bundled_sweeps_pass_the_checks(name):
+    OPTUNA("optuna")
+    from pathlib import Path
+
+    from gancore.plugins import get_registry
+    from gancore.sweep.spec import check_sweep, load_sweep
+
+    path = Path(__file__).resolve().parents[2] / "sweeps" / f"{name}.toml"
+    sweep = load_sweep(path)
+    if "fashion" in path.read_text() and not Path("/usr/share/datasets/fashion-mnist").exists():
+        pytest.skip("needs Fashion-MNIST (apt-get install dataset-fashion-mnist)")
+    check_sweep(sweep, get_registry())
+    if name == "optimizers-lr":  # each optimizer tuned on the same budget, its own lr range
+        assert [t.name for t in sweep.targets] == ["adam-2e-4", "sgd-1e-2"]
+        ranges = {t.name: (t.space[0].low, t.space[0].high) for t in sweep.targets}
+        assert ranges == {"adam-2e-4": (1e-5, 3e-3), "sgd-1e-2": (1e-4, 0.3)}
+        assert sweep.best == 1 and sweep.confirm_seeds == [1, 2, 3]
+        assert sweep.meta.steps == 1200 and sweep.meta.trials == 16

@@ -207,7 +207,7 @@ def test_a_trial_below_the_median_is_pruned_and_stops_cleanly(tmp_path):
 
 # -- killed trials -------------------------------------------------------------------------------
 def test_a_killed_trial_is_resumed_from_its_checkpoint(tmp_path, eval_cache):
-    path = write_sweep(tmp_path, steps=400, trials=1)
+    path = write_sweep(tmp_path, steps=60, trials=1)
     out = tmp_path / "out"
     proc = subprocess.Popen(
         [sys.executable, "-m", "gancore", "sweep", str(path), "--out", str(out), "--worker",
@@ -231,10 +231,11 @@ def test_a_killed_trial_is_resumed_from_its_checkpoint(tmp_path, eval_cache):
     from gancore.sweep.spec import load_sweep
 
     lines: list[str] = []
-    result = run_sweep(load_sweep(path), out, settings=EvalSettings(), echo=lines.append)
+    result = run_sweep(load_sweep(path), out, settings=EvalSettings(), echo=lines.append,
+                       worker_only=True)  # the trials only: no confirmation
     text = "\n".join(lines)
     assert "trial-0: resuming" in text and "resuming" in text and "from step" in text, text
-    from_step = int(re.search(r"from step (\d+) to 400", text).group(1))
+    from_step = int(re.search(r"from step (\d+) to 60", text).group(1))
     assert from_step >= 10
     (trial,) = _trials(out)
     assert trial.state.name == "COMPLETE" and trial.user_attrs["attempts"] == 2
