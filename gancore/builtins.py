@@ -97,13 +97,14 @@ def gancore_register_components(registry) -> None:  # type: ignore[no-untyped-de
     """Register the built-in components."""
     from gancore.data import registration as data
     from gancore.metrics import registration as metrics
+    from gancore.sweep import registration as sweep
     from gancore.train import registration as train
     from gancore.train.requirements import BUILT_IN
 
     for kind, name, factory, summary in _COMPONENTS:
         registry.add(kind, name, factory, summary=summary,
                      **({"requires": BUILT_IN[kind, name]} if (kind, name) in BUILT_IN else {}))
-    for module in (data, metrics, train):
+    for module in (data, metrics, train, sweep):
         module.register(registry)
 
 

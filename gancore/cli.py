@@ -67,7 +67,7 @@ def _register_optional() -> None:
 
     for module in ("gancore.commands.train", "gancore.commands.evaluate", "gancore.commands.kit",
                    "gancore.commands.bench", "gancore.commands.data",
-                   "gancore.commands.export"):
+                   "gancore.commands.export", "gancore.commands.sweep"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

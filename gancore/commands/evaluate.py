@@ -303,7 +303,7 @@ def print_status(folder: Path) -> None:
 
     rows = status_rows(folder)
     colours = {"done": "green", "running": "cyan", "failed": "red", "killed": "yellow",
-               "interrupted": "yellow", "pending": "dim"}
+               "interrupted": "yellow", "pending": "dim", "stopped": "magenta"}
     table = Table(title=f"runs in {folder}", title_justify="left", box=box.SIMPLE_HEAD)
     for header in ("run", "status", "step", "seconds", "note"):
         table.add_column(header, justify="right" if header in ("step", "seconds") else "left",

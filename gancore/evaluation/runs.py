@@ -45,6 +45,8 @@ LAST = "last.safetensors"
 STATE_DIR = "state"
 PLAN = "study.json"
 PENDING, RUNNING, DONE, FAILED, INTERRUPTED = "pending", "running", "done", "failed", "interrupted"
+#: A run a callback ended early (:class:`gancore.train.events.StopTraining`): not evaluated.
+STOPPED = "stopped"
 
 
 class StudyFailed(GancoreError):
@@ -267,7 +269,8 @@ def run_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
                   if isinstance(r.get(key), int | float) and math.isfinite(r[key])]
         out[f"{key}_final"] = values[-1] if values else None
         out[f"{key}_mean"] = sum(values) / len(values) if values else None
-    last = records[-1] if records else {}
+    logged = [r for r in records if r.get("event") is None]  # not eval/stop records
+    last = logged[-1] if logged else {}
     seen, seconds = last.get("images_seen"), last.get("elapsed_s")
     out["images_per_s"] = (
         float(seen) / float(seconds) if isinstance(seen, int | float) and seconds else None
@@ -289,6 +292,22 @@ def read_records(run: Path) -> list[dict[str, Any]]:
 
     path = run / "metrics.jsonl"
     return read_metrics(path) if path.is_file() else []
+
+
+def stop_reason(run: Path) -> str | None:
+    """Why a callback ended the run in ``run`` early (its ``stop`` record at the checkpoint's
+    step), or None when it ran to its end."""
+    stops = [r for r in read_records(run) if r.get("event") == "stop"]
+    if not stops:
+        return None
+    from gancore.checkpoint import read
+
+    try:
+        step = read(run / LAST, tensors=False).step
+    except (GancoreError, OSError):
+        return None
+    last = stops[-1]
+    return str(last.get("reason") or "stopped") if last.get("step") == step else None
 
 
 def checkpoint_of(spec: RunSpec) -> Path:
@@ -331,7 +350,9 @@ def run_task(task: Task, echo: Callable[[str], None] | None = None) -> dict[str,
 
             torch.set_num_threads(task.threads)
         state.update(_work(task, state, echo))
-        state["status"] = DONE
+        state["status"] = STOPPED if state.get("stopped") else DONE
+        if state.get("stopped"):
+            state["error"] = f"stopped early at step {state.get('step')}: {state['stopped']}"
     except (Interrupted, KeyboardInterrupt) as exc:
         state.update(status=INTERRUPTED, error=error_text(exc), step=_step(spec))
         write_state(spec.state_file, {**state, "finished": time.time()})
@@ -393,11 +414,13 @@ def _work(task: Task, state: dict[str, Any], echo: Callable[[str], None]) -> dic
         ckpt = spec.run / LAST
     else:
         ckpt = checkpoint_of(spec)
-    if not spec.evaluate:
+    stopped = stop_reason(spec.run) if spec.recipe is not None else None
+    if not spec.evaluate or stopped:
         from gancore.checkpoint import read
 
         return {"checkpoint": str(ckpt), "step": read(ckpt, tensors=False).step,
-                "trained": trained, "summary": run_summary(read_records(spec.run))}
+                "trained": trained, "summary": run_summary(read_records(spec.run)),
+                "stopped": stopped}
     key = eval_key(task.settings, ckpt)
     gan = load(ckpt, registry=registry, ema=True)
     out: dict[str, Any] = {"checkpoint": str(ckpt), "step": int(getattr(gan, "step", 0)),
