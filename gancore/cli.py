@@ -65,7 +65,7 @@ def _register_optional() -> None:
     import importlib
 
     for module in ("gancore.commands.train", "gancore.commands.evaluate", "gancore.commands.kit",
-                   "gancore.commands.bench", "gancore.commands.data"):
+                   "gancore.commands.bench", "gancore.commands.data", "gancore.commands.cache"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

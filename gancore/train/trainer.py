@@ -28,6 +28,7 @@ from gancore.errors import CheckpointError, GancoreError, RecipeError
 from gancore.metrics.classification import decision_threshold, threshold_of
 from gancore.recipe import Recipe, load_recipe, resolve
 from gancore.registry import Registry
+from gancore.storage.lock import RUN_FOLDER_HINT, folder_lock, releases_on_error  # run lock
 from gancore.train import acgan, freezed, numerics
 from gancore.train import distributed as dist_mod
 from gancore.train import state as state_mod
@@ -303,6 +304,7 @@ class Trainer:
     ``init_from`` starts from another checkpoint's weights (matching names and shapes).
     """
 
+    @releases_on_error("run_lock")  # run lock: let go of the run folder if __init__ fails
     def __init__(
         self,
         recipe: str | Path | dict[str, Any] | Recipe,
@@ -345,6 +347,9 @@ class Trainer:
         self.device = pick_device(self.cfg.device, self.dist)
         self.is_main = self.dist.is_main
 
+        # run lock: one writer per run folder, taken before the folder is checked or read
+        self.run_lock = folder_lock(self.out if self.is_main else None, check=check_out_dir,
+                                    hint=RUN_FOLDER_HINT).acquire()
         resume_ckpt = None
         if self.out is not None:
             if self.is_main:
@@ -990,6 +995,7 @@ class Trainer:
         Callbacks hear the run's events, trackers get its records (rank 0); a callback that
         raises stops the run with a checkpoint saved (see :mod:`gancore.train.events`).
         """
+        self.run_lock.acquire()  # run lock: held from __init__ (taken again by a second fit)
         if self.out is not None and self.is_main:
             self._write_recipe()
         self.trackers = self._open_trackers()
@@ -1006,6 +1012,7 @@ class Trainer:
             raise
         finally:
             self.trackers.close()
+            self.run_lock.release()  # run lock: the run folder is complete
         return result
 
     def _save_after_failure(self) -> Path | None:
@@ -1151,7 +1158,8 @@ class Trainer:
             save_eval_curves(scores, self.out / "eval_curves.png")
 
     def close(self) -> None:
-        """Leave the distributed process group, if one was joined."""
+        """Leave the distributed process group, if one was joined; let go of the run folder."""
+        self.run_lock.release()  # run lock
         dist_mod.teardown(self.dist)
 
 
