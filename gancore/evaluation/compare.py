@@ -464,8 +464,9 @@ def compare(
     are tested against. ``executor`` runs the training runs (default: one after another in this
     process; see :mod:`gancore.evaluation.runs`). Every recipe, override and metric is checked
     before anything is trained; runs recorded as finished in ``out`` are reused, killed ones
-    resumed. Runs that fail are recorded and reported at the end (:class:`StudyFailed`) after
-    the others were compared.
+    resumed, and runs another process holds (another command on ``out``) done after the
+    others, once it lets go of them. Runs that fail are recorded and reported at the end
+    (:class:`StudyFailed`) after the others were compared.
     """
     from gancore.io import check_writable_dir
     from gancore.plugins import get_registry

@@ -234,7 +234,8 @@ def read_tensors(path: Path, key: Mapping[str, Any], *, what: str = "cache entry
 
 
 def _unusable(path: Path, what: str, why: str, again: str = "computing it again") -> None:
-    note(f"the {what} {path} is not used: {why}; {again}")
+    if again:  # an empty ``again``: quietly
+        note(f"the {what} {path} is not used: {why}; {again}")
     return None
 
 
@@ -247,9 +248,11 @@ def seal(entry: Mapping[str, Any], key: Any) -> dict[str, Any]:
 
 
 def unseal(entry: Any, key: Any, *, what: str, where: Path | str,
-           again: str = "computing it again") -> dict[str, Any] | None:
+           again: str = "computing it again", quiet: bool = False) -> dict[str, Any] | None:
     """The sealed JSON ``entry`` of ``key`` if intact and of these versions; else None, with a
-    one-line note."""
+    one-line note (unless ``quiet``)."""
+    if quiet:
+        again = ""
     where = Path(where)
     if not isinstance(entry, dict):
         return _unusable(where, what, "it is not an entry", again)

@@ -210,10 +210,14 @@ def cache_path() -> Path:
     return kind_path("numerics")
 
 
-def read_cache(path: Path | None = None) -> dict[str, Any]:
+def read_cache(path: Path | None = None, *, quiet: bool = False) -> dict[str, Any]:
     """The cached entries by key as stored (each checked by :func:`cached_choice`); a file
-    that cannot be read counts as empty, with a one-line note."""
-    from gancore.storage.lock import note
+    that cannot be read counts as empty, with a one-line note (unless ``quiet``)."""
+    from gancore.storage.lock import note as say
+
+    def note(text: str) -> None:
+        if not quiet:
+            say(text)
 
     path = path or cache_path()
     try:
@@ -249,7 +253,7 @@ def write_cache(key: str, choice: Choice, path: Path | None = None) -> Path | No
     }, key)
     try:
         with update_lock(path, what="the numerics cache"):
-            data = read_cache(path)
+            data = read_cache(path, quiet=True)  # a damaged file was named when read
             data[key] = entry
             atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n",
                               what="the numerics cache")
@@ -259,17 +263,18 @@ def write_cache(key: str, choice: Choice, path: Path | None = None) -> Path | No
 
 
 def cached_choice(key: str, allowed: Sequence[Candidate],
-                  path: Path | None = None) -> Choice | None:
+                  path: Path | None = None, *, quiet: bool = False) -> Choice | None:
     """The cached choice for ``key`` if the entry is sound (its checksum and versions hold;
-    else a one-line note) and one of ``allowed``."""
+    else a one-line note, unless ``quiet``) and one of ``allowed``."""
     from gancore.storage.cache import unseal
 
     path = path or cache_path()
-    stored = read_cache(path)
+    stored = read_cache(path, quiet=quiet)
     if key not in stored:
         return None
     entry = unseal(stored[key], key, what="numerics cache entry",
-                   where=f"{path}[{key.rsplit(' | ', 1)[-1]}]", again="measuring again")
+                   where=f"{path}[{key.rsplit(' | ', 1)[-1]}]", again="measuring again",
+                   quiet=quiet)
     if entry is None:
         return None
     try:
@@ -518,10 +523,11 @@ def choose(
         fixed = precision != "auto" and (channels_last != "auto" or not images)
         return Choice(allowed[0], "fixed" if fixed else "only")
     key = cache_key(device, network_signature)
-    cached = cached_choice(key, allowed)
+    cached = cached_choice(key, allowed, quiet=True)  # a bad entry is named once, below
     if cached is not None:
         return cached
     if not measure_allowed:
+        cached_choice(key, allowed)
         return Choice(by_rule, "rule")
     from gancore.storage.cache import fill_lock, key_hash
 
