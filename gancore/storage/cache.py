@@ -132,7 +132,7 @@ def _update(digest: Any, t: torch.Tensor, label: str = "") -> None:
     t = t.detach().cpu().contiguous()
     digest.update(f"{label}|{list(t.shape)}|{t.dtype}|".encode())
     if t.numel():
-        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy())  # hashed in place, no copy
 
 
 def fingerprint(*tensors: torch.Tensor) -> str:

@@ -96,6 +96,7 @@ def test_a_run_another_process_holds_is_done_after_the_others(tmp_path, make_tin
     assert runs_mod.read_state(runs_mod.state_path(out, "hinge"))["pid"] == os.getpid()
 
 
+@pytest.mark.slow  # two gancore compare processes
 def test_two_studies_on_one_folder_train_each_run_once(tmp_path, make_tiny, eval_cache):
     path = _study(tmp_path, make_tiny())
     out = tmp_path / "out"

@@ -65,6 +65,7 @@ def _steps(run: Path) -> list[int]:
     return [json.loads(line)["step"] for line in lines]
 
 
+@pytest.mark.slow  # two gancore train processes
 def test_a_second_train_or_resume_is_refused_and_writes_nothing(tiny, tmp_path):
     recipe = _recipe(tiny, tmp_path)
     run = tmp_path / "run"
