@@ -66,7 +66,7 @@ def _register_optional() -> None:
     import importlib
 
     for module in ("gancore.commands.train", "gancore.commands.evaluate", "gancore.commands.kit",
-                   "gancore.commands.bench", "gancore.commands.data",
+                   "gancore.commands.bench", "gancore.commands.data", "gancore.commands.cache",
                    "gancore.commands.export", "gancore.commands.sweep"):
         try:
             mod = importlib.import_module(module)

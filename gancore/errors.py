@@ -125,6 +125,15 @@ class WriteError(GancoreError):
     """A file or folder gancore cannot write (a folder in the way, read-only, disk full)."""
 
 
+class BusyError(GancoreError):
+    """A folder (or file) another process is writing: its one-writer lock is held.
+
+    ``holder`` describes that process (pid, host, command, start time) where it could be read.
+    """
+
+    holder: str | None = None
+
+
 def suggest(name: str, candidates: Iterable[str]) -> str:
     """Return ``"; did you mean 'x'?"`` for a close match, else an empty string."""
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)

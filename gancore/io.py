@@ -229,11 +229,22 @@ def save_npy(path: str | Path, array: Any, *, what: str = "the .npy file") -> Pa
 
 
 def append_text(path: str | Path, text: str, *, what: str = "the log") -> None:
-    """Append ``text`` to ``path`` (for line logs whose torn last line readers skip)."""
+    """Append ``text`` (whole lines) to the line log ``path`` in one ``write`` call.
+
+    The file is opened ``O_APPEND`` for each call and written with no buffering, so a crash
+    leaves at most one torn last line (which readers skip and the log's one writer repairs
+    when it starts again: see :class:`gancore.train.runlog.MetricsLog`).
+    """
     path = Path(path)
+    data = text.encode("utf-8")
     try:
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(text)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0),
+                     0o666)
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise WriteError(f"cannot write {what}: {_reason(exc)}", source=str(path),
                          hint=_hint(exc)) from None

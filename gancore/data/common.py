@@ -19,9 +19,12 @@ DATA_ENV = "GANCORE_DATA"
 
 
 def data_home() -> Path:
-    """``$GANCORE_DATA`` if set, else ``~/.cache/gancore/data``."""
+    """``$GANCORE_DATA`` if set, else ``~/.cache/gancore/data`` (downloaded datasets: not a
+    cache ``gancore cache`` clears)."""
+    from gancore.storage.cache import default_home
+
     env = os.environ.get(DATA_ENV)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "gancore" / "data"
+    return Path(env).expanduser() if env else default_home() / "data"
 
 
 def resolve_params(cls: type, params: dict[str, Any]) -> dict[str, Any]:

@@ -41,9 +41,9 @@ def _quiet(text: str) -> None:
 
 def filter_cache_dir() -> Path:
     """Where filters keep what they computed: ``$GANCORE_CACHE/filters``."""
-    from gancore.metrics.stats_cache import cache_dir
+    from gancore.storage.cache import kind_path
 
-    return cache_dir() / "filters"
+    return kind_path("filters")
 
 
 @dataclass

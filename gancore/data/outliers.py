@@ -6,15 +6,15 @@ and each image is scored by its mean squared reconstruction error. Images unlike
 (noise, corrupt files, another domain) reconstruct worst; the ``fraction`` with the highest
 error are dropped. The trained network and the scores are cached as a safetensors file in
 ``$GANCORE_CACHE/filters``, keyed by the data itself (a hash of the images), their shape, the
-seed and the training settings, so a second run (and another ``fraction``) does not retrain.
+seed, the training settings and the gancore and torch versions, so a second run (and another
+``fraction``) does not retrain; a damaged or foreign entry is trained again with a one-line note
+(see :mod:`gancore.storage.cache`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -193,25 +193,36 @@ class AutoencoderOutliers:
                 "images), or lower train.batch_size")
 
     def _key(self, x: torch.Tensor, ctx: FilterContext) -> dict[str, Any]:
-        return {
-            "filter": "autoencoder_outliers", "arch": ARCH_VERSION, "shape": list(x.shape),
-            "data": fingerprint(x), "seed": ctx.seed, "steps": self.steps,
-            "batch_size": self.batch_size, "lr": self.lr, "width": self.width,
-            "latent_channels": self.latent_channels,
-        }
+        from gancore.storage.cache import entry_key
+
+        return entry_key(
+            filter="autoencoder_outliers", arch=ARCH_VERSION, shape=list(x.shape),
+            data=fingerprint(x), seed=ctx.seed, steps=self.steps,
+            batch_size=self.batch_size, lr=self.lr, width=self.width,
+            latent_channels=self.latent_channels,
+        )
 
     def _scores(self, x: torch.Tensor, ctx: FilterContext) -> torch.Tensor:
+        from gancore.storage.cache import fill_lock, key_hash, slug
+
         key = self._key(x, ctx)
         path = None
         if self.cache and ctx.cache_dir is not None:
-            digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-            slug = re.sub(r"[^A-Za-z0-9._-]+", "-", ctx.dataset).strip("-") or "data"
-            path = Path(ctx.cache_dir) / f"autoencoder-{slug}-{digest}.safetensors"
+            name = f"autoencoder-{slug(ctx.dataset or 'data')}-{key_hash(key)}.safetensors"
+            path = Path(ctx.cache_dir) / name
         self.cache_path = path
-        cached = _load(path, key) if path is not None else None
-        self.from_cache = cached is not None
-        if cached is not None:
-            return cached
+        if path is None:
+            return self._train(x, ctx, None, key)
+        with fill_lock(path, what="the filter cache entry"):
+            cached = _load(path, key)
+            self.from_cache = cached is not None
+            if cached is not None:
+                return cached
+            return self._train(x, ctx, path, key)
+
+    def _train(self, x: torch.Tensor, ctx: FilterContext, path: Path | None,
+               key: dict[str, Any]) -> torch.Tensor:
+        self.from_cache = False
         ctx.echo(f"{ctx.key}: training an autoencoder on {x.shape[0]} images "
                  f"({self.steps} steps){'; cached afterwards' if path else ''}")
         model = train_autoencoder(x, steps=self.steps, batch_size=self.batch_size, lr=self.lr,
@@ -219,12 +230,12 @@ class AutoencoderOutliers:
                                   latent_channels=self.latent_channels)
         scores = reconstruction_errors(model, x)
         if path is not None:
-            from gancore.metrics.stats_cache import save_atomic
+            from gancore.storage.cache import write_tensors
 
             tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
             tensors["scores"] = scores
             try:
-                save_atomic(tensors, path, {k: json.dumps(v) for k, v in key.items()})
+                write_tensors(path, tensors, key, what="the filter cache file")
             except GancoreError as exc:
                 ctx.echo(f"warning: {ctx.key}: the autoencoder could not be cached: "
                          f"{exc.message}")
@@ -232,19 +243,17 @@ class AutoencoderOutliers:
 
 
 def _load(path: Path, key: dict[str, Any]) -> torch.Tensor | None:
-    """The cached scores at ``path`` if its key matches ``key``, else None."""
-    if not path.is_file():
-        return None
-    from safetensors.torch import load_file
+    """The cached scores at ``path`` if the entry is sound and of ``key``, else None (with a
+    one-line note when a file is there but cannot be used)."""
+    from gancore.storage.cache import read_tensors
+    from gancore.storage.lock import note
 
-    from gancore.metrics.stats_cache import key_matches
-
-    try:
-        if not key_matches(path, key):
-            return None
-        scores = load_file(str(path))["scores"]
-    except Exception:  # an unreadable or foreign file: train again and replace it
+    found = read_tensors(path, key, what="filter cache entry")
+    if found is None:
         return None
-    if scores.dim() != 1 or scores.numel() != key["shape"][0]:
+    scores = found[0].get("scores")
+    if scores is None or scores.dim() != 1 or scores.numel() != key["shape"][0]:
+        note(f"the filter cache entry {path} is not used: it holds no scores of these images; "
+             "computing it again")
         return None
     return scores

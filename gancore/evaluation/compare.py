@@ -30,8 +30,8 @@ from gancore.evaluation.evaluator import (
     score_keys,
 )
 from gancore.evaluation.runs import (
+    HELD,
     LAST,
-    PLAN,
     InlineExecutor,
     RunSpec,
     StudyFailed,
@@ -43,14 +43,13 @@ from gancore.evaluation.runs import (
     parameter_counts,
     read_records,
     read_state,
+    record_plan,
     run_summary,
     source_failed,
     stale,
     stale_error,
     summarize_failures,
     train_or_load,
-    trained_elsewhere,
-    write_state,
 )
 from gancore.evaluation.stats import LOSSES, SAME, StudyStats, direction, study_stats
 from gancore.evaluation.study import Entry, Study, is_study_file, load_study
@@ -395,16 +394,10 @@ def plan_runs(
 
 
 def _check_existing(specs: Sequence[RunSpec], registry: Registry) -> None:
-    """Refuse, before training, run folders trained from another recipe and runs still
-    being trained by another process."""
+    """Refuse, before training, run folders trained from another recipe. (Runs another
+    process is training are not refused: their folder lock decides, see
+    :func:`gancore.evaluation.runs.run_task`.)"""
     for spec in specs:
-        state = read_state(spec.state_file)
-        if trained_elsewhere(state):
-            raise GancoreError(
-                f"the run {spec.id!r} is being trained by process {state.get('pid')} on "
-                f"{state.get('host')}", source=str(spec.run),
-                hint="wait for that command to finish, or stop it; then run this one again",
-            )
         if spec.recipe is not None and (spec.run / LAST).is_file():
             diffs = stale(spec.run / LAST, spec.recipe, spec.overrides, registry)
             if diffs:
@@ -471,8 +464,9 @@ def compare(
     are tested against. ``executor`` runs the training runs (default: one after another in this
     process; see :mod:`gancore.evaluation.runs`). Every recipe, override and metric is checked
     before anything is trained; runs recorded as finished in ``out`` are reused, killed ones
-    resumed. Runs that fail are recorded and reported at the end (:class:`StudyFailed`) after
-    the others were compared.
+    resumed, and runs another process holds (another command on ``out``) done after the
+    others, once it lets go of them. Runs that fail are recorded and reported at the end
+    (:class:`StudyFailed`) after the others were compared.
     """
     from gancore.io import check_writable_dir
     from gancore.plugins import get_registry
@@ -497,9 +491,9 @@ def compare(
     specs = plan_runs(entries, out, seeds=seeds, seed=seed, overrides=shared, steps=steps,
                       recipes=recipes)
     _check_existing(specs, registry)
-    write_state(out / PLAN, {"name": name, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                             "runs": [s.id for s in specs], "seeds": seeds, "steps": steps,
-                             "baseline": base, "overrides": shared})
+    record_plan(out, {"name": name, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                      "runs": [s.id for s in specs], "seeds": seeds, "steps": steps,
+                      "baseline": base, "overrides": shared})
 
     states: dict[str, dict[str, Any]] = {}
     tasks = []
@@ -520,7 +514,14 @@ def compare(
         echo(f"{len(tasks)} of {len(specs)} runs to train or evaluate"
              + (f" ({executor.name}, {executor.jobs} at once)" if executor.jobs > 1 else ""))
 
+    held: list[Task] = []  # runs another process holds: done after the others, waiting
+
     def done(task: Task, state: dict[str, Any]) -> None:
+        if state.get("status") == HELD:
+            held.append(task)
+            echo(f"{task.spec.id}: {str(state.get('error')).splitlines()[0]}; this command "
+                 "does the other runs first, then waits for it")
+            return
         states[task.spec.id] = state
         if state.get("status") == "done":
             what = "trained" if state.get("trained") else "loaded"
@@ -540,6 +541,12 @@ def compare(
                 ready.append(task)
         if ready:
             executor.run(ready, done)
+        if held:  # the folder's holder finishes it (then it is reused) or lets it go
+            waiting = [dataclasses.replace(t, wait=True) for t in held]
+            held.clear()
+            echo("waiting for " + ", ".join(t.spec.id for t in waiting)
+                 + ": another process holds " + ("it" if len(waiting) == 1 else "them"))
+            executor.run(waiting, done)
 
     comparison = gather(specs, states, name=name, out=out, steps=steps, seed=seed, seeds=seeds,
                         baseline=base, overrides=shared, recipes=recipes, settings=settings,

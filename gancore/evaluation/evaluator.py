@@ -496,14 +496,31 @@ def _fill_real(inputs: Any, needs: set[str], real: RealData, extractor: Any, gan
     if not (want_features or want_probs):
         return
     cache = StatsCache(_sub(s.cache_dir, "stats")) if s.cache else None
+    if cache is None:
+        _extract_real(inputs, x, extractor, s, progress, want_probs)
+        return
+    from gancore.storage.cache import device_id, fingerprint
+
     key = {"dataset": real.type, "split": real.split, "extractor": extractor.name,
            "params": {**real.cache_params(), "_seed": real.seed,
-                      "_extractor": _extractor_id(extractor)}}
-    if cache is not None and want_features and not want_probs:
+                      "_extractor": _extractor_id(extractor), "_data": fingerprint(x),
+                      "_device": device_id(getattr(extractor, "device", None))}}
+    if want_probs:  # computed anyway: the features are saved for the next evaluation
+        _extract_real(inputs, x, extractor, s, progress, want_probs)
+        cache.save_features(inputs.real_features, **key)
+        return
+    with cache.filling("features", num_samples=x.shape[0], **key):
         cached = cache.load_features(num_samples=x.shape[0], **key)
         if cached is not None:
             inputs.real_features = cached
             return
+        _extract_real(inputs, x, extractor, s, progress, want_probs)
+        cache.save_features(inputs.real_features, **key)
+
+
+def _extract_real(inputs: Any, x: torch.Tensor, extractor: Any, s: EvalSettings,
+                  progress: _Progress, want_probs: bool) -> None:
+    """The real samples' features (and class probabilities) into ``inputs``."""
     advance = progress.track(f"real features ({extractor.name})", x.shape[0])
     feats, probs = [], []
     for batch in x.split(s.batch_size):
@@ -515,8 +532,6 @@ def _fill_real(inputs: Any, needs: set[str], real: RealData, extractor: Any, gan
     inputs.real_features = torch.cat(feats)
     if want_probs and probs:
         inputs.real_probs = torch.cat(probs)
-    if cache is not None:
-        cache.save_features(inputs.real_features, **key)
 
 
 def _extractor_id(extractor: Any) -> str:

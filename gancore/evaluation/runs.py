@@ -9,7 +9,17 @@ written atomically whenever the run changes state::
 
 ``status`` is ``running`` (with the process id and host), ``done``, ``failed`` (with the error)
 or ``interrupted``; a run without a state file is pending. ``OUT/study.json`` lists every run of
-the last command, so ``gancore compare --status OUT`` can show the pending ones too.
+the commands given on that folder (merged, under a lock), so ``gancore compare --status OUT``
+can show the pending ones too.
+
+One writer per run: :func:`run_task` holds the run folder's lock
+(:func:`gancore.storage.lock.folder_lock`, the one ``gancore train`` takes) from before it
+reads the run's state until the state is recorded, and a run's state file is written only by
+the holder of that lock. A run whose lock another process holds (another study command, a
+hand-started ``gancore train --out`` on that folder) is not touched: :func:`run_task` returns
+it as ``held`` without writing anything, and :func:`gancore.evaluation.compare.compare` does the
+other runs first, then waits for the holder (``Task.wait``) and takes the run up from there
+(reusing it when the holder finished it).
 
 :func:`run_task` does one run's work in whichever process runs it (this one, a local worker
 process, a Slurm job-array task): train or resume it (:func:`train_or_load`), evaluate it
@@ -47,6 +57,8 @@ PLAN = "study.json"
 PENDING, RUNNING, DONE, FAILED, INTERRUPTED = "pending", "running", "done", "failed", "interrupted"
 #: A run a callback ended early (:class:`gancore.train.events.StopTraining`): not evaluated.
 STOPPED = "stopped"
+#: What :func:`run_task` returns (never records) for a run another process holds.
+HELD = "held"
 
 
 class StudyFailed(GancoreError):
@@ -91,6 +103,7 @@ class Task:
     data_root: str | None = None
     threads: int | None = None
     gpu: str | None = None
+    wait: bool = False  # wait for another process holding the run's folder (else: "held")
 
 
 # -- state files ------------------------------------------------------------------------------
@@ -108,6 +121,21 @@ def write_state(path: Path, state: dict[str, Any]) -> None:
 
     atomic_write_text(path, json.dumps(state, indent=2, default=json_default) + "\n",
                       what="the run's state")
+
+
+def record_plan(study: Path, plan: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``plan`` into ``study/study.json`` under that file's update lock: the runs are
+    those recorded there and ``plan``'s (a command never drops another command's runs), the
+    other keys ``plan``'s. Returns what was written."""
+    from gancore.storage.lock import update_lock
+
+    path = study / PLAN
+    with update_lock(path, what="the study's plan"):
+        old = read_state(path) or {}
+        recorded = [r for r in old.get("runs") or [] if isinstance(r, str)]
+        merged = {**plan, "runs": list(dict.fromkeys([*recorded, *plan.get("runs", [])]))}
+        write_state(path, merged)
+    return merged
 
 
 def json_default(value: Any) -> Any:
@@ -158,12 +186,6 @@ def recorded_process_alive(state: dict[str, Any]) -> bool:
     return pid_alive(state.get("pid"), state.get("host"), state.get("started"))
 
 
-def trained_elsewhere(state: dict[str, Any] | None) -> bool:
-    """Whether a run's state says another live process (not this one) is training it."""
-    return bool(state and state.get("status") == RUNNING and state.get("pid") != os.getpid()
-                and recorded_process_alive(state))
-
-
 def watch_parent(parent: int, grace: float = 60.0, poll: float = 0.5) -> None:
     """Worker-process initializer: when the study process ``parent`` is gone (killed, say),
     interrupt this worker (its trainer saves a checkpoint and records the run as interrupted),
@@ -192,12 +214,33 @@ def fingerprint(checkpoint: Path) -> list[Any] | None:
 
 
 def source_failed(spec: RunSpec, source: str) -> dict[str, Any]:
-    """Record ``spec`` as failed because the run it starts from did not finish."""
+    """Record ``spec`` as failed because the run it starts from did not finish (unless another
+    process holds the run, whose record that is)."""
     state = {**_base_state(spec), "status": FAILED, "finished": time.time(),
              "error": f"not trained: the run it starts from (init_from), {source!r}, did not "
                       "finish"}
-    write_state(spec.state_file, state)
+    _write_unless_held(spec, state)
     return state
+
+
+def run_lock(spec: RunSpec) -> Any:
+    """The lock of ``spec``'s run folder (one guarding nothing for a run only evaluated)."""
+    from gancore.storage.lock import folder_lock
+
+    return folder_lock(spec.run if spec.recipe is not None else None,
+                       what=f"the run folder of {spec.id!r}")
+
+
+def _write_unless_held(spec: RunSpec, state: dict[str, Any]) -> bool:
+    """Write ``state`` as ``spec``'s record if no other process holds the run; whether it did."""
+    from gancore.errors import BusyError
+
+    try:
+        with run_lock(spec).acquire(wait=0):
+            write_state(spec.state_file, state)
+    except BusyError:
+        return False
+    return True
 
 
 def eval_key(settings: EvalSettings, checkpoint: Path | None) -> str:
@@ -330,11 +373,34 @@ def error_text(exc: BaseException) -> str:
 
 def run_task(task: Task, echo: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Train (or resume) and evaluate one run; record and return its state. Never raises for a
-    failed run (a Ctrl-C is recorded as ``interrupted`` and re-raised)."""
+    failed run (a Ctrl-C is recorded as ``interrupted`` and re-raised).
+
+    The run folder's lock is held throughout. When another process holds it, the run is
+    returned as ``held`` (nothing read or written), or waited for with ``task.wait``.
+    """
+    from gancore.errors import BusyError
+
+    echo = echo or (lambda text: None)
+    lock = run_lock(task.spec)
+    try:
+        lock.acquire(wait=None if task.wait else 0, on_wait=echo)
+    except BusyError as exc:
+        return {**_base_state(task.spec), "status": HELD, "holder": exc.holder,
+                "error": exc.message}
+    except GancoreError as exc:  # the run folder cannot be made
+        state = {**_base_state(task.spec), "status": FAILED, "error": error_text(exc),
+                 "finished": time.time()}
+        return state
+    try:
+        return _run_locked(task, echo)
+    finally:
+        lock.release()
+
+
+def _run_locked(task: Task, echo: Callable[[str], None]) -> dict[str, Any]:
     from gancore.train.trainer import Interrupted
 
     spec = task.spec
-    echo = echo or (lambda text: None)
     if task.gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = task.gpu
     previous = read_state(spec.state_file) or {}
@@ -540,11 +606,18 @@ class LocalExecutor:
 
 
 def _lost(task: Task, error: str) -> dict[str, Any]:
-    """Record a run whose process ended without recording its own state."""
-    state = read_state(task.spec.state_file) or _base_state(task.spec)
-    if state.get("status") != DONE:
-        state.update(status=FAILED, error=error, finished=time.time())
-        write_state(task.spec.state_file, state)
+    """Record a run whose process ended without recording its own state (unless another
+    process holds the run by now: the record is its to write)."""
+    from gancore.errors import BusyError
+
+    try:
+        with run_lock(task.spec).acquire(wait=0):
+            state = read_state(task.spec.state_file) or _base_state(task.spec)
+            if state.get("status") != DONE:
+                state.update(status=FAILED, error=error, finished=time.time())
+                write_state(task.spec.state_file, state)
+    except BusyError:
+        state = read_state(task.spec.state_file) or _base_state(task.spec)
     return state
 
 

@@ -4,7 +4,8 @@ For data where Inception features mean little (greyscale clothes, digits, toy sh
 the Inception weights are not at hand, gancore trains a small classifier on the labelled
 training images, deterministically (fixed seed, CPU), and caches it as a safetensors file in
 ``$GANCORE_CACHE/classifiers`` keyed by dataset name and parameters, image shape, the training
-data, the options and the seed. Its feature layer gives FID/KID/PR features and its softmax IS
+data, the options, the seed and the gancore and torch versions (checked when read, filled once:
+see :mod:`gancore.storage.cache`). Its feature layer gives FID/KID/PR features and its softmax IS
 and class-coverage probabilities. Scores carry the name ``classifier:<dataset>``: they are
 domain scores, never comparable with Inception ones.
 """
@@ -19,13 +20,20 @@ from typing import Annotated, Any
 import torch
 import torch.nn.functional as F
 from pydantic import Field
-from safetensors.torch import load_file
 from torch import nn
 
 from gancore.errors import GancoreError
 from gancore.metrics.base import resolve_device
-from gancore.metrics.stats_cache import cache_dir, key_matches, read_metadata, save_atomic
 from gancore.params import BatchSize, Channels, Device, Fraction, SampleCount, Seed
+from gancore.storage.cache import (
+    entry_key,
+    fill_lock,
+    key_hash,
+    kind_path,
+    read_tensors,
+    slug,
+    write_tensors,
+)
 
 ARCH_VERSION = "1"
 
@@ -135,10 +143,8 @@ class ClassifierExtractor:
         return f"classifier:{self.dataset or '?'}"
 
     def _cache_file(self, key: dict[str, Any]) -> Path:
-        root = self.cache_dir or cache_dir() / "classifiers"
-        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-        safe = "".join(c if c.isalnum() or c in "._-" else "-" for c in key["dataset"])
-        return root / f"{safe}-{digest}.safetensors"
+        root = self.cache_dir or kind_path("classifiers")
+        return root / f"{slug(key['dataset'])}-{key_hash(key)}.safetensors"
 
     def fit(
         self,
@@ -161,42 +167,57 @@ class ClassifierExtractor:
         order = order[: self.max_train]
         n_val = int(len(order) * self.holdout)
         train_idx, val_idx = order[: len(order) - n_val], order[len(order) - n_val :]
-        key = {
-            "dataset": dataset, "params": json.dumps(params or {}, sort_keys=True, default=str),
-            "shape": list(x.shape[1:]), "num_classes": classes, "seed": self.seed,
-            "epochs": self.epochs, "feature_dim": self.feature_dim, "arch": ARCH_VERSION,
-            "data": _fingerprint(x[order], y[order]), "holdout": self.holdout,
-        }
+        key = entry_key(
+            dataset=dataset, params=json.dumps(params or {}, sort_keys=True, default=str),
+            shape=list(x.shape[1:]), num_classes=classes, seed=self.seed,
+            epochs=self.epochs, feature_dim=self.feature_dim, arch=ARCH_VERSION,
+            data=_fingerprint(x[order], y[order]), holdout=self.holdout,
+        )
         path = self._cache_file(key)
         self.dataset, self.num_classes = dataset, classes
-        model = self._load(path, key, x.shape[1], classes) if self.cache else None
-        self.from_cache = model is not None
-        if model is None:
-            model = train_classifier(x[train_idx], y[train_idx], classes, epochs=self.epochs,
-                                     seed=self.seed, feature_dim=self.feature_dim)
-            self.model = model.to(self.device)
-            self.accuracy = self._accuracy(x[val_idx], y[val_idx])
-            if self.cache:
-                meta = {k: json.dumps(v) for k, v in key.items()}
-                meta["accuracy"] = repr(self.accuracy)
-                save_atomic(dict(model.state_dict()), path, meta)
-        self.model = model.to(self.device)
         self.cache_path = path if self.cache else None
+        if not self.cache:
+            self._train(x, y, train_idx, val_idx, classes)
+            return self
+        with fill_lock(path, what="the classifier cache entry"):
+            model = self._load(path, key, x.shape[1], classes)
+            self.from_cache = model is not None
+            if model is None:
+                model = self._train(x, y, train_idx, val_idx, classes)
+                write_tensors(path, dict(model.state_dict()), key,
+                              extra={"accuracy": repr(self.accuracy)},
+                              what="the classifier cache file")
+        self.model = model.to(self.device)
         return self
+
+    def _train(self, x: torch.Tensor, y: torch.Tensor, train_idx: torch.Tensor,
+               val_idx: torch.Tensor, classes: int) -> DomainClassifier:
+        model = train_classifier(x[train_idx], y[train_idx], classes, epochs=self.epochs,
+                                 seed=self.seed, feature_dim=self.feature_dim)
+        self.model = model.to(self.device)
+        self.accuracy = self._accuracy(x[val_idx], y[val_idx])
+        self.from_cache = False
+        return model
 
     def _load(self, path: Path, key: dict[str, Any], channels: int,
               classes: int) -> DomainClassifier | None:
-        if not path.is_file():
+        found = read_tensors(path, key, what="classifier cache entry")
+        if found is None:
+            return None
+        tensors, meta = found
+        model = DomainClassifier(channels, classes, self.feature_dim)
+        try:
+            model.load_state_dict(tensors)
+        except (RuntimeError, KeyError) as exc:  # a sound file that is not this network
+            from gancore.storage.lock import note
+
+            note(f"the classifier cache entry {path} is not used: it holds another network "
+                 f"({str(exc).splitlines()[0][:100]}); computing it again")
             return None
         try:
-            if not key_matches(path, key):
-                return None
-            meta = read_metadata(path)
-            model = DomainClassifier(channels, classes, self.feature_dim)
-            model.load_state_dict(load_file(str(path)))
-        except Exception:
-            return None
-        self.accuracy = float(meta.get("accuracy", "nan"))
+            self.accuracy = float(meta.get("accuracy", "nan"))
+        except ValueError:
+            self.accuracy = float("nan")
         return model.eval().requires_grad_(False)
 
     def _accuracy(self, x: torch.Tensor, y: torch.Tensor) -> float:

@@ -1,32 +1,42 @@
 """Cache of real-data features and statistics, as safetensors files with metadata.
 
 An entry is keyed by dataset, dataset parameters, split, feature extractor name and sample
-count, so statistics of different extractors or sample counts never mix. Files are written
-atomically (a temporary file in the same folder, then ``os.replace``). The cache lives in
-``$GANCORE_CACHE/stats`` (default ``~/.cache/gancore/stats``).
+count (the evaluator adds a hash of the samples, the extractor's identity and its device to the
+parameters), and by the gancore and torch versions, so statistics of different data,
+extractors, sample counts or versions never mix. Entries follow the rules of
+:mod:`gancore.storage.cache`: written atomically, checked when read (a truncated, foreign or
+corrupted entry is recomputed with a one-line note), filled once under :meth:`StatsCache.filling`.
+The cache lives in ``$GANCORE_CACHE/stats`` (default ``~/.cache/gancore/stats``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
-import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, safe_open, save
+from safetensors.torch import safe_open, save
 
 from gancore.metrics.fid import FeatureStats, feature_stats
+from gancore.storage.cache import (
+    cache_home,
+    entry_key,
+    fill_lock,
+    key_hash,
+    kind_path,
+    read_tensors,
+    slug,
+    write_tensors,
+)
+from gancore.storage.lock import FileLock
 
 
 def cache_dir() -> Path:
-    """gancore's cache folder: ``$GANCORE_CACHE`` or ``~/.cache/gancore``."""
-    env = os.environ.get("GANCORE_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "gancore"
+    """gancore's cache folder: ``$GANCORE_CACHE`` or ``~/.cache/gancore`` (resolved by
+    :func:`gancore.storage.cache.cache_home`)."""
+    return cache_home()
 
 
 def save_atomic(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> Path:
@@ -52,8 +62,7 @@ def key_matches(path: Path, key: dict[str, Any]) -> bool:
     return all(meta.get(k) == json.dumps(v) for k, v in key.items())
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "x"
+_slug = slug
 
 
 class StatsCache:
@@ -66,20 +75,20 @@ class StatsCache:
     """
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
-        self.root = Path(root) if root is not None else cache_dir() / "stats"
+        self.root = Path(root) if root is not None else kind_path("stats")
 
     def _key(
         self, kind: str, dataset: str, split: str, extractor: str, num_samples: int,
         params: dict[str, Any] | None,
-    ) -> dict[str, str]:
-        return {
-            "gancore_kind": f"real_{kind}",
-            "dataset": dataset,
-            "dataset_params": json.dumps(params or {}, sort_keys=True, default=str),
-            "split": split,
-            "extractor": extractor,
-            "num_samples": str(int(num_samples)),
-        }
+    ) -> dict[str, Any]:
+        return entry_key(
+            gancore_kind=f"real_{kind}",
+            dataset=dataset,
+            dataset_params=json.dumps(params or {}, sort_keys=True, default=str),
+            split=split,
+            extractor=extractor,
+            num_samples=int(num_samples),
+        )
 
     def path(
         self, kind: str, *, dataset: str, split: str, extractor: str, num_samples: int,
@@ -87,9 +96,18 @@ class StatsCache:
     ) -> Path:
         """The file of an entry; ``kind`` is ``"features"`` or ``"stats"``."""
         key = self._key(kind, dataset, split, extractor, num_samples, params)
-        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
-        name = f"{_slug(dataset)}-{_slug(split)}-{_slug(extractor)}-n{num_samples}-{kind}-{digest}"
+        name = f"{slug(dataset)}-{slug(split)}-{slug(extractor)}-n{num_samples}-{kind}-" \
+            f"{key_hash(key, 12)}"
         return self.root / f"{name}.safetensors"
+
+    def filling(
+        self, kind: str, *, dataset: str, split: str, extractor: str, num_samples: int,
+        params: dict[str, Any] | None = None,
+    ) -> FileLock:
+        """The lock under which to look an entry up and, if missing, compute and save it."""
+        return fill_lock(self.path(kind, dataset=dataset, split=split, extractor=extractor,
+                                   num_samples=num_samples, params=params),
+                         what="the statistics cache entry")
 
     def _load(
         self, kind: str, dataset: str, split: str, extractor: str, num_samples: int,
@@ -97,30 +115,24 @@ class StatsCache:
     ) -> dict[str, torch.Tensor] | None:
         path = self.path(kind, dataset=dataset, split=split, extractor=extractor,
                          num_samples=num_samples, params=params)
-        if not path.is_file():
-            return None
-        expected = self._key(kind, dataset, split, extractor, num_samples, params)
-        try:
-            meta = read_metadata(path)
-            tensors = load_file(str(path))
-        except (OSError, SafetensorError) as exc:
-            warnings.warn(f"ignoring unreadable statistics cache file {path}: {exc}", stacklevel=3)
-            return None
-        if any(meta.get(k) != v for k, v in expected.items()):
-            warnings.warn(f"ignoring statistics cache file {path}: its key differs", stacklevel=3)
-            return None
-        return tensors
+        key = self._key(kind, dataset, split, extractor, num_samples, params)
+        found = read_tensors(path, key, what="statistics cache entry")
+        return None if found is None else found[0]
+
+    def _save(self, kind: str, tensors: dict[str, torch.Tensor], n: int, dataset: str,
+              split: str, extractor: str, params: dict[str, Any] | None) -> Path:
+        key = self._key(kind, dataset, split, extractor, n, params)
+        path = self.path(kind, dataset=dataset, split=split, extractor=extractor,
+                         num_samples=n, params=params)
+        return write_tensors(path, tensors, key, what="the statistics cache file")
 
     def save_features(
         self, features: torch.Tensor, *, dataset: str, split: str, extractor: str,
         params: dict[str, Any] | None = None,
     ) -> Path:
         """Store real features ``[N, d]`` (N is the entry's sample count)."""
-        n = int(features.shape[0])
-        meta = self._key("features", dataset, split, extractor, n, params)
-        path = self.path("features", dataset=dataset, split=split, extractor=extractor,
-                         num_samples=n, params=params)
-        return save_atomic({"features": features}, path, meta)
+        return self._save("features", {"features": features}, int(features.shape[0]),
+                          dataset, split, extractor, params)
 
     def load_features(
         self, *, dataset: str, split: str, extractor: str, num_samples: int,
@@ -128,18 +140,17 @@ class StatsCache:
     ) -> torch.Tensor | None:
         """Cached real features, or ``None``."""
         tensors = self._load("features", dataset, split, extractor, num_samples, params)
-        return None if tensors is None else tensors["features"]
+        if tensors is None or "features" not in tensors:
+            return None
+        return tensors["features"]
 
     def save_stats(
         self, stats: FeatureStats, *, dataset: str, split: str, extractor: str,
         params: dict[str, Any] | None = None,
     ) -> Path:
         """Store real-feature mean and covariance."""
-        n = stats.num_samples
-        meta = self._key("stats", dataset, split, extractor, n, params)
-        path = self.path("stats", dataset=dataset, split=split, extractor=extractor,
-                         num_samples=n, params=params)
-        return save_atomic({"mu": stats.mu, "sigma": stats.sigma}, path, meta)
+        return self._save("stats", {"mu": stats.mu, "sigma": stats.sigma}, stats.num_samples,
+                          dataset, split, extractor, params)
 
     def load_stats(
         self, *, dataset: str, split: str, extractor: str, num_samples: int,
@@ -147,7 +158,7 @@ class StatsCache:
     ) -> FeatureStats | None:
         """Cached mean and covariance (computed from cached features if only those exist)."""
         tensors = self._load("stats", dataset, split, extractor, num_samples, params)
-        if tensors is not None:
+        if tensors is not None and {"mu", "sigma"} <= tensors.keys():
             return FeatureStats(tensors["mu"], tensors["sigma"], num_samples)
         features = self.load_features(dataset=dataset, split=split, extractor=extractor,
                                       num_samples=num_samples, params=params)

@@ -86,9 +86,10 @@ def fit(run: Run, stop_at: int | None = None) -> TrainResult:
     """Train up to ``train.steps`` generator updates (see the module docstring); ``stop_at``
     ends earlier, as a run killed at that step would (the recipe keeps its total, so
     schedules tied to it stay where a full run has them)."""
-    if run.out is not None and run.is_main:
-        runstate.write_recipe(run)
+    run.lock.acquire()  # held since set-up; taken again by a second fit()
     try:
+        if run.out is not None and run.is_main:
+            runstate.write_recipe(run)
         return _fit(run, run.cfg.steps if stop_at is None else min(stop_at, run.cfg.steps))
     except CallbackError as exc:
         saved = runstate.save_quietly(run)
@@ -99,6 +100,8 @@ def fit(run: Run, stop_at: int | None = None) -> TrainResult:
     except BaseException as exc:
         run.events.fail_quietly(run.view, exc)
         raise
+    finally:
+        run.lock.release()  # the run folder is complete
 
 
 def _fit(run: Run, target: int) -> TrainResult:

@@ -12,8 +12,12 @@ the discriminator on real and fake images, and both backward passes, on copies o
 and under a forked RNG, so that the run itself is untouched. The measurement is bounded to
 about 3 s, or 2% of the run's estimated length when that is less; a run too short to afford one
 uses the rule (bf16 + channels_last where bf16 is fast, else fp32). The choice is cached per
-device model, torch version, thread count and network signature in
+device model, torch and gancore version, thread count and network signature in
 ``$GANCORE_CACHE/numerics.json`` (default ``~/.cache/gancore``), so later runs start at once.
+Each entry carries its versions and a checksum: a damaged, hand-edited or foreign entry (or an
+unreadable file) is measured again with a one-line note. The file is updated under a lock and
+merged (two runs adding entries at once both keep theirs), and one measurement of a key runs at
+a time: a second run wanting the same key waits for the first and reads its result.
 
 ``torch.compile`` is timed by ``gancore bench --compile`` only: compiling takes longer than the
 whole measurement budget, so it is never picked behind the user's back (``train.compile``).
@@ -190,57 +194,91 @@ def signature(parts: dict[str, Any]) -> str:
 
 
 def cache_key(device: torch.device, network_signature: str) -> str:
-    """The cache key: device model, torch version, threads and the network signature."""
+    """The cache key: device model, torch and gancore versions, threads and the network
+    signature."""
+    from gancore import __version__
+
     threads = torch.get_num_threads() if device.type == "cpu" else 0
-    return (f"{device_model(device)} | torch {torch.__version__} | {threads} threads | "
-            f"{network_signature}")
+    return (f"{device_model(device)} | torch {torch.__version__} | gancore {__version__} | "
+            f"{threads} threads | {network_signature}")
 
 
 def cache_path() -> Path:
     """``$GANCORE_CACHE/numerics.json`` (default ``~/.cache/gancore/numerics.json``)."""
-    from gancore.metrics.stats_cache import cache_dir
+    from gancore.storage.cache import kind_path
 
-    return cache_dir() / "numerics.json"
+    return kind_path("numerics")
 
 
-def read_cache(path: Path | None = None) -> dict[str, Any]:
-    """The cached choices by key; an unreadable cache counts as empty."""
+def read_cache(path: Path | None = None, *, quiet: bool = False) -> dict[str, Any]:
+    """The cached entries by key as stored (each checked by :func:`cached_choice`); a file
+    that cannot be read counts as empty, with a one-line note (unless ``quiet``)."""
+    from gancore.storage.lock import note as say
+
+    def note(text: str) -> None:
+        if not quiet:
+            say(text)
+
     path = path or cache_path()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except FileNotFoundError:
         return {}
-    return data if isinstance(data, dict) else {}
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        reason = "truncated or corrupted" if isinstance(exc, ValueError) else \
+            (getattr(exc, "strerror", None) or type(exc).__name__)
+        note(f"the numerics cache {path} is not used: it cannot be read ({reason}); "
+             "measuring again")
+        return {}
+    if not isinstance(data, dict):
+        note(f"the numerics cache {path} is not used: it holds no table of entries; "
+             "measuring again")
+        return {}
+    return data
 
 
 def write_cache(key: str, choice: Choice, path: Path | None = None) -> Path | None:
-    """Record ``choice`` under ``key`` (atomically); returns the file, or None if unwritable."""
+    """Record ``choice`` under ``key``: merged into the file under its update lock, written
+    atomically; returns the file, or None if unwritable."""
     from gancore.errors import WriteError
     from gancore.io import atomic_write_text
+    from gancore.storage.cache import seal
+    from gancore.storage.lock import update_lock
 
     path = path or cache_path()
-    data = read_cache(path)
-    data[key] = {
+    entry = seal({
         "choice": choice.candidate.key,
         "images_per_s": {t.candidate.key: round(t.images_per_s, 1) for t in choice.timings},
         "measured": time.strftime("%Y-%m-%dT%H:%M:%S"),
-    }
+    }, key)
     try:
-        atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n",
-                          what="the numerics cache")
+        with update_lock(path, what="the numerics cache"):
+            data = read_cache(path, quiet=True)  # a damaged file was named when read
+            data[key] = entry
+            atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n",
+                              what="the numerics cache")
     except WriteError:  # a read-only cache costs a measurement next time, nothing more
         return None
     return path
 
 
 def cached_choice(key: str, allowed: Sequence[Candidate],
-                  path: Path | None = None) -> Choice | None:
-    """The cached choice for ``key`` if it is one of ``allowed``."""
-    entry = read_cache(path).get(key)
-    if not isinstance(entry, dict) or not isinstance(entry.get("choice"), str):
+                  path: Path | None = None, *, quiet: bool = False) -> Choice | None:
+    """The cached choice for ``key`` if the entry is sound (its checksum and versions hold;
+    else a one-line note, unless ``quiet``) and one of ``allowed``."""
+    from gancore.storage.cache import unseal
+
+    path = path or cache_path()
+    stored = read_cache(path, quiet=quiet)
+    if key not in stored:
+        return None
+    entry = unseal(stored[key], key, what="numerics cache entry",
+                   where=f"{path}[{key.rsplit(' | ', 1)[-1]}]", again="measuring again",
+                   quiet=quiet)
+    if entry is None:
         return None
     try:
-        chosen = Candidate.from_key(entry["choice"])
+        chosen = Candidate.from_key(str(entry.get("choice")))
     except (IndexError, KeyError):
         return None
     if chosen not in allowed:
@@ -488,11 +526,26 @@ def choose(
         fixed = precision != "auto" and (channels_last != "auto" or not images)
         return Choice(allowed[0], "fixed" if fixed else "only")
     key = cache_key(device, network_signature)
-    cached = cached_choice(key, allowed)
+    cached = cached_choice(key, allowed, quiet=True)  # a bad entry is named once, below
     if cached is not None:
         return cached
     if not measure_allowed:
+        cached_choice(key, allowed)
         return Choice(by_rule, "rule")
+    from gancore.storage.cache import fill_lock, key_hash
+
+    # one measurement of a key at a time: a second run waits and reads the first one's result
+    with fill_lock(cache_path().parent / f"numerics-{key_hash({'key': key})}",
+                   what="the numerics cache entry"):
+        cached = cached_choice(key, allowed)
+        if cached is not None:
+            return cached
+        return _measure_and_cache(probe, allowed, by_rule, steps, key)
+
+
+def _measure_and_cache(probe: Probe, allowed: Sequence[Candidate], by_rule: Candidate,
+                       steps: int, key: str) -> Choice:
+    device = probe.device
     # one step of the rule's candidate estimates the run's length, and so the budget
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         first = time_candidate(probe, by_rule, 0.0, warmup=1, min_steps=1)

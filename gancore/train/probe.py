@@ -63,6 +63,7 @@ def tiny_run(registry: Any = None, total_steps: int = 10) -> Run:
     run = Run(recipe=recipe, registry=registry, clock=Clock(total_steps), report=Report(),
               echo=lambda text: None)
     run.view = RunView(run)
+    run.lock = SimpleNamespace(acquire=lambda: None, release=lambda: None)
     run.dist = SimpleNamespace(rank=0, world_size=1, is_main=True, enabled=False)
     run.device = torch.device("cpu")
     run.G, run.D = TinyGenerator(), TinyDiscriminator()

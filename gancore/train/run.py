@@ -110,6 +110,8 @@ class Run:
     data_root: str | None = None
     stop_reason: str | None = None
     last_checkpoint: Path | None = None
+    #: the run folder's one-writer lock (:mod:`gancore.storage.lock`)
+    lock: Any = None
 
     @property
     def cfg(self) -> Any:

@@ -37,7 +37,8 @@ class MetricsLog:
                         what="the training log")
 
     def truncate_after(self, step: int) -> None:
-        """Forget records past ``step`` (a resumed run redoes them)."""
+        """Forget records past ``step`` (a resumed run redoes them) and rewrite the file
+        atomically without them, so a torn last line left by a crash is repaired too."""
         kept = [r for r in self.records if r.get("step", 0) <= step]
         if self.path is not None and self.path.exists():  # also drops a torn last line
             from gancore.io import atomic_write_text
@@ -48,13 +49,19 @@ class MetricsLog:
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
-    """The records of a ``metrics.jsonl`` (a torn last line is skipped)."""
+    """The records of a ``metrics.jsonl``.
+
+    A torn last line (a crash in the middle of a write, or a write in progress while a reader
+    looks) is skipped, as is any line that is not a JSON object.
+    """
     out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
-            out.append(json.loads(line))
+            record = json.loads(line)
         except json.JSONDecodeError:
             continue
+        if isinstance(record, dict):
+            out.append(record)
     return out
 
 

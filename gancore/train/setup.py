@@ -19,6 +19,7 @@ import torch
 from gancore.errors import GancoreError, RecipeError
 from gancore.recipe import Recipe, load_recipe, resolve
 from gancore.recipe.requirements import announce
+from gancore.storage.lock import RUN_FOLDER_HINT, folder_lock
 from gancore.train import acgan, numerics, runstate
 from gancore.train import distributed as dist_mod
 from gancore.train.batches import make_batches
@@ -95,8 +96,8 @@ def assemble(
     echo: Callable[[str], None] | None = None,
     trackers: Sequence[str] = (),
 ) -> Run:
-    """Everything a run needs, made and checked before anything is written."""
-    from gancore.assembly.build import build
+    """Everything a run needs, made and checked before anything is written; the run folder's
+    lock is held from here until the run ends (or :meth:`Run.lock` is released)."""
     from gancore.plugins import get_registry
 
     registry = registry or get_registry()
@@ -104,7 +105,6 @@ def assemble(
     echo = echo or (lambda text: None)
     overrides = list(overrides)
     out_path = Path(out) if out is not None else None
-    resume_ckpt = None
     if steps is not None:
         if steps <= 0:
             raise RecipeError(f"the step count must be 1 or more (got {steps})", key="--steps",
@@ -120,9 +120,24 @@ def assemble(
     run.view = RunView(run)
     run.dist = dist_mod.setup(run.cfg.device)
     run.device = pick_device(run.cfg.device, run.dist)
+    # one writer per run folder, taken before the folder is checked or read (main rank)
+    run.lock = folder_lock(out_path if run.is_main else None, check=runstate.check_out_dir,
+                           hint=RUN_FOLDER_HINT).acquire()
+    try:
+        _assemble(run, resume, init_from, trackers)
+    except BaseException:
+        run.lock.release()
+        raise
+    return run
+
+
+def _assemble(run: Run, resume: bool, init_from: str | Path | None,
+              trackers: Sequence[str]) -> None:
+    from gancore.assembly.build import build
+
+    resolved, registry, out_path = run.recipe, run.registry, run.out
+    resume_ckpt = None
     if out_path is not None:
-        if run.is_main:
-            runstate.check_out_dir(out_path)  # the folder itself is made when fit() starts
         if resume:
             resume_ckpt = runstate.read_resume(out_path, resolved.to_dict())
         elif (out_path / runstate.LAST).exists():
@@ -162,7 +177,6 @@ def assemble(
     run.metrics.truncate_after(run.clock.step)  # a fresh or resumed run redoes later records
     run.log_stats = LogStats(run.device, run.view.decision_threshold)
     run.update = GanUpdate(run)
-    return run
 
 
 def _with_data_root(recipe: Recipe, root: str, registry: Any) -> Recipe:

@@ -179,7 +179,8 @@ class Trainer:
         return runstate.stateful_components(self.run)
 
     def close(self) -> None:
-        """Leave the distributed process group, if one was joined."""
+        """Let go of the run folder; leave the distributed process group, if one was joined."""
+        self.run.lock.release()
         dist_mod.teardown(self.run.dist)
 
 

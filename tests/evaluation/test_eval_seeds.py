@@ -230,34 +230,6 @@ def test_a_worker_whose_study_process_is_killed_stops_instead_of_training_on(
     assert saved is not None and 0 < saved < 100000  # its checkpoint, for the next command
 
 
-def test_a_run_another_live_process_trains_is_not_started_twice(two_variants, tmp_path,
-                                                                eval_cache):
-    study = load_study(two_variants)
-    out = tmp_path / "out"
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        time.sleep(0.2)
-        state = {"id": "hinge", "status": "running", "pid": other.pid,
-                 "host": socket.gethostname(), "started": time.time()}
-        runs_mod.write_state(runs_mod.state_path(out, "hinge"), state)
-        with pytest.raises(GancoreError, match=f"being trained by process {other.pid}") as info:
-            compare(study.entries, out, steps=3, settings=_settings(eval_cache), study=study)
-        assert "wait for that command" in info.value.format()
-        assert not (out / "bce").exists()  # refused before anything trained
-        began = runs_mod.process_start(other.pid)
-        if began is None:
-            pytest.skip("no /proc here to tell a reused process id")
-        assert abs(began - time.time()) < 30
-        # the recorded process ended long ago and the id now names a later one: not refused
-        runs_mod.write_state(runs_mod.state_path(out, "hinge"), {**state, "started": began - 600})
-        result = compare(study.entries, out, steps=3, settings=_settings(eval_cache),
-                         study=study)
-        assert [r.trained for r in result.results] == [True, True]
-    finally:
-        other.kill()
-        other.wait()
-
-
 def test_everything_is_checked_before_training(tmp_path, make_tiny, eval_cache):
     path = _study(tmp_path, make_tiny(),
                   "[variants.bce]\n[variants.typo]\nset = ['loss.typ=\"hinge\"']\n")

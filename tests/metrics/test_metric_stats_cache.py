@@ -48,12 +48,13 @@ def test_entries_are_separated_by_every_key_part(tmp_path: Path) -> None:
     assert cache.load_stats(num_samples=10, **{**KEY, "dataset": "mnist"}) is None
 
 
-def test_damaged_file_is_ignored_with_a_warning(tmp_path: Path) -> None:
+def test_damaged_file_is_ignored_with_a_note(tmp_path: Path, capsys) -> None:
     cache = StatsCache(tmp_path)
     path = cache.save_features(torch.ones(10, 2), **KEY)
     path.write_bytes(b"not a safetensors file")
-    with pytest.warns(UserWarning, match="unreadable"):
-        assert cache.load_features(num_samples=10, **KEY) is None
+    assert cache.load_features(num_samples=10, **KEY) is None
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot be read" in err and str(path) in err
 
 
 def test_atomic_write_replaces_existing(tmp_path: Path) -> None:

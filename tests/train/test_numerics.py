@@ -132,13 +132,19 @@ def test_fixed_settings_measure_nothing(tiny, cache, monkeypatch):
     assert choice.how == "fixed" and choice.candidate == Candidate("fp32", False)
 
 
-def test_a_damaged_cache_is_ignored(tiny, cache, monkeypatch):
+def test_a_damaged_cache_is_ignored(tiny, cache, monkeypatch, capsys):
     cache.parent.mkdir(parents=True)
     cache.write_text("{not json")
     assert numerics.read_cache(cache) == {}
+    assert "cannot be read (truncated or corrupted); measuring again" in capsys.readouterr().err
+    # an entry without its checksum and versions (hand-written, or by an earlier gancore)
     cache.write_text(json.dumps({"k": {"choice": "bf16/cl"}}))
+    assert numerics.cached_choice("k", [Candidate("bf16", True)], cache) is None
+    assert "carries no checksum" in capsys.readouterr().err
+    numerics.write_cache("k", numerics.Choice(Candidate("bf16", True), "measured"), cache)
     assert numerics.cached_choice("k", [Candidate("fp32", False)], cache) is None  # not allowed
     assert numerics.cached_choice("k", [Candidate("bf16", True)], cache).how == "cached"
+    assert capsys.readouterr().err == ""
 
 
 def test_a_resumed_run_keeps_its_numerics(tiny, tmp_path, cache, monkeypatch):
