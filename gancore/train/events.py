@@ -130,10 +130,9 @@ class Events:
 
     def stopped(self, cb: Bound, stop: StopTraining) -> None:
         """A callback asked the run to stop: a normal end, with its reason."""
-        reason = f"{stop.reason} ({cb.who()})"
         if self.stop is None:
             raise stop
-        self.stop(reason)
+        self.stop(stop.reason, cb.who())
 
     def failed(self, cb: Bound, event: str, exc: Exception) -> None:
         if cb.core:

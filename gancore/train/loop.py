@@ -147,8 +147,10 @@ def _fit(run: Run, target: int) -> TrainResult:
                     + (f"; checkpoint saved to {saved}" if saved else ""),
                     hint="continue with --resume" if saved else None)
     if run.stop_reason is not None and run.is_main:
-        run.metrics.write({"step": clock.step, "event": "stop", "reason": run.stop_reason})
-        run.echo(f"stopped at step {clock.step}: {run.stop_reason}")
+        by = {"by": run.stop_by} if run.stop_by else {}
+        run.metrics.write({"step": clock.step, "event": "stop", "reason": run.stop_reason, **by})
+        run.echo(f"stopped at step {clock.step}: {run.stop_reason}"
+                 + (f" ({run.stop_by})" if run.stop_by else ""))
     events.emit("on_finish", view, "end" if run.stop_reason is None else "stop")
     elapsed = max(clock.seconds - seconds_at_start, 1e-9)
     done = (clock.step - start_step) * cfg.n_critic * cfg.batch_size * run.dist.world_size

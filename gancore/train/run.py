@@ -109,6 +109,8 @@ class Run:
     view: RunView | None = None
     data_root: str | None = None
     stop_reason: str | None = None
+    #: who asked for the stop (``callback 'x' from pack (train.callbacks[0])``), if known
+    stop_by: str | None = None
     last_checkpoint: Path | None = None
     #: the run folder's one-writer lock (:mod:`gancore.storage.lock`)
     lock: Any = None
@@ -319,13 +321,15 @@ class RunView:
                          "(augment, penalty, technique, callback, loss)")
 
     # -- what a component may do --------------------------------------------------------------
-    def stop(self, reason: str) -> None:
+    def stop(self, reason: str, by: str | None = None) -> None:
         """End the run after the current step, as a normal end: the checkpoint is saved, the
-        final files are written, ``reason`` is logged, and ``gancore train`` exits with 0."""
+        final files are written, ``reason`` is logged, and ``gancore train`` exits with 0.
+        ``by`` names who asked (the log and the console say it)."""
         if not isinstance(reason, str) or not reason.strip():
             raise ValueError("stop() needs a reason: a short sentence for the log")
         if self._run.stop_reason is None:
             self._run.stop_reason = reason.strip()
+            self._run.stop_by = by
 
     def echo(self, text: str) -> None:
         """Print one line to the run's console (stderr of ``gancore train``)."""

@@ -79,6 +79,7 @@ def test_a_second_train_or_resume_is_refused_and_writes_nothing(tiny, tmp_path):
             cwd=ROOT, capture_output=True, text=True, timeout=240)
         assert second.returncode == 2, second.stderr
         message = " ".join(second.stderr.split())
+        message = message[message.index("error: "):]  # after the recipe's deprecation note
         assert message.startswith(f"error: {run}: the run folder is being written by another "
                                   f"process: process {first.pid} on {socket.gethostname()} ")
         assert f"(`gancore train {recipe} --out {run} -q`, since 20" in message
@@ -124,7 +125,7 @@ def test_a_run_killed_holding_its_folder_blocks_nothing_and_its_torn_line_is_rep
     assert saved >= 20
 
     resumed = Trainer(recipe, out=run, resume=True, steps=saved + 4)  # at once: no BusyError
-    assert resumed.run_lock.held and read_holder(run / LOCK_NAME).pid == os.getpid()
+    assert resumed.run.lock.held and read_holder(run / LOCK_NAME).pid == os.getpid()
     try:
         resumed.fit()
     finally:
@@ -150,11 +151,11 @@ def test_a_run_that_cannot_start_leaves_no_folder_and_no_lock(tiny, tmp_path):
 def test_a_trainer_holds_its_folder_from_construction_to_close(tiny, tmp_path):
     run = tmp_path / "run"
     trainer = Trainer(tiny, out=run)
-    assert trainer.run_lock.held and (run / LOCK_NAME).is_file()
+    assert trainer.run.lock.held and (run / LOCK_NAME).is_file()
     assert read_holder(run / LOCK_NAME).pid == os.getpid()
     trainer.close()
-    assert not trainer.run_lock.held and not run.exists()  # nothing written: nothing left
+    assert not trainer.run.lock.held and not run.exists()  # nothing written: nothing left
     done = Trainer(tiny, out=run)
     done.fit()
-    assert not done.run_lock.held and not (run / LOCK_NAME).exists()  # let go when fit ends
+    assert not done.run.lock.held and not (run / LOCK_NAME).exists()  # let go when fit ends
     done.close()

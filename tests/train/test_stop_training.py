@@ -51,9 +51,10 @@ def test_stop_training_ends_the_run_cleanly(tiny, tmp_path, register_plugin):
     assert checkpoint.read(out / "last.safetensors", tensors=False).step == 3
     assert (out / "samples" / "final.png").is_file() and (out / "loss_curves.png").is_file()
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert records[-1] == {"step": 3, "event": "stop", "reason": "enough at 3"}
-    # stopped in step 3's on_step_end, before that step's log record
-    assert [r["step"] for r in records if r.get("event") is None] == [1, 2]
+    assert records[-1] == {"step": 3, "event": "stop", "reason": "enough at 3",
+                           "by": "callback 'stop_at' from stop-pack (train.callbacks[0])"}
+    # asked in step 3's on_step_end: the step ends as every step does, its record included
+    assert [r["step"] for r in records if r.get("event") is None] == [1, 2, 3]
 
 
 def test_a_run_to_its_end_is_not_stopped(tiny, register_plugin):
@@ -91,5 +92,5 @@ def test_gancore_train_exits_0_when_a_callback_stops_it(tiny, tmp_path):
     env = {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
     proc = run_cli("train", str(recipe), "--out", str(tmp_path / "run"), "-q", env=env)
     assert proc.returncode == 0, proc.stderr
-    assert "stopped early" in proc.stdout and "pruned" in proc.stdout
+    assert "stopped step 2" in proc.stdout and "pruned" in proc.stdout
     assert checkpoint.read(tmp_path / "run" / "last.safetensors", tensors=False).step == 2

@@ -280,9 +280,10 @@ def test_a_callback_stops_a_run_as_a_normal_end(plain, tmp_path):
         result = train(plain, out=tmp_path / "run", overrides=['train.device="cpu"'],
                        registry=registry)
     assert result.step == 3
-    assert result.stopped.startswith("enough at 3 (callback 'stop_at' from stop-pack")
+    assert result.stopped == "enough at 3"
     assert read(tmp_path / "run" / "last.safetensors").step == 3
     records = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text()
                .splitlines()]
-    assert records[-1] == {"step": 3, "event": "stop", "reason": result.stopped}
+    assert records[-1] == {"step": 3, "event": "stop", "reason": "enough at 3",
+                           "by": "callback 'stop_at' from stop-pack (train.callbacks[0])"}
     assert (tmp_path / "run" / "samples" / "final.png").is_file()
