@@ -26,6 +26,8 @@ _LAZY = {
     "ImageFolder": "gancore.data.folder",
     "ImageFiles": "gancore.data.folder",
     "InMemoryImages": "gancore.data.common",
+    "ImageStorage": "gancore.data.common",
+    "PreparedImages": "gancore.data.prepared.dataset",
     "Augmentation": "gancore.data.transforms",
     "augment_batch": "gancore.data.transforms",
     "read_idx": "gancore.data.idx",
@@ -45,7 +47,9 @@ __all__ = [
     "Grid",
     "ImageFiles",
     "ImageFolder",
+    "ImageStorage",
     "InMemoryImages",
+    "PreparedImages",
     "Ring",
     "Shapes",
     "augment_batch",
@@ -55,11 +59,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from gancore.data.common import InMemoryImages
+    from gancore.data.common import ImageStorage, InMemoryImages
     from gancore.data.fashion_mnist import FashionMNIST
     from gancore.data.folder import ImageFiles, ImageFolder
     from gancore.data.idx import read_idx, write_idx
     from gancore.data.mixtures import GaussianMixture2D, Grid, Ring
+    from gancore.data.prepared.dataset import PreparedImages
     from gancore.data.registration import DATASETS, register
     from gancore.data.shapes import Shapes
     from gancore.data.torchvision_sets import CIFAR10, MNIST, CelebA

@@ -374,6 +374,12 @@ class Trainer:
         self._resumed_numerics = _saved_numerics(resume_ckpt)
         self._setup_numerics()
         self._setup_data()
+        # -- data path check (gancore.train.datapath): says when the data cannot keep up --
+        from gancore.train.datapath import check_at_start
+        self.data_path = check_at_start(self.batches, self.gan, self.cfg, self.device,
+                                        self.numerics, self.recipe.data.type,
+                                        self.echo if self.is_main else None)
+        # -- end of the data path check --
         self._setup_optim()
         self.ema = EMA(self.G, self.cfg.ema, self.cfg.ema_start) if self.cfg.ema > 0 else None
         self._setup_callbacks()
