@@ -57,6 +57,7 @@ class TensorBatches:
             small = x.numel() * x.element_size() < 2**31
             self.x = x.to(device) if small else x.pin_memory()
             self.y = y.to(device) if small else y.pin_memory()
+        self._numpy = _as_numpy(self.x, self.y)
         self.batch_size = batch_size
         self.rank, self.world_size = rank, world_size
         self.generator = torch.Generator().manual_seed(seed)
@@ -70,16 +71,29 @@ class TensorBatches:
         n = self.batch_size * self.world_size
         index = torch.randint(len(self), (n,), generator=self.generator)
         index = index[self.rank * self.batch_size : (self.rank + 1) * self.batch_size]
-        if self.x.device != index.device:
+        if self._numpy is not None:
+            # numpy's one-threaded gather: the rows of x[index], without the stalls torch's
+            # threads suffer on small tensors when other processes share the cores
+            rows = index.numpy()
+            x, y = (torch.from_numpy(np.take(a, rows, axis=0)) for a in self._numpy)
+        else:
             index = index.to(self.x.device)
-        # index_select: the same rows as x[index], an order of magnitude faster on the CPU
-        x, y = self.x.index_select(0, index), self.y.index_select(0, index)
+            x, y = self.x.index_select(0, index), self.y.index_select(0, index)
         if self.augment is not None:
             x = self.augment(x, self.generator)
         return x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
 
     def state(self) -> list[tuple[str, torch.Generator]]:
         return [("batches", self.generator)]
+
+
+def _as_numpy(*tensors: torch.Tensor) -> tuple[np.ndarray, ...] | None:
+    """Numpy views of CPU tensors (None when one has no numpy form: on a device, bf16...)."""
+    try:
+        return tuple(t.detach().numpy() for t in tensors if t.device.type == "cpu") \
+            if all(t.device.type == "cpu" for t in tensors) else None
+    except (TypeError, RuntimeError):
+        return None
 
 
 def signed(images: np.ndarray) -> np.ndarray:
