@@ -3,7 +3,9 @@
 Every dataset is a class whose typed keyword parameters are the recipe's ``[data]`` keys, with a
 classmethod ``describe(**params) -> DataSpec`` that needs no files. Items are ``(x, y)``: ``x``
 float32 in [-1, 1] (images ``C×H×W``; raw coordinates for ``ring``/``grid``), ``y`` an int64
-label. In-memory datasets also offer ``as_tensors()`` and ``augment(batch)``.
+label. In-memory datasets also offer ``as_tensors()`` and ``augment(batch)``; ``prepared``
+(written by ``gancore data prepare``) offers ``storage()``: uint8 images read through a memory
+map and converted per batch on the device.
 
 Attributes are imported lazily, so ``import gancore.data`` does not import torch.
 """

@@ -229,8 +229,7 @@ class LoaderBatches:
             sampler = RandomSampler(dataset, generator=self.generator)
         self.sampler = sampler
         self.epoch = 0
-        self.loader = DataLoader(
-            dataset,
+        self._loader_args = dict(
             batch_size=batch_size,
             sampler=sampler,
             num_workers=num_workers,
@@ -238,15 +237,22 @@ class LoaderBatches:
             pin_memory=device.type == "cuda",
             persistent_workers=num_workers > 0,
         )
+        self.loader = DataLoader(dataset, **self._loader_args)
         self._it: Iterator[Any] | None = None
 
     def __len__(self) -> int:
         return len(self.loader.dataset)  # type: ignore[arg-type]
 
     def rewind(self, epoch: int) -> None:
-        """Start over at ``epoch`` with the next ``next()`` (the generator is the caller's)."""
+        """Start over at ``epoch`` with the next ``next()``, as if nothing had been drawn (the
+        generator's state is the caller's): a new DataLoader, so that worker processes start,
+        and draw their seeds, where they would have."""
+        from torch.utils.data import DataLoader
+
         self._it = None
         self.epoch = epoch
+        if self.loader.num_workers > 0:
+            self.loader = DataLoader(self.loader.dataset, **self._loader_args)
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor]:
         for _ in range(2):

@@ -373,9 +373,10 @@ def prepare(
     try:
         with _bar(n, done_images, progress and bool(tasks)) as advance:
             run_shards(tasks, workers, lambda record: finished(record, advance))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # the workers finish the shards they hold before this point
+        finished = sum(read_shard_record(partial, k) is not None for k in range(len(bounds)))
         raise PrepareInterrupted(
-            f"interrupted: {len(records)} of {len(bounds)} shards are finished", source=str(out),
+            f"interrupted: {finished} of {len(bounds)} shards are finished", source=str(out),
             hint=f"run the same command again to continue; the finished shards are in {partial}"
         ) from None
     except OSError as exc:
