@@ -4,7 +4,9 @@
 #      resume, sampling and evaluation through the CLI, DDP via torchrun over NCCL (2+ GPUs);
 #   2. `gancore bench` of dcgan-32 and sagan: images/s under each `auto` numerics candidate;
 #   3. bench/train_throughput.py for dcgan-32 and sagan against the PyTorch tutorial loop, with
-#      peak GPU memory and the roofline, and the joint_d_pass technique as a variant timed alongside.
+#      peak GPU memory and the roofline, and the joint_d_pass technique as a variant timed alongside;
+#   4. bench/data_throughput.py: the folder and prepared data paths (uint8 gathered on the GPU
+#      or through pinned buffers) against the DCGAN-64 step.
 #
 #   bash bench/gpu_check.sh [WHEELS_DIR]
 #
@@ -66,7 +68,9 @@ if ! "$PY" -c "import gancore.plugins, gancore.cli" 2>/dev/null; then
 fi
 
 if [ "$QUICK" = 1 ]; then SECONDS_EACH=0.1; ROUNDS=1; STEPS=1; WARMUP=1; MM=256; RECIPES="dcgan-32"
-else SECONDS_EACH=3; ROUNDS=6; STEPS=5; WARMUP=10; MM=4096; RECIPES="dcgan-32 sagan"; fi
+  DATA_ARGS="--images 48 --batch 16 --seconds 0.1 --rounds 1"
+else SECONDS_EACH=3; ROUNDS=6; STEPS=5; WARMUP=10; MM=4096; RECIPES="dcgan-32 sagan"
+  DATA_ARGS="--images 3000 --seconds 2 --rounds 2"; fi
 export GANCORE_CACHE=${GANCORE_CACHE:-$(mktemp -d)}
 
 step "tests marked gpu"
@@ -89,6 +93,10 @@ for recipe in $RECIPES; do
     --steps "$STEPS" --warmup "$WARMUP" --single-rounds 0 --matmul-size "$MM" \
     --variant 'train.techniques=["joint_d_pass"]' || failed+=("throughput $recipe")
 done
+
+step "data_throughput: folder and prepared paths vs the dcgan-64 step"
+# shellcheck disable=SC2086
+"$PY" bench/data_throughput.py $DATA_ARGS || failed+=("data throughput")
 
 step "done"
 if [ ${#failed[@]} -gt 0 ]; then

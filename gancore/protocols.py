@@ -169,7 +169,9 @@ class Dataset(Protocol):
     Required: its class has ``describe(**params) -> DataSpec`` (called with the recipe's
     parameters, without loading anything), and ``x`` has ``describe().shape``. Optional:
     ``as_tensors() -> (x, y)`` for in-memory sets, so the trainer batches without a
-    DataLoader, with ``augment(batch)`` applied per batch; ``modes()`` for 2D mixtures.
+    DataLoader, with ``augment(batch)`` applied per batch; ``storage() ->
+    gancore.data.common.ImageStorage`` for sets kept as uint8 images (converted to float per
+    batch on the device; takes precedence over ``as_tensors``); ``modes()`` for 2D mixtures.
     """
 
     def __len__(self) -> int: ...

@@ -83,8 +83,9 @@ def data_spec(recipe: Recipe, registry: Registry) -> DataSpec:
     )
     try:
         spec = describe(**params_to_kwargs(params))
-    except GancoreError as exc:
-        raise exc.located(source=recipe.source) from None
+    except GancoreError as exc:  # a dataset names its own parameter: the recipe key is data.*
+        prefix = "data" if exc.key and not exc.key.startswith(("data", "-")) else None
+        raise exc.located(source=recipe.source, key_prefix=prefix) from None
     if not isinstance(spec, DataSpec):
         from gancore.contract import broken
 

@@ -27,6 +27,13 @@ def bench_cmd(
         bool, typer.Option("--save/--no-save",
                            help="store the choice in the numerics cache used by train")
     ] = True,
+    data: Annotated[
+        bool, typer.Option("--data/--no-data",
+                           help="also measure the recipe's data path against the step")
+    ] = True,
+    data_root: Annotated[
+        str | None, typer.Option("--data-root", help="folder holding the dataset's files")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the table as JSON")] = False,
 ) -> None:
     """Time RECIPE's training step under each precision and memory format; mark the choice.
@@ -35,7 +42,9 @@ def bench_cmd(
     choose from (fp32, bf16 autocast where the device supports it, each with channels_last on
     and off; on CUDA also TF32 and fp16 with a gradient scaler). A recipe that fixes either
     setting narrows the list. The fastest candidate that stays finite is the choice, and it is
-    cached for `gancore train` unless --no-save.
+    cached for `gancore train` unless --no-save. Then the recipe's data path (its dataset,
+    batched as training batches it) is timed against the chosen step: when the data cannot
+    keep up, the fix is named (prepare the data, or more train.num_workers).
     """
     import gancore
     from gancore.train import distributed as dist_mod
@@ -76,6 +85,9 @@ def bench_cmd(
         choice = numerics.Choice(best.candidate, "measured",
                                  [t for t in timings if not t.candidate.compile])
         cache = numerics.write_cache(numerics.cache_key(device, sig), choice)
+    data_check, data_problem = None, None
+    if data and best is not None and images:
+        data_check, data_problem = _data_path(gan, best.images_per_s, device, data_root)
     fp32 = next((t.images_per_s for t in timings
                  if t.candidate == numerics.Candidate("fp32", False) and t.safe), None)
     if as_json:
@@ -91,6 +103,8 @@ def bench_cmd(
             ],
             "choice": best.candidate.key if best else None,
             "cache": str(cache) if cache else None,
+            "data_path": (data_check.as_dict() if data_check is not None
+                          else {"error": data_problem} if data_problem else None),
         })
         return
     table = Table(title=f"numerics candidates of {label}", title_justify="left")
@@ -115,6 +129,41 @@ def bench_cmd(
         raise typer.Exit(1)
     if cache is not None:
         console.print(f"choice cached in {escape(str(cache))} for gancore train")
+    if data_check is not None:
+        message = data_check.message()
+        console.print(f"[yellow]warning:[/] {escape(message)}" if message
+                      else escape(data_check.summary()), highlight=False)
+    elif data_problem:
+        console.print(f"data path not measured: {escape(data_problem)}", highlight=False)
+
+
+def _data_path(gan: object, step_images_per_s: float, device: object,
+               data_root: str | None) -> tuple[object | None, str | None]:
+    """The recipe's data path measured against the step, or why it could not be."""
+    import json
+
+    from gancore.errors import GancoreError
+    from gancore.recipe import load_recipe, resolve
+    from gancore.train.batches import make_batches
+    from gancore.train.datapath import check_data_path
+
+    recipe = gan.recipe  # type: ignore[attr-defined]
+    reg = registry()
+    try:
+        if data_root is not None:
+            entry = reg.get("dataset", recipe.data.type, key="data.type")
+            if "root" in entry.params_model().model_fields:
+                recipe = resolve(load_recipe(recipe, [f"data.root={json.dumps(data_root)}"]),
+                                 reg)
+        dataset = reg.make("dataset", recipe.data, key="data", source=recipe.source)
+        cfg = recipe.train
+        batches = make_batches(dataset, cfg.batch_size, recipe.seed, device,
+                               num_workers=cfg.num_workers)
+        return check_data_path(batches, step_images_per_s, dataset=recipe.data.type), None
+    except GancoreError as exc:
+        return None, exc.message + (f" ({exc.hint})" if exc.hint else "")
+    except OSError as exc:
+        return None, f"cannot read the dataset: {exc}"
 
 
 def register(app: typer.Typer) -> None:

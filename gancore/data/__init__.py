@@ -3,7 +3,9 @@
 Every dataset is a class whose typed keyword parameters are the recipe's ``[data]`` keys, with a
 classmethod ``describe(**params) -> DataSpec`` that needs no files. Items are ``(x, y)``: ``x``
 float32 in [-1, 1] (images ``C×H×W``; raw coordinates for ``ring``/``grid``), ``y`` an int64
-label. In-memory datasets also offer ``as_tensors()`` and ``augment(batch)``.
+label. In-memory datasets also offer ``as_tensors()`` and ``augment(batch)``; ``prepared``
+(written by ``gancore data prepare``) offers ``storage()``: uint8 images read through a memory
+map and converted per batch on the device.
 
 Attributes are imported lazily, so ``import gancore.data`` does not import torch.
 """
@@ -26,6 +28,8 @@ _LAZY = {
     "ImageFolder": "gancore.data.folder",
     "ImageFiles": "gancore.data.folder",
     "InMemoryImages": "gancore.data.common",
+    "ImageStorage": "gancore.data.common",
+    "PreparedImages": "gancore.data.prepared.dataset",
     "Augmentation": "gancore.data.transforms",
     "augment_batch": "gancore.data.transforms",
     "read_idx": "gancore.data.idx",
@@ -45,7 +49,9 @@ __all__ = [
     "Grid",
     "ImageFiles",
     "ImageFolder",
+    "ImageStorage",
     "InMemoryImages",
+    "PreparedImages",
     "Ring",
     "Shapes",
     "augment_batch",
@@ -55,11 +61,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from gancore.data.common import InMemoryImages
+    from gancore.data.common import ImageStorage, InMemoryImages
     from gancore.data.fashion_mnist import FashionMNIST
     from gancore.data.folder import ImageFiles, ImageFolder
     from gancore.data.idx import read_idx, write_idx
     from gancore.data.mixtures import GaussianMixture2D, Grid, Ring
+    from gancore.data.prepared.dataset import PreparedImages
     from gancore.data.registration import DATASETS, register
     from gancore.data.shapes import Shapes
     from gancore.data.torchvision_sets import CIFAR10, MNIST, CelebA

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -70,6 +71,28 @@ def check_positive(value: int | None, key: str, *, allow_none: bool = False) -> 
 def split_seed(seed: int, split: str) -> int:
     """The seed of a generated split: ``seed`` for train, a distinct derived seed otherwise."""
     return seed if split == "train" else seed + 1_000_003
+
+
+@dataclass(frozen=True)
+class ImageStorage:
+    """Images kept as uint8 for batching: converted to float only per batch, on the device.
+
+    ``images`` is uint8 ``N×C×H×W`` (it may be a memory map), ``labels`` int64 ``N``, and
+    ``rows`` the indices into them that training draws from (``None``: all of them; a
+    selection may repeat rows). A dataset offers it through ``storage()``.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    rows: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0] if self.rows is None else self.rows.shape[0])
+
+    def select(self, indices: torch.Tensor) -> ImageStorage:
+        """The storage seen through ``indices`` into its own items."""
+        rows = indices if self.rows is None else self.rows[indices]
+        return ImageStorage(self.images, self.labels, rows)
 
 
 class InMemoryImages(Dataset):

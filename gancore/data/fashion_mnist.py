@@ -104,6 +104,7 @@ class FashionMNIST(InMemoryImages):
             raise DataError("Fashion-MNIST file holds no images", source=str(images_path),
                             hint="restore the original IDX files")
         self.root = folder
+        self.classes = list(CLASSES)
         x = torch.from_numpy(images).to(torch.uint8).unsqueeze(1)
         self._set_data(self._fit_size(x, image_size, resize),
                        torch.from_numpy(labels), Augmentation(flip, rotate, shift),

@@ -122,6 +122,12 @@ class TensorSelection(Selection):
     def augment(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         return self.base.augment(x, generator) if hasattr(self.base, "augment") else x
 
+    def storage(self) -> Any:
+        """The base's uint8 storage seen through the selected indices (None if it has none)."""
+        storage = getattr(self.base, "storage", None)
+        stored = storage() if callable(storage) else None
+        return None if stored is None else stored.select(self.indices)
+
 
 def select(base: Any, indices: torch.Tensor | Sequence[int]) -> Selection:
     """The items of ``base`` at ``indices`` (a selection of a selection indexes the base)."""
@@ -191,6 +197,7 @@ class NoisyImages(Dataset):
         self._where = {int(i): j for j, i in enumerate(planted.tolist())}
         g = torch.Generator().manual_seed(seed ^ (NOISE_SEED + 1))
         levels = torch.randint(0, 256, (len(planted), *shape), generator=g, dtype=torch.uint8)
+        self.levels = levels
         self.noise = to_signed(levels)
         if hasattr(base, "augmentation"):
             self.augmentation = base.augmentation
@@ -216,6 +223,19 @@ class TensorNoisyImages(NoisyImages):
         x = x.clone()
         x[self.planted] = self.noise.to(x.dtype)
         return x, y
+
+    def storage(self) -> Any:
+        """The base's uint8 storage with the noise planted (a copy of its rows in memory)."""
+        from gancore.data.common import ImageStorage
+
+        storage = getattr(self.base, "storage", None)
+        stored = storage() if callable(storage) else None
+        if stored is None:
+            return None
+        rows = torch.arange(len(stored)) if stored.rows is None else stored.rows
+        images = stored.images[rows].clone()
+        images[self.planted] = self.levels
+        return ImageStorage(images, stored.labels[rows])
 
     def augment(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         return self.base.augment(x, generator) if hasattr(self.base, "augment") else x

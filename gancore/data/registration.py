@@ -41,6 +41,10 @@ DATASETS: dict[str, tuple[str, str]] = {
         "gancore.data.folder:ImageFolder",
         "any folder of images (recursive), optionally labelled by subfolder",
     ),
+    "prepared": (
+        "gancore.data.prepared.dataset:PreparedImages",
+        "a dataset written by `gancore data prepare`: uint8 images read through a memory map",
+    ),
 }
 
 #: name -> (lazy factory, one-line summary) of the built-in filters (``data.filters``)

@@ -374,7 +374,14 @@ class RealData:
         return self._create(params), str(params.get("split", "train")), params
 
     def cache_params(self) -> dict[str, Any]:
-        """The dataset parameters that identify the data (no file locations)."""
+        """The dataset parameters that identify the data (no file locations); a dataset with a
+        ``cache_identity()`` (a prepared one: its content hash) is identified by that instead
+        of its location."""
+        identity = getattr(self.dataset, "cache_identity", None)
+        if callable(identity):
+            kept = {k: v for k, v in self.params.items()
+                    if k not in ("root", "name", "verify", "flip", "rotate", "shift")}
+            return {**kept, **identity()}
         return {k: v for k, v in self.params.items() if k != "root"}
 
     def training_data(self) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
@@ -393,7 +400,10 @@ class RealData:
             order = torch.randperm(len(self.dataset),
                                    generator=torch.Generator().manual_seed(self.seed))
             idx = order[: self.count]
-            if hasattr(self.dataset, "as_tensors"):
+            stored = _storage(self.dataset)
+            if stored is not None:  # gather only the rows drawn (a memory map stays on disk)
+                self._x, self._y = _stored_rows(stored, idx)
+            elif hasattr(self.dataset, "as_tensors"):
                 x, y = self.dataset.as_tensors()
                 self._x, self._y = x[idx], y[idx]
             else:
@@ -421,7 +431,23 @@ class RealData:
         return source.modes(), float(source.mode_std())
 
 
+def _storage(dataset: Any) -> Any:
+    storage = getattr(dataset, "storage", None)
+    return storage() if callable(storage) else None
+
+
+def _stored_rows(stored: Any, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Float images in [-1, 1] and labels of items ``idx`` of a uint8 ``ImageStorage``."""
+    from gancore.data.transforms import to_signed
+
+    rows = idx if stored.rows is None else stored.rows[idx]
+    return to_signed(stored.images[rows]), stored.labels[rows].long()
+
+
 def _all_tensors(dataset: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    stored = _storage(dataset)
+    if stored is not None:
+        return _stored_rows(stored, torch.arange(min(len(stored), CLASSIFIER_TRAIN)))
     if hasattr(dataset, "as_tensors"):
         return dataset.as_tensors()
     items = [dataset[i] for i in range(min(len(dataset), CLASSIFIER_TRAIN))]

@@ -10,7 +10,14 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    WithJsonSchema,
+    field_validator,
+)
 
 from gancore.params import MAX_SEED, MAX_STEPS, Device, PositiveFactor, Steps
 from gancore.recipe.refs import (
@@ -77,6 +84,24 @@ class TopKSection(BaseModel):
     )
 
 
+def _num_workers(value: Any) -> int | str:
+    if value == "auto" and isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError('input should be "auto" or a whole number of processes')
+    if value < 0:
+        raise ValueError("input should be greater than or equal to 0")
+    if value > 256:
+        raise ValueError("input should be less than or equal to 256")
+    return value
+
+
+#: ``train.num_workers``: a process count 0..256, or ``"auto"``.
+NumWorkers = Annotated[int | str, PlainValidator(_num_workers),
+                       WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0,
+                                                  "maximum": 256}, {"const": "auto"}]})]
+
+
 class TrainSection(BaseModel):
     """``[train]``: the training loop's settings."""
 
@@ -106,7 +131,9 @@ class TrainSection(BaseModel):
     channels_last: Literal["auto", "on", "off"] = "auto"
     compile: bool = False
     device: Device = "auto"
-    num_workers: int = Field(0, ge=0, le=256, description="data loader processes (0..256)")
+    num_workers: NumWorkers = Field(
+        "auto", description='data loader processes (0..256); "auto": from the CPUs available '
+        "and the device (datasets held in memory or prepared use none)")
     threads: int = Field(
         0, ge=0, le=4096, description="CPU threads of torch (0..4096); 0 keeps torch's default"
     )

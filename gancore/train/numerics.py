@@ -305,7 +305,7 @@ class Probe:
     device: torch.device
     g_classes: int = 0
     d_classes: int = 0
-    #: real and fake through D in one pass (``train.joint_d_pass``)
+    #: real and fake through D in one pass (the ``joint_d_pass`` technique)
     joint: bool = False
 
 

@@ -87,6 +87,8 @@ class Run:
     training_data: Any = None
     dataset: Any = None
     batches: Any = None
+    #: the data path's speed against the step's (:mod:`gancore.train.datapath`), if measured
+    data_path: Any = None
     augments: list[Any] = field(default_factory=list)
     penalties: list[Any] = field(default_factory=list)
     techniques: Any = None

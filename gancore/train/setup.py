@@ -23,6 +23,7 @@ from gancore.storage.lock import RUN_FOLDER_HINT, folder_lock
 from gancore.train import acgan, numerics, runstate
 from gancore.train import distributed as dist_mod
 from gancore.train.batches import make_batches
+from gancore.train.datapath import check_at_start
 from gancore.train.events import Bound, Events
 from gancore.train.report import LogStats, Report
 from gancore.train.run import Clock, Run, RunView
@@ -158,6 +159,9 @@ def _assemble(run: Run, resume: bool, init_from: str | Path | None,
                                           resolved.source)
     _numerics(run, runstate.saved_numerics(resume_ckpt))
     _data(run)
+    # says at the start when the data cannot keep up with the step (and what to do)
+    run.data_path = check_at_start(run.batches, run.gan, run.cfg, run.device, run.numerics,
+                                   resolved.data.type, run.echo if run.is_main else None)
     _techniques(run)
     _optimizers(run)
     _callbacks(run)

@@ -9,7 +9,11 @@ from gancore.errors import RecipeError
 from gancore.protocols import DataSpec
 from gancore.registry import Registry
 
-NAMES = ["celeba", "cifar10", "fashion_mnist", "folder", "grid", "mnist", "ring", "shapes"]
+NAMES = ["celeba", "cifar10", "fashion_mnist", "folder", "grid", "mnist", "prepared", "ring",
+         "shapes"]
+#: What describe() needs of the datasets that read a folder of the user's.
+NEEDS = {"folder": {"root": "unused"},
+         "prepared": {"root": "/nonexistent/prepared", "image_size": 64, "channels": 3}}
 
 
 @pytest.fixture(scope="module")
@@ -30,12 +34,12 @@ def test_params_and_describe(registry: Registry, name: str) -> None:
     fields = entry.params_model().model_fields
     assert all(field.annotation is not Any for field in fields.values()), name
     cls = entry.load()
-    spec = cls.describe(root="unused") if name == "folder" else cls.describe()
+    spec = cls.describe(**NEEDS.get(name, {}))
     assert isinstance(spec, DataSpec)
     if spec.is_image:
         for key in ("image_size", "split", "flip", "rotate", "shift"):
             assert key in fields, (name, key)
-        bigger = cls.describe(image_size=48, **({"root": "x"} if name == "folder" else {}))
+        bigger = cls.describe(**{**NEEDS.get(name, {}), "image_size": 48})
         assert bigger.shape[1:] == (48, 48)
 
 

@@ -116,3 +116,33 @@ def test_ddp_over_nccl(tmp_path):
     records = [json.loads(line) for line in
                (tmp_path / "ddp" / "metrics.jsonl").read_text().splitlines()]
     assert records and records[-1]["step"] == 6
+
+
+def test_prepared_batches_on_the_gpu_match_the_cpu(tmp_path, monkeypatch):
+    """uint8 batches converted on the device: held on the GPU, or gathered on the host into
+    pinned buffers (double-buffered, non_blocking), give the CPU path's values."""
+    from gancore.data.prepared import writer
+    from gancore.data.prepared.dataset import PreparedImages
+    from gancore.data.prepared.imaging import Settings
+    from gancore.data.prepared.sources import open_source
+    from gancore.data.prepared.standins import write_photos
+    from gancore.train import batches as batches_mod
+
+    monkeypatch.setenv("GANCORE_CACHE", str(tmp_path / "cache"))
+    write_photos(tmp_path / "src", 40, width=40, height=48)
+    out = writer.prepare(open_source(str(tmp_path / "src")), tmp_path / "set", Settings(16),
+                         workers=1).out
+    ds = PreparedImages(root=str(out), flip=True)
+    cuda = torch.device("cuda")
+    on_cpu = batches_mod.make_batches(ds, 8, 0, torch.device("cpu"))
+    held = batches_mod.make_batches(ds, 8, 0, cuda)
+    assert held.on_device
+    monkeypatch.setattr(batches_mod, "DEVICE_SHARE", 0.0)
+    pinned = batches_mod.make_batches(ds, 8, 0, cuda)
+    assert not pinned.on_device and all(b.is_pinned() for b in pinned._buffers)
+    for _ in range(5):
+        x, y = on_cpu.next()
+        for other in (held, pinned):
+            xg, yg = other.next()
+            assert xg.device.type == "cuda" and xg.dtype == torch.float32
+            assert torch.equal(xg.cpu(), x) and torch.equal(yg.cpu(), y)

@@ -186,6 +186,8 @@ def test_bench_command_prints_the_candidate_table(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "numerics candidates" in result.stdout and "<- chosen" in result.stdout
     assert "fp32 + channels_last" in result.stdout
+    # the data path, measured against the chosen step: in-memory shapes keep up
+    assert "data path: float tensors in memory deliver" in " ".join(result.stdout.split())
     cached = json.loads((tmp_path / "cache" / "numerics.json").read_text())
     assert len(cached) == 1
     as_json = run_cli("bench", str(recipe), "--seconds", "0.1", "--json", "--no-save",
@@ -194,6 +196,7 @@ def test_bench_command_prints_the_candidate_table(tmp_path):
     data = json.loads(as_json.stdout)
     assert all(c["candidate"].endswith("/nchw") for c in data["candidates"])
     assert sum(c["chosen"] for c in data["candidates"]) == 1
+    assert data["data_path"]["data_images_per_s"] > 0 and data["data_path"]["ratio"] > 0
     bad = run_cli("bench", str(recipe), "--set", "train.precision='fp64'", env=env)
     assert bad.returncode == 2 and "train.precision" in bad.stderr
 
