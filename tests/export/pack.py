@@ -36,8 +36,9 @@ def train_checkpoint(recipe: str | dict[str, Any], out: Path, **train: Any) -> P
     from gancore.train import train as run
 
     overrides = ["data.type=shapes", "data.num_samples=32", "train.batch_size=4",
-                 "train.precision=fp32", 'train.channels_last="off"', 'train.techniques=[{ type = "ema", decay = 0.5 }]',
-                 "train.grid_size=4", *(f"train.{k}={v}" for k, v in train.items())]
+                 "train.precision=fp32", 'train.channels_last="off"',
+                 'train.techniques=[{ type = "ema", decay = 0.5 }]', "train.grid_size=4",
+                 *(f"train.{k}={v}" for k, v in train.items())]
     result = run(recipe, overrides=overrides, out=out, steps=2)
     return Path(result.checkpoint)
 
