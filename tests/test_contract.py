@@ -20,7 +20,8 @@ from .conftest import make_dist, run_cli
 #: Built-in components whose defaults need files or weights (checked elsewhere).
 NEEDS_FILES = {
     "dataset:fashion_mnist", "dataset:mnist", "dataset:cifar10", "dataset:celeba",
-    "dataset:folder", "feature_extractor:inception", "feature_extractor:classifier",
+    "dataset:folder", "dataset:prepared", "feature_extractor:inception",
+    "feature_extractor:classifier",
     # trackers needing an extra (read back by their own library in tests/train/test_extensions)
     "tracker:tensorboard", "tracker:mlflow", "tracker:wandb",
 }

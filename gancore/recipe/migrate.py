@@ -147,15 +147,18 @@ def migrate_dict(data: dict[str, Any], *, warn: bool = True, source: str | None 
         params = flag.params(value, train)
         if flag.key == "ema":
             train.pop("ema_start", None)
-        if params is None:
-            found.append(Deprecation(f"train.{flag.key}", flag.technique, flag.technique))
-            continue
-        if flag.technique in named:
+        if flag.technique in named:  # set (or turned off) twice: which one is meant?
             i = named[flag.technique]
+            change = (f"; to change it: --set train.techniques[{i}].{next(iter(params))}=..."
+                      if params else "")
             raise RecipeError(
                 f"train.{flag.key} (deprecated) and train.techniques[{i}] ({flag.technique}) "
                 "both set the same technique", source=source, key=f"train.{flag.key}",
-                hint=f"remove train.{flag.key}: the technique in train.techniques replaces it")
+                hint=f"remove train.{flag.key}: the technique in train.techniques replaces it"
+                f" (to turn it off, remove it from train.techniques){change}")
+        if params is None:
+            found.append(Deprecation(f"train.{flag.key}", flag.technique, flag.technique))
+            continue
         entry: Any = {"type": flag.technique, **params} if params else flag.technique
         legacy[len(techniques)] = f"train.{flag.key}"
         techniques.append(entry)

@@ -17,7 +17,7 @@ TINY: dict[str, Any] = {
     "train": {
         "batch_size": 8,
         "steps": 3,
-        "ema": 0.9,
+        "techniques": [{"type": "ema", "decay": 0.9}],
         "log_every": 1,
         "sample_every": 100,
         "checkpoint_every": 100,

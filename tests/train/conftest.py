@@ -32,7 +32,7 @@ TINY: dict[str, Any] = {
     "train": {
         "batch_size": 8,
         "steps": 4,
-        "ema": 0.9,
+        "techniques": [{"type": "ema", "decay": 0.9}],
         "log_every": 2,
         "sample_every": 2,
         "checkpoint_every": 2,

@@ -57,7 +57,7 @@ def test_train_writes_a_run(recipe_file, tmp_path, capsys):
         "--set",
         "train.log_every=1",
         "--set",
-        "train.ema=0",
+        "train.techniques=[]",
     )
     assert code == 0
     assert checkpoint.read(out / "last.safetensors").step == 3
@@ -75,7 +75,7 @@ def test_train_writes_a_run(recipe_file, tmp_path, capsys):
         "--set",
         "train.log_every=1",
         "--set",
-        "train.ema=0",
+        "train.techniques=[]",
     )
     assert code == 0
     assert checkpoint.read(out / "last.safetensors").step == 4

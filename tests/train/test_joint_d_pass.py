@@ -13,7 +13,7 @@ from torch.nn import functional as F
 
 from gancore.train.trainer import Trainer
 
-FP32 = ['train.precision="fp32"', 'train.channels_last="off"', "train.ema=0.0",
+FP32 = ['train.precision="fp32"', 'train.channels_last="off"', "train.techniques=[]",
         'train.device="cpu"']
 
 

@@ -21,10 +21,12 @@ def _needs_data(case_id: str) -> None:
         pytest.skip("needs Fashion-MNIST (apt-get install dataset-fashion-mnist)")
 
 
-def test_every_case_is_recorded() -> None:
-    """A new recipe, study variant or case needs its reference recorded (or this fails)."""
-    assert sorted(CASES) == sorted(REFERENCE["cases"]), (
-        "record the reference again: python -m tests.train.step_reference --record")
+def test_every_recorded_case_still_exists() -> None:
+    """Every recipe, study variant and technique case recorded from the trainer before the
+    step became components is still bundled (recipes and studies added since have no
+    "before"; their own tests train them)."""
+    missing = sorted(set(REFERENCE["cases"]) - set(CASES))
+    assert not missing, f"recorded cases no longer bundled: {missing}"
 
 
 @pytest.mark.parametrize("case_id", sorted(REFERENCE["cases"]))

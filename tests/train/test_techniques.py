@@ -34,7 +34,7 @@ def registry():
 def plain(tiny):
     """The tiny recipe without batch norm in D and without EMA."""
     tiny["discriminator"]["norm"] = "none"
-    tiny["train"].pop("ema")
+    tiny["train"].pop("techniques")
     return tiny
 
 

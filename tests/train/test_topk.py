@@ -14,7 +14,7 @@ LOSSES = ["bce", "minimax", "least_squares", "hinge", "wasserstein", "relativist
 
 
 def _plain(tiny):
-    tiny["train"].update(precision="fp32", channels_last="off", threads=1, ema=0.0)
+    tiny["train"].update(precision="fp32", channels_last="off", threads=1, techniques=[])
     return tiny
 
 
