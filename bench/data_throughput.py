@@ -49,7 +49,7 @@ def main() -> None:
 
     import gancore
     from gancore.train import distributed as dist_mod
-    from gancore.train.threads import default_threads
+    from gancore.core.threads import default_threads
     from gancore.train.trainer import pick_device
 
     device = pick_device(args.device, dist_mod.DistInfo())
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace, device: Any, gan: Any, work: Path) -> None:
     from gancore.train import numerics
     from gancore.train.batches import make_batches
     from gancore.train.datapath import auto_workers, describe_path, measure_batches
-    from gancore.train.threads import available_cpus
+    from gancore.core.threads import available_cpus
 
     batch = args.batch or gan.recipe.train.batch_size
     jpegs = work / "jpegs"

@@ -61,7 +61,7 @@ if [ -n "$missing" ]; then
 else
   echo "all present"
 fi
-if ! "$PY" -c "import gancore.plugins, gancore.cli" 2>/dev/null; then
+if ! "$PY" -c "import gancore.packs.loader, gancore.cli" 2>/dev/null; then
   echo "installing gancore from this checkout (no build isolation, no dependencies)"
   "$PY" -m pip install -q --no-index --no-deps --no-build-isolation -e . \
     || { echo "cannot install gancore from $(pwd)"; exit 2; }

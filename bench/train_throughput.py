@@ -178,7 +178,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from gancore.errors import GancoreError
+    from gancore.core.errors import GancoreError
     from gancore.train.trainer import Trainer
 
     overrides = [f"train.batch_size={args.batch_size}", "train.log_every=1000000", *args.overrides]

@@ -12,24 +12,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gancore._lazy import lazy_attributes
+from gancore import compat
+from gancore.core.lazy import lazy_attributes
+from gancore.core.version import __version__
 
-__version__ = "0.1.0"
+compat.install()  # the import paths of earlier versions, each with a DeprecationWarning
 
 _LAZY = {
     "build": "gancore.assembly.build:build",
     "GAN": "gancore.assembly.build:GAN",
     "build_network": "gancore.assembly.build:build_network",
-    "load": "gancore.checkpoint:load",
-    "save": "gancore.checkpoint:save",
+    "load": "gancore.assembly.checkpoint:load",
+    "save": "gancore.assembly.checkpoint:save",
     "Recipe": "gancore.recipe:Recipe",
     "load_recipe": "gancore.recipe:load_recipe",
-    "get_registry": "gancore.plugins:get_registry",
-    "load_plugins": "gancore.plugins:load_plugins",
-    "hookimpl": "gancore.hookspecs:hookimpl",
-    "Registry": "gancore.registry:Registry",
-    "GancoreError": "gancore.errors:GancoreError",
-    "DataSpec": "gancore.protocols:DataSpec",
+    "get_registry": "gancore.packs.loader:get_registry",
+    "load_plugins": "gancore.packs.loader:load_plugins",
+    "hookimpl": "gancore.packs.hookspecs:hookimpl",
+    "Registry": "gancore.core.registry:Registry",
+    "GancoreError": "gancore.core.errors:GancoreError",
+    "DataSpec": "gancore.core.protocols:DataSpec",
 }
 
 __all__ = [
@@ -39,12 +41,12 @@ __all__ = [
 
 if TYPE_CHECKING:
     from gancore.assembly.build import GAN, build, build_network
-    from gancore.checkpoint import load, save
-    from gancore.errors import GancoreError
-    from gancore.hookspecs import hookimpl
-    from gancore.plugins import get_registry, load_plugins
-    from gancore.protocols import DataSpec
+    from gancore.assembly.checkpoint import load, save
+    from gancore.core.errors import GancoreError
+    from gancore.core.protocols import DataSpec
+    from gancore.core.registry import Registry
+    from gancore.packs.hookspecs import hookimpl
+    from gancore.packs.loader import get_registry, load_plugins
     from gancore.recipe import Recipe, load_recipe
-    from gancore.registry import Registry
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

@@ -12,10 +12,10 @@ from typing import Annotated
 
 import typer
 
-from gancore import __version__
 from gancore.commands import build as build_commands
 from gancore.commands import info
 from gancore.commands.common import STATE, err_console
+from gancore.core.version import __version__
 
 app = typer.Typer(
     name="gancore",
@@ -118,7 +118,7 @@ def load_pack_commands(argv: list[str] | None = None) -> dict[str, str]:
         return _PACK_COMMANDS
     from importlib import metadata
 
-    from gancore.hookspecs import PROJECT as ENTRY_POINT_GROUP  # the entry-point group
+    from gancore.packs.hookspecs import PROJECT as ENTRY_POINT_GROUP  # the entry-point group
 
     blocked = _blocked(list(sys.argv[1:] if argv is None else argv))
     taken = {_command_name(c) for c in app.registered_commands}
@@ -168,7 +168,7 @@ def _warn(text: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    from gancore.errors import GancoreError
+    from gancore.core.errors import GancoreError
 
     load_pack_commands(argv)
     try:

@@ -17,7 +17,7 @@ RECIPES = ROOT / "gancore" / "recipes"
 @pytest.fixture
 def builtin_registry():
     """A registry with the built-in plugin only (installed packs left out)."""
-    from gancore.plugins import load_plugins
+    from gancore.packs.loader import load_plugins
 
     return load_plugins(autoload=False).registry
 

@@ -128,7 +128,7 @@ def test_corrupt_and_truncated_checkpoints(tmp_path, capsys):
     (tmp_path / "trunc.safetensors").write_bytes(data[: len(data) // 2])
     (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 100)
     import gancore
-    from gancore.errors import CheckpointError
+    from gancore.core.errors import CheckpointError
 
     for name in ("trunc", "junk"):
         with pytest.raises(CheckpointError, match=r"corrupt or truncated|not a gancore") as exc:
@@ -138,7 +138,7 @@ def test_corrupt_and_truncated_checkpoints(tmp_path, capsys):
 
 def test_checkpoint_from_a_newer_format(tmp_path):
     import gancore
-    from gancore.errors import CheckpointError
+    from gancore.core.errors import CheckpointError
 
     gan = gancore.build("dcgan-32")
     path = gancore.save(gan, tmp_path / "new.safetensors", extra_meta={"format_version": "99"})
@@ -149,7 +149,7 @@ def test_checkpoint_from_a_newer_format(tmp_path):
 
 def test_checkpoint_needing_a_missing_pack(tmp_path):
     import gancore
-    from gancore.errors import CheckpointError
+    from gancore.core.errors import CheckpointError
 
     gan = gancore.build("dcgan-32")
     comps = json.dumps({"generator:stack": "gancore-fancy==0.2"})
@@ -162,7 +162,7 @@ def test_checkpoint_needing_a_missing_pack(tmp_path):
 
 
 def test_debug_shows_the_traceback(capsys):
-    from gancore.errors import RecipeError
+    from gancore.core.errors import RecipeError
 
     with pytest.raises(RecipeError):
         main(["--debug", "build", "sagn"])

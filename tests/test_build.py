@@ -8,14 +8,14 @@ from torch import nn
 
 import gancore
 from gancore.assembly.summary import summarize
-from gancore.errors import RecipeError
+from gancore.core.errors import RecipeError
 
 from .conftest import RECIPES
 
 
 def _recipes():
-    from gancore.errors import GancoreError
-    from gancore.plugins import get_registry
+    from gancore.core.errors import GancoreError
+    from gancore.packs.loader import get_registry
     from gancore.recipe import check_requires, load_recipe
 
     out = []
@@ -197,7 +197,7 @@ def test_init_schemes(scheme):
 def test_built_modules_record_the_component_that_made_them(builtin_registry):
     import copy
 
-    from gancore.registry import MadeBy, made_by
+    from gancore.core.registry import MadeBy, made_by
 
     gan = gancore.build("sagan", overrides=["data.type=shapes"], registry=builtin_registry)
     g = gan.generator

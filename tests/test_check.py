@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from gancore.errors import RecipeError
+from gancore.core.errors import RecipeError
 from gancore.recipe import load_recipe, resolve
 from gancore.recipe.requirements import RequirementWarning
 

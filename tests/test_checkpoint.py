@@ -9,8 +9,8 @@ import pytest
 from safetensors import safe_open
 
 import gancore
-from gancore.checkpoint import atomic_write_bytes, read
-from gancore.errors import GancoreError
+from gancore.assembly.checkpoint import atomic_write_bytes, read
+from gancore.core.errors import GancoreError
 
 
 def test_metadata_is_self_describing(tmp_path):
@@ -46,7 +46,7 @@ def test_atomic_write_keeps_previous_file_on_failure(tmp_path, monkeypatch):
 def test_save_into_unwritable_folder_is_a_clear_error(tmp_path, monkeypatch):
     import tempfile
 
-    from gancore.errors import CheckpointError
+    from gancore.core.errors import CheckpointError
 
     gan = gancore.build("dcgan-32")
     path = gancore.save(gan, tmp_path / "x.safetensors")

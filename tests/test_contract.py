@@ -9,10 +9,10 @@ import torch
 from torch import nn
 
 import gancore
-from gancore.errors import ContractError
-from gancore.hookspecs import hookimpl
-from gancore.kinds import KINDS
-from gancore.plugins import load_plugins
+from gancore.core.errors import ContractError
+from gancore.core.kinds import KINDS
+from gancore.packs.hookspecs import hookimpl
+from gancore.packs.loader import load_plugins
 from gancore.testing import check_component
 
 from .conftest import make_dist, run_cli
@@ -221,8 +221,8 @@ def test_the_author_api_and_the_kinds_table_import_no_torch():
     import subprocess
     import sys
 
-    code = ("import sys\nimport gancore.plugin as p\nimport gancore.kinds\n"
-            "assert p.KINDS is gancore.kinds.KINDS\n"
+    code = ("import sys\nimport gancore.plugin as p\nimport gancore.core.kinds\n"
+            "assert p.KINDS is gancore.core.kinds.KINDS\n"
             "p.hookimpl, p.Params, p.DataSpec, p.RecipeError, p.NormSpec, p.Channels\n"
             "assert 'torch' not in sys.modules, 'torch imported'\nprint('ok')")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -231,7 +231,7 @@ def test_the_author_api_and_the_kinds_table_import_no_torch():
 
 
 def test_the_kinds_are_listed_in_one_module():
-    """No other module spells out the list of kinds (they read gancore.kinds.KINDS)."""
+    """No other module spells out the list of kinds (they read gancore.core.kinds.KINDS)."""
     import re
 
     from .conftest import ROOT

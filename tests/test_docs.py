@@ -89,7 +89,7 @@ def test_kinds_reference_in_the_plugin_guide_is_current():
 
 
 def test_the_kinds_reference_covers_every_kind():
-    from gancore.kinds import KINDS
+    from gancore.core.kinds import KINDS
     from gancore.kit.catalogue import kinds_markdown
 
     text = kinds_markdown()

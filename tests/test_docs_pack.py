@@ -10,9 +10,9 @@ import sys
 import pytest
 import torch
 
-from gancore.kinds import KINDS
+from gancore.core.kinds import KINDS
 from gancore.kit.catalogue import EXAMPLE_IMPORTS, KINDS_BEGIN, KINDS_END
-from gancore.plugins import load_plugins
+from gancore.packs.loader import load_plugins
 
 from .conftest import ROOT, make_dist, run_cli
 
@@ -155,7 +155,7 @@ def trainingpack(tmp_path_factory):
 
 
 def test_the_training_section_s_registration_line_works():
-    from gancore.registry import Registry
+    from gancore.core.registry import Registry
 
     [line] = [b for b in training_blocks() if b.lstrip().startswith("registry.add")]
     registry = Registry()
@@ -194,7 +194,7 @@ def test_the_d_wins_example_ends_a_run_normally(trainingpack, tmp_path):
     records = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert records[-1]["event"] == "stop"
     assert records[-1]["reason"].startswith("D accuracy >= 0.0 for 2 log steps")
-    from gancore.checkpoint import read
+    from gancore.assembly.checkpoint import read
 
     assert read(run / "last.safetensors").step == 2
 

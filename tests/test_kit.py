@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
 from gancore.kit.scaffold import PackNames, new_plugin, render
 
 from .conftest import RECIPES, run_cli

@@ -37,12 +37,12 @@ def test_a_pack_made_by_0_1_new_plugin_passes_its_own_tests(tmp_path):
 
 @pytest.mark.parametrize(("module", "name", "new"), [
     ("gancore.context", "BuildContext", "gancore.assembly.context"),
-    ("gancore.spec", "BlockSpec", "gancore.recipe.refs"),
+    ("gancore.spec", "BlockSpec", "gancore.core.refs"),
     ("gancore.assemble", "assemble", "gancore.assembly.sequence"),
     ("gancore.builder", "build_network", "gancore.assembly.build"),
     ("gancore.builder", "summarize", "gancore.assembly.summary"),
-    ("gancore.registry", "KINDS", "gancore.kinds.KINDS"),
-    ("gancore.registry", "BUILDER_ARGS", "gancore.kinds.KINDS"),
+    ("gancore.registry", "KINDS", "gancore.core.kinds.KINDS"),
+    ("gancore.registry", "BUILDER_ARGS", "gancore.core.kinds.KINDS"),
 ])
 def test_old_module_paths_warn_naming_the_new_one(module, name, new):
     import importlib

@@ -9,9 +9,10 @@ import types
 
 import pytest
 
-from gancore.errors import DuplicateComponentError, PluginError
-from gancore.hookspecs import hookimpl
-from gancore.plugins import load_plugins
+from gancore.core.errors import AmbiguousComponentError, PluginError
+from gancore.packs.hookspecs import hookimpl
+from gancore.packs.loader import load_plugins
+from gancore.recipe import load_recipe, resolve
 
 from .conftest import make_dist, run_cli
 
@@ -63,35 +64,46 @@ def test_plugin_component_usable_in_a_recipe(register_plugin):
     assert any(type(m).__name__ == "Softplus" for m in gan.generator.modules())
 
 
-def test_a_name_clash_refuses_only_that_component_naming_both():
+def test_a_name_two_packs_register_is_theirs_each_and_a_bare_name_is_an_error():
     def pack(**components):
-        mod = _plugin(**components)
-        return mod
+        return _plugin(**components)
 
-    with pytest.warns(UserWarning, match="'dup' is registered by first and by second"):
-        loaded = load_plugins(autoload=False, extra=[
-            ("first", pack(dup="torch.nn:ReLU", only_first="torch.nn:ReLU")),
-            ("second", pack(dup="torch.nn:Tanh", only_second="torch.nn:Tanh")),
-        ])
+    loaded = load_plugins(autoload=False, warn=False, extra=[
+        ("first", pack(dup="torch.nn:ReLU", only_first="torch.nn:ReLU")),
+        ("second", pack(dup="torch.nn:Tanh", only_second="torch.nn:Tanh")),
+    ])
     status = {p.name: p for p in loaded.plugins}
     assert status["first"].status == "loaded" and status["second"].status == "loaded"
-    assert loaded.registry.get("activation", "dup").origin == "first"
-    assert loaded.registry.get("activation", "only_second").origin == "second"
-    assert status["second"].clashes and "first" in status["second"].clashes[0]
-    assert "activation:dup" not in status["second"].components
-    with pytest.raises(DuplicateComponentError, match="by first and by second"):
-        load_plugins(autoload=False, strict=True, warn=False,
-                     extra=[("first", pack(dup="torch.nn:ReLU")),
-                            ("second", pack(dup="torch.nn:Tanh"))])
+    assert "activation:dup" in status["second"].components and not status["second"].clashes
+    registry = loaded.registry
+    assert registry.get("activation", "first:dup").load().__name__ == "ReLU"
+    assert registry.get("activation", "second:dup").load().__name__ == "Tanh"
+    assert registry.get("activation", "only_second").origin == "second"
+    with pytest.raises(AmbiguousComponentError) as info:
+        registry.get("activation", "dup", key="generator.activation")
+    assert info.value.key == "generator.activation"
+    assert "write 'first:dup' or 'second:dup'" in info.value.message
+    assert status["first"].shared == status["second"].shared == [
+        "activation 'dup': first:dup, second:dup (a bare 'dup' is an error: write one of them)"]
 
 
-def test_an_undeclared_override_of_a_builtin_is_refused_and_says_how():
+def test_a_pack_s_name_gancore_has_too_is_the_pack_s_with_a_warning():
     loaded = load_plugins(autoload=False, warn=False,
                           extra=[("shadow", _plugin(relu="torch.nn:Tanh"))])
-    shadow = loaded.plugins[-1]
-    assert shadow.status == "loaded"
-    assert "builtin" in shadow.clashes[0] and "override=True" in shadow.clashes[0]
-    assert loaded.registry.get("activation", "relu").origin == "builtin"
+    registry = loaded.registry
+    assert loaded.plugins[-1].status == "loaded"
+    assert registry.get("activation", "relu").origin == "shadow"
+    assert registry.get("activation", "builtin:relu").origin == "builtin"
+    assert loaded.plugins[-1].shared == [
+        "activation 'relu': builtin:relu, shadow:relu (a bare 'relu' means shadow:relu)"]
+    recipe = load_recipe("dcgan-32", ['data.type="shapes"', 'generator.activation="relu"'])
+    found = [f for f in resolve(recipe, registry).findings if f.level == "warning"]
+    assert [f.key for f in found] == ["generator.activation.type"]
+    assert "'relu' is registered by shadow and by builtin:relu; the recipe gets shadow:relu" \
+        in found[0].message
+    assert found[0].fix == "write 'shadow:relu' to keep this one, or 'builtin:relu' for the other"
+    pinned = load_recipe("dcgan-32", ['data.type="shapes"', 'generator.activation="builtin:relu"'])
+    assert resolve(pinned, registry).findings == []
 
 
 def test_a_declared_override_replaces_the_builtin_and_is_reported():
@@ -239,7 +251,7 @@ def _clash_pack(name: str, factory: str) -> str:
     )
 
 
-def test_cli_shows_a_clash_between_two_installed_packs(tmp_path):
+def test_cli_shows_a_name_two_installed_packs_register(tmp_path):
     make_dist(tmp_path, "gancore-alpha", "1.0", "alpha_plugin",
               _clash_pack("alpha", "torch.nn:ReLU"))
     make_dist(tmp_path, "gancore-beta", "2.0", "beta_plugin", _clash_pack("beta", "torch.nn:Tanh"))
@@ -248,26 +260,25 @@ def test_cli_shows_a_clash_between_two_installed_packs(tmp_path):
     assert res.returncode == 0, res.stderr
     rows = {r["name"]: r for r in json.loads(res.stdout)}
     assert rows["alpha_plugin"]["status"] == rows["beta_plugin"]["status"] == "loaded"
-    assert "activation:beta_own" in rows["beta_plugin"]["components"]
-    assert "activation:shared_act" not in rows["beta_plugin"]["components"]
-    assert rows["beta_plugin"]["clashes"] == [
-        "activation 'shared_act' is registered by alpha_plugin and by beta_plugin; "
-        "alpha_plugin's is used"
-    ]
+    assert {"activation:beta_own", "activation:shared_act"} <= set(
+        rows["beta_plugin"]["components"])
+    line = ("activation 'shared_act': alpha_plugin:shared_act, beta_plugin:shared_act "
+            "(a bare 'shared_act' is an error: write one of them)")
+    assert rows["beta_plugin"]["shared"] == rows["alpha_plugin"]["shared"] == [line]
     table = run_cli("plugins", env={**env, "COLUMNS": "250"})
-    assert "clash: activation 'shared_act' is registered by alpha_plugin and by beta_plugin" \
-        in table.stdout
-    listed = run_cli("list", "activation", "--json", env=env)
-    origins = {r["name"]: r["origin"] for r in json.loads(listed.stdout)}
-    assert origins["shared_act"] == "alpha_plugin" and origins["beta_own"] == "beta_plugin"
-    res = run_cli("--strict-plugins", "list", "activation", env=env)
+    assert "shared name: activation 'shared_act': alpha_plugin:shared_act" in table.stdout
+    listed = run_cli("list", "activation", "*:shared_act", "--json", env=env)
+    assert [r["origin"] for r in json.loads(listed.stdout)] == ["alpha_plugin", "beta_plugin"]
+    shown = run_cli("show", "activation", "beta_plugin:shared_act", "--json", env=env)
+    assert shown.returncode == 0 and json.loads(shown.stdout)["origin"] == "beta_plugin"
+    res = run_cli("build", "dcgan-32", "--set", 'generator.activation="shared_act"', env=env)
     assert res.returncode == 2 and "Traceback" not in res.stderr
-    assert "registered by alpha_plugin and by beta_plugin" in res.stderr
+    assert "write 'alpha_plugin:shared_act' or 'beta_plugin:shared_act'" in res.stderr
 
 
 def test_an_installed_pack_that_failed_is_never_called_missing(tmp_path):
+    from gancore.core.registry import Registry
     from gancore.recipe import load_recipe, resolve
-    from gancore.registry import Registry
 
     make_dist(tmp_path, "gancore-brittle", "0.2", "brittle_plugin",
               "raise RuntimeError('brittle pack exploded')\n")

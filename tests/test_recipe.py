@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gancore.errors import RecipeError
+from gancore.core.errors import RecipeError
 from gancore.recipe import (
     apply_override,
     deep_merge,

@@ -8,9 +8,9 @@ import pytest
 from torch import nn
 
 import gancore
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
+from gancore.core.refs import NormSpec
 from gancore.recipe import load_recipe, resolve
-from gancore.recipe.refs import NormSpec
 from gancore.recipe.resolve import iter_references
 
 from .conftest import run_cli
@@ -69,10 +69,10 @@ def test_penalties_augments_optimizers_and_metrics_take_both_forms():
 def test_a_bare_name_is_written_back_as_one_and_tables_get_their_defaults():
     recipe = resolve(load_recipe("sagan", ['generator.norm={type="group", groups=8}']))
     data = recipe.to_dict()
-    assert data["generator"]["weight_norm"] == "spectral"
-    assert data["generator"]["norm"] == {"type": "group", "groups": 8}
-    assert data["loss"]["type"] == "hinge"
-    assert json.loads(recipe.to_json())["generator"]["activation"] == "relu"
+    assert data["generator"]["weight_norm"] == "builtin:spectral"  # resolved: qualified
+    assert data["generator"]["norm"] == {"type": "builtin:group", "groups": 8}
+    assert data["loss"]["type"] == "builtin:hinge"
+    assert json.loads(recipe.to_json())["generator"]["activation"] == "builtin:relu"
     again = resolve(load_recipe(data))
     assert again.to_dict() == data
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 import gancore
-from gancore import registry as registry_mod
+from gancore.core import registry as registry_mod
 from gancore.recipe import load_recipe, resolve
 from gancore.recipe.resolve import iter_references
 

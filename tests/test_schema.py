@@ -14,7 +14,7 @@ from .conftest import RECIPES
 
 @pytest.fixture(scope="module")
 def schema():
-    from gancore.plugins import get_registry
+    from gancore.packs.loader import get_registry
 
     s = json_schema(get_registry())
     jsonschema.Draft202012Validator.check_schema(s)
@@ -39,7 +39,7 @@ def test_schema_catches_typos_and_unknown_components(schema):
 
 def test_schema_lists_block_parameters(schema):
     up = schema["$defs"]["block__upsample"]
-    assert up["properties"]["type"] == {"const": "upsample"}
+    assert up["properties"]["type"] == {"enum": ["upsample", "builtin:upsample"]}
     assert "out_channels" in up["properties"] and "mode" in up["properties"]
 
 

@@ -22,12 +22,12 @@ import torch
 from torch import nn
 
 from gancore.assembly.context import BuildContext
-from gancore.contract import check_factory_member, check_network_shapes
-from gancore.errors import GancoreError, RecipeError
-from gancore.protocols import DataSpec
+from gancore.core.contract import check_factory_member, check_network_shapes
+from gancore.core.errors import GancoreError, RecipeError
+from gancore.core.protocols import DataSpec
+from gancore.core.refs import ComponentSpec, as_spec
+from gancore.core.registry import Registry, params_of, params_to_kwargs
 from gancore.recipe import Recipe, load_recipe, resolve
-from gancore.recipe.refs import ComponentSpec, as_spec
-from gancore.registry import Registry, params_of, params_to_kwargs
 
 #: Networks larger than this are refused before any memory is allocated.
 MAX_PARAMETERS = 2_000_000_000
@@ -76,7 +76,7 @@ class GAN(nn.Module):
 
 def data_spec(recipe: Recipe, registry: Registry) -> DataSpec:
     """The data's shape and classes, from the dataset component without loading it."""
-    entry = registry.get("dataset", recipe.data.type, key="data.type")
+    entry = registry.get("dataset", recipe.data, key="data.type")
     params = params_of(entry, recipe.data, key="data", source=recipe.source)
     describe = check_factory_member(
         entry, "describe", "a describe(**params) -> DataSpec classmethod"
@@ -87,7 +87,7 @@ def data_spec(recipe: Recipe, registry: Registry) -> DataSpec:
         prefix = "data" if exc.key and not exc.key.startswith(("data", "-")) else None
         raise exc.located(source=recipe.source, key_prefix=prefix) from None
     if not isinstance(spec, DataSpec):
-        from gancore.contract import broken
+        from gancore.core.contract import broken
 
         raise broken(entry, f"describe() returned {type(spec).__name__}, not a DataSpec")
     return spec
@@ -110,13 +110,13 @@ def build_network(
     key: str | None = None,
 ) -> nn.Module:
     """Build one ``generator`` or ``discriminator`` from a spec and the data's shape."""
-    from gancore.plugins import get_registry
+    from gancore.packs.loader import get_registry
 
     registry = registry or get_registry()
     data = _as_data_spec(data)
     spec = as_spec(kind, spec)
     key = key or kind
-    entry = registry.get(kind, spec.type, key=f"{key}.type")
+    entry = registry.get(kind, spec, key=f"{key}.type")
     params = params_of(entry, spec, key=key)
     ctx = BuildContext(
         registry=registry,
@@ -162,8 +162,8 @@ def build(
     meta device, then the networks are made (initialised from ``seed``, default the recipe's
     ``seed``).
     """
-    from gancore.params import check_seed
-    from gancore.plugins import get_registry
+    from gancore.core.params import check_seed
+    from gancore.packs.loader import get_registry
 
     if seed is not None:
         check_seed(seed, "--seed")  # before anything is built: torch takes 64-bit seeds only
@@ -191,8 +191,7 @@ def build(
         torch.manual_seed(seed)
         g = build_network("generator", recipe.generator, data, registry)
         d = build_network("discriminator", recipe.discriminator, data, registry)
-    loss_entry = registry.get("loss", recipe.loss.type, key="loss.type")
-    loss = loss_entry.create(**params_to_kwargs(params_of(loss_entry, recipe.loss, key="loss")))
+    loss = registry.make("loss", recipe.loss, key="loss")
     gan = GAN(g, d, recipe, data, loss).to(device)
     gan.meta["seed"] = str(seed)
     return gan

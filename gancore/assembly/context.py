@@ -14,12 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from gancore.recipe.refs import ComponentSpec
+from gancore.core.refs import ComponentSpec
 
 if TYPE_CHECKING:
     from torch import nn
 
-    from gancore.registry import Registry
+    from gancore.core.registry import Registry
 
 #: A reference to a component: its name, a ``{type = ..., ...}`` table, or a parsed reference.
 Ref = str | dict[str, Any] | ComponentSpec

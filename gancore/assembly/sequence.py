@@ -12,10 +12,10 @@ from typing import Any
 from torch import nn
 
 from gancore.assembly.context import BuildContext
-from gancore.contract import block_out_resolution, block_scale
-from gancore.errors import ContractError, GancoreError, RecipeError
-from gancore.recipe.refs import ComponentSpec, as_spec
-from gancore.registry import params_of, params_to_kwargs
+from gancore.core.contract import block_out_resolution, block_scale
+from gancore.core.errors import ContractError, GancoreError, RecipeError
+from gancore.core.refs import ComponentSpec, as_spec
+from gancore.core.registry import params_of, params_to_kwargs
 
 
 def make_block(
@@ -31,7 +31,7 @@ def make_block(
     ``out_channels``, say).
     """
     spec = as_spec("block", spec)
-    entry = ctx.registry.get("block", spec.type, key=f"{key}.type")
+    entry = ctx.registry.get("block", spec, key=f"{key}.type")
     params = params_of(entry, spec, key=key)
     unset = {n: v for n, v in fill.items()
              if n in type(params).model_fields and getattr(params, n) is None}

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from gancore.assembly.build import GAN
-from gancore.errors import RecipeError
-from gancore.recipe.refs import ComponentSpec
+from gancore.core.errors import RecipeError
+from gancore.core.refs import ComponentSpec
 
 
 @dataclass

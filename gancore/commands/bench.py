@@ -142,7 +142,7 @@ def _data_path(gan: object, step_images_per_s: float, device: object,
     """The recipe's data path measured against the step, or why it could not be."""
     import json
 
-    from gancore.errors import GancoreError
+    from gancore.core.errors import GancoreError
     from gancore.recipe import load_recipe, resolve
     from gancore.train.batches import make_batches
     from gancore.train.datapath import check_data_path
@@ -151,7 +151,7 @@ def _data_path(gan: object, step_images_per_s: float, device: object,
     reg = registry()
     try:
         if data_root is not None:
-            entry = reg.get("dataset", recipe.data.type, key="data.type")
+            entry = reg.get("dataset", recipe.data, key="data.type")
             if "root" in entry.params_model().model_fields:
                 recipe = resolve(load_recipe(recipe, [f"data.root={json.dumps(data_root)}"]),
                                  reg)

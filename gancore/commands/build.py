@@ -37,7 +37,7 @@ def build_cmd(
     from gancore.assembly.summary import summarize
 
     if output is not None:
-        from gancore.io import check_writable
+        from gancore.storage.io import check_writable
 
         check_writable(output, what="the checkpoint")  # before building anything
     gan = gancore.build(recipe, overrides=overrides or [], registry=registry(), seed=seed,

@@ -67,7 +67,7 @@ def clear_cmd(
     ] = None,
 ) -> None:
     """Remove the entries of the caches of KINDS (all when none is given)."""
-    from gancore.errors import GancoreError, suggest
+    from gancore.core.errors import GancoreError, suggest
     from gancore.storage.cache import CACHE_KINDS, clear, import_kind_modules
 
     import_kind_modules()

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 if TYPE_CHECKING:
-    from gancore.plugins import LoadedPlugins
-    from gancore.registry import Registry
+    from gancore.core.registry import Registry
+    from gancore.packs.loader import LoadedPlugins
 
 console = Console()
 err_console = Console(stderr=True)
@@ -29,7 +29,7 @@ STATE = State()
 
 def plugins(warn: bool = True) -> LoadedPlugins:
     """The loaded plugins, honouring ``--strict-plugins`` and ``--block-plugin``."""
-    from gancore import plugins as plugin_mod
+    from gancore.packs import loader as plugin_mod
 
     loaded = plugin_mod._DEFAULT
     if loaded is None:

@@ -43,16 +43,16 @@ def inspect_cmd(
     Writes dropped.png (the dropped images) and scores.png (scores with the threshold marked).
     """
     from gancore.assembly.build import data_spec
+    from gancore.core.errors import DataError, GancoreError
     from gancore.data.filters import prepare_training_data
     from gancore.data.inspect import inspect_summary, save_dropped_grid, save_score_histogram
-    from gancore.errors import DataError, GancoreError
-    from gancore.io import check_writable_dir
     from gancore.recipe import load_recipe, resolve
+    from gancore.storage.io import check_writable_dir
 
     reg = registry()
     loaded = load_recipe(recipe, overrides or [])
     if data_root is not None:
-        entry = reg.get("dataset", loaded.data.type, key="data.type")
+        entry = reg.get("dataset", loaded.data, key="data.type")
         if "root" in entry.params_model().model_fields:
             loaded = load_recipe(loaded, [f"data.root={json.dumps(data_root)}"])
     resolved = resolve(loaded, reg)
@@ -181,7 +181,7 @@ def prepare_cmd(
     settings_background = parse_background(background)
     check_filter(resize_filter)
     if channels == 2:
-        from gancore.errors import GancoreError
+        from gancore.core.errors import GancoreError
 
         raise GancoreError("--channels must be 1 or 3 (got 2)", key="--channels",
                            hint="use --channels 1 for greyscale or 3 for RGB")
@@ -190,7 +190,7 @@ def prepare_cmd(
     for item in options or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            from gancore.errors import GancoreError
+            from gancore.core.errors import GancoreError
 
             raise GancoreError(f"--option {item!r} is not KEY=VALUE", key="--option",
                                hint="e.g. --option split=test")
@@ -199,7 +199,7 @@ def prepare_cmd(
                       registry=registry())
     side = size or src.native_size
     if side is None:
-        from gancore.errors import GancoreError
+        from gancore.core.errors import GancoreError
 
         raise GancoreError("--size is needed: the images of a folder have no single size",
                            key="--size", hint="e.g. --size 64")
@@ -236,8 +236,8 @@ def prepare_cmd(
 
 def parse_crop(text: str) -> str | tuple[int, int, int, int]:
     """``--crop``: a policy, a preset name, or ``LEFT,TOP,RIGHT,BOTTOM``."""
+    from gancore.core.errors import GancoreError
     from gancore.data.prepared.imaging import CROP_PRESETS
-    from gancore.errors import GancoreError
 
     value = text.strip().lower()
     if value in ("centre", "center"):
@@ -260,7 +260,7 @@ def parse_crop(text: str) -> str | tuple[int, int, int, int]:
 
 def parse_background(text: str) -> tuple[int, int, int]:
     """``--background``: white, black or ``R,G,B`` (0..255)."""
-    from gancore.errors import GancoreError
+    from gancore.core.errors import GancoreError
 
     named = {"white": (255, 255, 255), "black": (0, 0, 0)}
     value = text.strip().lower()
@@ -278,8 +278,8 @@ def parse_background(text: str) -> tuple[int, int, int]:
 
 def check_filter(name: str) -> None:
     """Refuse an unknown ``--filter``."""
+    from gancore.core.errors import GancoreError, suggest
     from gancore.data.prepared.imaging import FILTERS
-    from gancore.errors import GancoreError, suggest
 
     if name not in FILTERS:
         raise GancoreError(f"unknown --filter {name!r}{suggest(name, FILTERS)}",

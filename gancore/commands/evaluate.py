@@ -84,11 +84,11 @@ def eval_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
     """Score CHECKPOINT (EMA weights when present) against its recipe's real data."""
-    from gancore.evaluation.compare import fmt
     from gancore.evaluation.evaluator import evaluate_checkpoint, score_keys
+    from gancore.evaluation.tables import fmt
 
     if json_file is not None:
-        from gancore.io import check_writable
+        from gancore.storage.io import check_writable
 
         check_writable(json_file, what="the --json file")  # before computing any score
     settings = _settings(metrics, num_samples, extractor, inception_weights, seed, data_root,
@@ -115,7 +115,7 @@ def eval_cmd(
         console.print(f"{result['extractor']} accuracy on held-out training images: "
                       f"{result['extractor_accuracy']:.3f}", highlight=False)
     if json_file is not None:
-        from gancore.io import atomic_write_text
+        from gancore.storage.io import atomic_write_text
 
         atomic_write_text(json_file, json.dumps(result, indent=2) + "\n",
                           what="the --json file")
@@ -192,7 +192,7 @@ def compare_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
     """Train (or load) each recipe under the same budget and seeds, evaluate, compare."""
-    from gancore.errors import GancoreError
+    from gancore.core.errors import GancoreError
     from gancore.evaluation.compare import compare, entries_from_args
     from gancore.evaluation.runs import StudyFailed
 
@@ -214,7 +214,7 @@ def compare_cmd(
         baseline = baseline if baseline is not None else meta.baseline
     if out is None:
         out = Path("runs") / (study.name if study else f"compare-{time.strftime('%Y%m%d-%H%M%S')}")
-    from gancore.io import check_writable_dir
+    from gancore.storage.io import check_writable_dir
 
     check_writable_dir(out, what="the comparison folder")  # before training anything
     settings = _settings(metrics, num_samples, extractor, inception_weights, seed, data_root,
@@ -244,7 +244,7 @@ def compare_cmd(
 
 def _seed_list(seeds: int | None, meta: Any, study: Any) -> list[int] | None:
     """The seeds to run: ``--seeds N`` (0..N-1) or the study's ``seeds``; never both."""
-    from gancore.errors import GancoreError
+    from gancore.core.errors import GancoreError
 
     if seeds is not None and seeds < 1:
         raise GancoreError(f"--seeds must be 1 or more (got {seeds})", key="--seeds",
@@ -262,7 +262,7 @@ def _seed_list(seeds: int | None, meta: Any, study: Any) -> list[int] | None:
 
 def make_executor(kind: str, jobs: int, out: Path, *, echo: Any = None, **slurm: Any) -> Any:
     """The executor ``--executor`` names (``local`` with ``--jobs``, or ``slurm``)."""
-    from gancore.errors import GancoreError
+    from gancore.core.errors import GancoreError
     from gancore.evaluation import runs
 
     if jobs < 1:
@@ -276,7 +276,7 @@ def make_executor(kind: str, jobs: int, out: Path, *, echo: Any = None, **slurm:
                 key="--executor", hint="add --executor slurm, or leave it out")
         if jobs == 1:
             return runs.InlineExecutor(echo=echo)
-        from gancore.train.threads import available_cpus
+        from gancore.core.threads import available_cpus
 
         cpus = available_cpus()
         if jobs > cpus:
@@ -290,7 +290,7 @@ def make_executor(kind: str, jobs: int, out: Path, *, echo: Any = None, **slurm:
             raise GancoreError("--jobs is for --executor local", key="--jobs",
                                hint="with Slurm, --parallelism caps the array tasks at once")
         return runs.SlurmExecutor(out / "slurm", runs.SlurmOptions(**slurm), echo=echo)
-    from gancore.errors import suggest
+    from gancore.core.errors import suggest
 
     raise GancoreError(f"unknown executor {kind!r}{suggest(kind, ['local', 'slurm'])}",
                        key="--executor", hint="--executor local (default) or --executor slurm")
@@ -298,8 +298,8 @@ def make_executor(kind: str, jobs: int, out: Path, *, echo: Any = None, **slurm:
 
 def print_status(folder: Path) -> None:
     """The table of a study folder's runs: done, running, failed (with the error), pending."""
-    from gancore.evaluation.compare import fmt
     from gancore.evaluation.runs import status_rows
+    from gancore.evaluation.tables import fmt
 
     rows = status_rows(folder)
     colours = {"done": "green", "running": "cyan", "failed": "red", "killed": "yellow",
@@ -326,7 +326,7 @@ def print_status(folder: Path) -> None:
 
 def print_comparison(comparison: Any) -> None:
     """The comparison table and the files written."""
-    from gancore.evaluation.compare import describe_settings
+    from gancore.evaluation.tables import describe_settings
 
     if comparison.multi_seed:
         headers, rows = comparison.stats_table(compact=True)

@@ -30,6 +30,7 @@ def plugins_cmd(
         details = [escape(p.error or (p.dist or ""))]
         details += [f"[yellow]clash:[/] {escape(c)}" for c in p.clashes]
         details += [f"override: {escape(o)}" for o in p.overrides]
+        details += [f"[cyan]shared name:[/] {escape(n)}" for n in p.shared]
         table.add_row(
             escape(p.name),
             escape(p.version or ""),
@@ -46,8 +47,8 @@ def list_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """List registered components, optionally of one KIND and matching PATTERN."""
-    from gancore.errors import GancoreError, suggest
-    from gancore.kinds import KINDS
+    from gancore.core.errors import GancoreError, suggest
+    from gancore.core.kinds import KINDS
 
     reg = registry()
     if kind is not None and kind not in KINDS:
@@ -77,7 +78,7 @@ def list_cmd(
 
 def _type_name(annotation: Any) -> str:
     text = getattr(annotation, "__name__", None) or str(annotation)
-    return text.replace("typing.", "").replace("gancore.recipe.refs.", "")
+    return text.replace("typing.", "").replace("gancore.core.refs.", "")
 
 
 def show_cmd(
@@ -177,8 +178,8 @@ def schema_cmd(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="write to FILE")] = None,
 ) -> None:
     """Write the JSON Schema of recipes, with every registered component."""
-    from gancore.io import atomic_write_text, check_writable
     from gancore.recipe import json_schema
+    from gancore.storage.io import atomic_write_text, check_writable
 
     if output is not None:
         check_writable(output, what="the -o file")

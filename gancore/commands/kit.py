@@ -44,7 +44,7 @@ def new_plugin_cmd(
 def _check(output: Path | None) -> None:
     """Refuse an unwritable ``-o`` before generating anything."""
     if output is not None:
-        from gancore.io import check_writable
+        from gancore.storage.io import check_writable
 
         check_writable(output, what="the -o file")
 
@@ -53,7 +53,7 @@ def _write(text: str, output: Path | None) -> None:
     if output is None:
         print(text, end="")
     else:
-        from gancore.io import atomic_write_text
+        from gancore.storage.io import atomic_write_text
 
         atomic_write_text(output, text, what="the -o file")
         console.print(f"wrote {output}", markup=False, highlight=False)
@@ -99,7 +99,7 @@ def kinds_cmd(
 
     _check(output or update)
     if update is not None:
-        from gancore.errors import GancoreError
+        from gancore.core.errors import GancoreError
 
         try:
             text = update.read_text(encoding="utf-8")

@@ -67,7 +67,7 @@ def sweep_cmd(
 ) -> None:
     """Tune with Optuna (TPE, random or grid; pruning), then re-run the best settings over
     seeds and report intervals and Holm-corrected verdicts."""
-    from gancore.errors import GancoreError
+    from gancore.core.errors import GancoreError
 
     if status is not None:
         if sweep_file is not None:
@@ -83,7 +83,7 @@ def sweep_cmd(
 
     require_optuna()  # before reading anything: one message naming gancore[sweep]
     if executor not in ("local", "slurm"):
-        from gancore.errors import suggest
+        from gancore.core.errors import suggest
 
         raise GancoreError(f"unknown executor {executor!r}{suggest(executor, ['local', 'slurm'])}",
                            key="--executor", hint="--executor local (default) or slurm")
@@ -138,7 +138,7 @@ def print_result(result: object) -> None:
 
 def print_status(folder: Path, storage: str | None) -> None:
     """Each trial: state, objective values, parameters, step; then the confirmation runs."""
-    from gancore.evaluation.compare import fmt
+    from gancore.evaluation.tables import fmt
     from gancore.sweep.storage import status_rows
 
     rows = status_rows(folder, storage)

@@ -108,10 +108,10 @@ def sample_cmd(
     ] = False,
 ) -> None:
     """Draw samples from CHECKPOINT (EMA weights when present)."""
-    from gancore import checkpoint as ckpt_mod
-    from gancore.io import check_writable, save_npy
+    from gancore.assembly import checkpoint as ckpt_mod
+    from gancore.plotting.figures import save_samples
+    from gancore.storage.io import check_writable, save_npy
     from gancore.train import sample as sample_mod
-    from gancore.train.plots import save_samples
 
     # every option is checked before the checkpoint is loaded or anything is drawn
     sample_mod.check_truncation(truncation)

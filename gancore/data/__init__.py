@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gancore._lazy import lazy_attributes
+from gancore.core.lazy import lazy_attributes
 
 _LAZY = {
     "Shapes": "gancore.data.shapes",

@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 import torch
 from torch.utils.data import Dataset
 
+from gancore.core.errors import RecipeError, suggest
 from gancore.data.transforms import Augmentation, resize_images, resolve_resize, to_signed
-from gancore.errors import RecipeError, suggest
 
 #: Environment variable naming the folder that holds gancore's datasets.
 DATA_ENV = "GANCORE_DATA"
@@ -159,10 +159,10 @@ def check_labels(labels: Any, num_classes: int | None, *, source: str | Path | N
 
     Every label must be a whole number in ``[0, num_classes)`` (only ``>= 0`` when
     ``num_classes`` is None); ``count``, when given, is the number of labels expected. One
-    :class:`~gancore.errors.DataError` names ``source`` (the label file) and the first
+    :class:`~gancore.core.errors.DataError` names ``source`` (the label file) and the first
     offending value with its position.
     """
-    from gancore.errors import DataError
+    from gancore.core.errors import DataError
 
     hint = "the label file is damaged or belongs to another dataset; restore the original"
     values = torch.as_tensor(labels)

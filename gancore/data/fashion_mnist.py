@@ -8,6 +8,9 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
+from gancore.core.errors import DataError
+from gancore.core.params import Degrees, Fraction, ImageSize, Limit
+from gancore.core.protocols import DataSpec
 from gancore.data.common import (
     DATA_ENV,
     InMemoryImages,
@@ -16,9 +19,6 @@ from gancore.data.common import (
 )
 from gancore.data.idx import read_idx
 from gancore.data.transforms import Augmentation, ResizeMode, resolve_resize
-from gancore.errors import DataError
-from gancore.params import Degrees, Fraction, ImageSize, Limit
-from gancore.protocols import DataSpec
 
 #: Where the Debian package ``dataset-fashion-mnist`` installs the files.
 SYSTEM_ROOT = Path("/usr/share/datasets/fashion-mnist")

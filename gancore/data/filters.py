@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch.utils.data import Dataset
 
-from gancore.errors import GancoreError, RecipeError
+from gancore.core.errors import GancoreError, RecipeError
 
 if TYPE_CHECKING:
+    from gancore.core.registry import ComponentEntry, Registry
     from gancore.recipe import Recipe
-    from gancore.registry import ComponentEntry, Registry
 
 #: Mixed into the recipe seed for the planted noise (so it differs from every other draw).
 NOISE_SEED = 0x6E6F697365
@@ -264,7 +264,7 @@ def check_indices(entry: ComponentEntry, out: Any, n: int, *, strict: bool = Fal
     """What a filter returned as int64 indices into its ``n`` items (a ContractError if not).
 
     ``strict`` (the conformance check) also refuses what is not a tensor (a list)."""
-    from gancore.contract import broken
+    from gancore.core.contract import broken
 
     what = f"{type(out).__module__}.{type(out).__qualname__}"
     if strict and not isinstance(out, torch.Tensor):
@@ -399,7 +399,7 @@ def prepare_training_data(
             out = filt(current, ctx)
         except GancoreError as exc:
             raise exc.located(source=recipe.source) from None
-        chosen = check_indices(registry.get("filter", spec.type), out, received)
+        chosen = check_indices(registry.get("filter", spec), out, received)
         step = FilterStep(key, spec.type, received, chosen, *_scores(filt, received),
                           source_indices=indices)
         if chosen.numel() < batch:

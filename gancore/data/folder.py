@@ -12,11 +12,11 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
+from gancore.core.errors import DataError, RecipeError
+from gancore.core.params import Degrees, Fraction, ImageSize, Limit
+from gancore.core.protocols import DataSpec
 from gancore.data.common import check_choice, check_positive, resolve_params
 from gancore.data.transforms import Augmentation, fit_image, to_signed
-from gancore.errors import DataError, RecipeError
-from gancore.params import Degrees, Fraction, ImageSize, Limit
-from gancore.protocols import DataSpec
 
 log = logging.getLogger("gancore.data")
 

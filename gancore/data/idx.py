@@ -11,7 +11,7 @@ from typing import IO
 
 import numpy as np
 
-from gancore.errors import DataError
+from gancore.core.errors import DataError
 
 #: IDX type code -> big-endian numpy dtype.
 IDX_DTYPES: dict[int, str] = {
@@ -98,7 +98,7 @@ def read_idx(path: str | Path, limit: int | None = None) -> np.ndarray:
     ``limit`` reads only the first ``limit`` entries along the first axis. Missing, damaged or
     truncated files, and headers that claim an impossible size (more data than the file can
     hold, an unknown type code, no or too many dimensions), raise
-    :class:`~gancore.errors.DataError` naming the file, before any large allocation.
+    :class:`~gancore.core.errors.DataError` naming the file, before any large allocation.
     """
     path = Path(path)
     try:
@@ -144,7 +144,7 @@ def write_idx(path: str | Path, array: np.ndarray, compress: bool | None = None)
     )
     if compress is None:
         compress = path.suffix == ".gz"
-    from gancore.io import atomic_write_bytes
+    from gancore.storage.io import atomic_write_bytes
 
     return atomic_write_bytes(path, gzip.compress(payload) if compress else payload,
                               what="the IDX file")

@@ -76,8 +76,8 @@ def save_dropped_grid(data: TrainingData, path: str | Path, max_images: int = 64
     """
     from PIL import Image
 
-    from gancore.io import save_image
-    from gancore.train.plots import image_grid
+    from gancore.plotting.figures import image_grid
+    from gancore.storage.io import save_image
 
     order = dropped_order(data)[:max_images]
     if order.numel() == 0:
@@ -99,8 +99,8 @@ def save_score_histogram(data: TrainingData, path: str | Path) -> int:
 
     Returns the number of panels drawn; writes nothing (0) when no filter gives scores.
     """
-    from gancore.io import save_figure
-    from gancore.train.plots import _figure
+    from gancore.plotting.figures import figure as _figure
+    from gancore.storage.io import save_figure
 
     steps = [s for s in data.steps if s.scores is not None]
     if not steps:

@@ -11,10 +11,10 @@ import torch
 from pydantic import Field
 from torch.utils.data import Dataset
 
+from gancore.core.errors import RecipeError
+from gancore.core.params import SampleCount, Scale, Seed, Spread
+from gancore.core.protocols import DataSpec
 from gancore.data.common import check_choice, check_positive, resolve_params, split_seed
-from gancore.errors import RecipeError
-from gancore.params import SampleCount, Scale, Seed, Spread
-from gancore.protocols import DataSpec
 
 R = TypeVar("R")
 

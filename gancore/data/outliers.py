@@ -25,10 +25,10 @@ import torch.nn.functional as F
 from pydantic import Field, field_validator
 from torch import nn
 
+from gancore.core.errors import GancoreError, RecipeError
+from gancore.core.params import BatchSize, Channels, LearningRate
+from gancore.core.registry import Params
 from gancore.data.filters import FilterContext
-from gancore.errors import GancoreError, RecipeError
-from gancore.params import BatchSize, Channels, LearningRate
-from gancore.registry import Params
 
 ARCH_VERSION = "1"
 #: Counts autoencoder trainings (a cached run trains none).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gancore.registry import Registry
+    from gancore.core.registry import Registry
 
 #: name -> (lazy factory, one-line summary)
 DATASETS: dict[str, tuple[str, str]] = {

@@ -8,6 +8,9 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from gancore.core.errors import RecipeError
+from gancore.core.params import Degrees, Fraction, ImageSize, SampleCount, Seed
+from gancore.core.protocols import DataSpec
 from gancore.data.common import (
     InMemoryImages,
     check_choice,
@@ -16,9 +19,6 @@ from gancore.data.common import (
     split_seed,
 )
 from gancore.data.transforms import Augmentation
-from gancore.errors import RecipeError
-from gancore.params import Degrees, Fraction, ImageSize, SampleCount, Seed
-from gancore.protocols import DataSpec
 
 #: The shapes, in label order.
 SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "cross")

@@ -9,6 +9,9 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import torch
 
+from gancore.core.errors import DataError
+from gancore.core.params import Degrees, Fraction, ImageSize, Limit, Resolution
+from gancore.core.protocols import DataSpec
 from gancore.data.common import (
     InMemoryImages,
     check_choice,
@@ -19,9 +22,6 @@ from gancore.data.common import (
 )
 from gancore.data.folder import ImageFiles
 from gancore.data.transforms import Augmentation, ResizeMode, resolve_resize
-from gancore.errors import DataError
-from gancore.params import Degrees, Fraction, ImageSize, Limit, Resolution
-from gancore.protocols import DataSpec
 
 
 def _root(root: str | None) -> Path:

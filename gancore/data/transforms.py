@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from gancore.errors import RecipeError, suggest
+from gancore.core.errors import RecipeError, suggest
 
 
 def to_signed(images: torch.Tensor) -> torch.Tensor:

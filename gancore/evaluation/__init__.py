@@ -8,7 +8,7 @@ package does not import torch.
 
 from __future__ import annotations
 
-from gancore._lazy import lazy_attributes
+from gancore.core.lazy import lazy_attributes
 
 _LAZY = {
     "EvalSettings": "gancore.evaluation.evaluator",

@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from gancore.errors import GancoreError, RecipeError
+from gancore.core.errors import GancoreError, RecipeError
 
 if TYPE_CHECKING:
     from gancore.assembly.build import GAN
-    from gancore.recipe.refs import ComponentSpec
-    from gancore.registry import Registry
+    from gancore.core.refs import ComponentSpec
+    from gancore.core.registry import Registry
 
 #: Default metrics for vector data (the 2D mixtures), used when the recipe keeps the default list.
 VECTOR_METRICS: tuple[str, ...] = ("modes", "f1", "fid")
@@ -113,8 +113,8 @@ def evaluate_checkpoint(
     registry: Registry | None = None,
 ) -> dict[str, Any]:
     """Evaluate a checkpoint (or run folder) with its EMA generator weights when present."""
-    from gancore.checkpoint import load
-    from gancore.plugins import get_registry
+    from gancore.assembly.checkpoint import load
+    from gancore.packs.loader import get_registry
 
     registry = registry or get_registry()
     file = checkpoint_path(path)
@@ -130,7 +130,7 @@ def evaluate_gan(
     """Score ``gan``'s generator against its recipe's real data; see the module docstring."""
     from gancore.metrics import EvalInputs, evaluate, required_fields
     from gancore.metrics.base import resolve_device
-    from gancore.plugins import get_registry
+    from gancore.packs.loader import get_registry
 
     s = settings or EvalSettings()
     registry = registry or get_registry()
@@ -148,7 +148,7 @@ def evaluate_gan(
     needs = required_fields(metrics.values())
     real = RealData(gan, registry, s.data_root, n, seed)
     _check_needs(metrics, real, gan)
-    from gancore.recipe.refs import as_spec
+    from gancore.core.refs import as_spec
 
     ext = as_spec("feature_extractor", s.extractor) if s.extractor else cfg.extractor
     extractor = None
@@ -195,8 +195,8 @@ def metric_names(
 ) -> list[ComponentSpec]:
     """The metrics to run as references: the requested ones, else the recipe's ``[eval]
     metrics`` (vector data with the default list: modes, f1, fid). One per metric name."""
+    from gancore.core.refs import as_spec
     from gancore.recipe import EvalSection
-    from gancore.recipe.refs import as_spec
 
     def refs(items: Sequence[Any]) -> list[ComponentSpec]:
         return [as_spec("metric", m.strip() if isinstance(m, str) else m)
@@ -223,10 +223,10 @@ def make_metric(
 ) -> Any:
     """Create the metric ``spec`` names, its parameters updated by ``options``; a ``seed``
     parameter the reference leaves out gets the evaluation seed."""
-    from gancore.recipe.refs import as_spec
+    from gancore.core.refs import as_spec
 
     spec = as_spec("metric", spec)
-    entry = registry.get("metric", spec.type, key="eval.metrics")
+    entry = registry.get("metric", spec, key="eval.metrics")
     params = {**spec.params(), **(options or {})}
     if "seed" in entry.params_model().model_fields:
         params.setdefault("seed", seed)
@@ -336,7 +336,7 @@ class RealData:
     ) -> None:
         self.registry = registry
         self.type = gan.recipe.data.type
-        self.entry = registry.get("dataset", self.type, key="data.type")
+        self.entry = registry.get("dataset", self, key="data.type")
         self.fields = self.entry.params_model().model_fields
         self.base = gan.recipe.data.params()
         if data_root is not None and "root" in self.fields:
@@ -351,13 +351,13 @@ class RealData:
         self._y: torch.Tensor | None = None
 
     def _create(self, params: dict[str, Any]) -> Any:
-        from gancore.registry import params_to_kwargs, validate_params
+        from gancore.core.registry import params_to_kwargs, validate_params
 
         validated = validate_params(self.entry, params, key="data")
         try:
             return self.entry.create(**params_to_kwargs(validated))
         except OSError as exc:
-            from gancore.errors import DataError
+            from gancore.core.errors import DataError
 
             raise DataError(f"cannot read the dataset: {exc}", key="data") from None
 

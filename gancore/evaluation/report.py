@@ -15,9 +15,11 @@ import html
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gancore.evaluation.figures import loss_bands_png, sample_png
+from gancore.evaluation.tables import describe_budget, describe_settings
+
 if TYPE_CHECKING:
-    from gancore.evaluation.compare import Comparison
-    from gancore.registry import Registry
+    from gancore.evaluation.gather import Comparison
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
@@ -87,17 +89,9 @@ def _table(headers: list[str], rows: list[list[str]], table_id: str,
             f"<tbody>{''.join(body)}</tbody></table>")
 
 
-def render(comparison: Comparison, registry: Registry | None = None,
+def render(comparison: Comparison, registry: object = None,
            losses_png: bytes | None = None) -> str:
-    """The report page as a string."""
-    from gancore.evaluation.compare import (
-        describe_budget,
-        describe_settings,
-        first_runs,
-        loss_bands_png,
-        sample_png,
-    )
-
+    """The report page as a string (from ``comparison`` alone; ``registry`` is unused)."""
     s = comparison.settings
     parts = [
         "<!doctype html>",
@@ -128,7 +122,7 @@ def render(comparison: Comparison, registry: Registry | None = None,
 
     # variants and their differences from the baseline
     parts.append("<h2>Variants</h2><ul id=\"variants\">")
-    for r in first_runs(comparison.results):
+    for r in comparison.first_runs():
         name = r.entry.name
         what = r.entry.recipe or str(r.entry.run)
         desc = f" — {_e(r.entry.description)}" if r.entry.description else ""
@@ -180,7 +174,7 @@ def render(comparison: Comparison, registry: Registry | None = None,
         for r in runs:
             hidden = "" if r.seed == seeds[0] or len(seeds) == 1 else " hidden"
             imgs.append(f'<img class="sample" data-seed="{_e(r.seed)}"{hidden} '
-                        f'alt="samples of {_e(r.id)}" src="{data_uri(sample_png(r, registry))}">')
+                        f'alt="samples of {_e(r.id)}" src="{data_uri(sample_png(r))}">')
         parts.append(f'<figure data-variant="{_e(name)}"><figcaption>{_e(name)} (step '
                      f'{_e(runs[0].evaluation.get("step"))})</figcaption>{"".join(imgs)}'
                      "</figure>")
@@ -195,10 +189,10 @@ def render(comparison: Comparison, registry: Registry | None = None,
     return "\n".join(parts) + "\n"
 
 
-def write_report(comparison: Comparison, path: Path, *, registry: Registry | None = None,
+def write_report(comparison: Comparison, path: Path, *, registry: object = None,
                  losses_png: bytes | None = None) -> Path:
-    """Write ``report.html`` atomically."""
-    from gancore.io import atomic_write_text
+    """Write ``report.html`` atomically (from ``comparison`` alone)."""
+    from gancore.storage.io import atomic_write_text
 
-    return atomic_write_text(path, render(comparison, registry, losses_png),
+    return atomic_write_text(path, render(comparison, losses_png=losses_png),
                              what="the HTML report")

@@ -43,13 +43,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
 
 if TYPE_CHECKING:
     from gancore.assembly.build import GAN
+    from gancore.core.registry import Registry
     from gancore.evaluation.evaluator import EvalSettings
     from gancore.evaluation.study import Entry
-    from gancore.registry import Registry
 
 LAST = "last.safetensors"
 STATE_DIR = "state"
@@ -117,7 +117,7 @@ def read_state(path: Path) -> dict[str, Any] | None:
 
 
 def write_state(path: Path, state: dict[str, Any]) -> None:
-    from gancore.io import atomic_write_text
+    from gancore.storage.io import atomic_write_text
 
     atomic_write_text(path, json.dumps(state, indent=2, default=json_default) + "\n",
                       what="the run's state")
@@ -233,7 +233,7 @@ def run_lock(spec: RunSpec) -> Any:
 
 def _write_unless_held(spec: RunSpec, state: dict[str, Any]) -> bool:
     """Write ``state`` as ``spec``'s record if no other process holds the run; whether it did."""
-    from gancore.errors import BusyError
+    from gancore.core.errors import BusyError
 
     try:
         with run_lock(spec).acquire(wait=0):
@@ -257,7 +257,7 @@ def eval_key(settings: EvalSettings, checkpoint: Path | None) -> str:
 # -- training, loading, summaries --------------------------------------------------------------
 def stale(last: Path, recipe: str, overrides: list[str], registry: Registry) -> list[str]:
     """Differences between a run's recorded recipe and the requested one."""
-    from gancore.checkpoint import read
+    from gancore.assembly.checkpoint import read
     from gancore.recipe import load_recipe, resolve
     from gancore.recipe.diff import recipe_differences
 
@@ -343,7 +343,7 @@ def stop_reason(run: Path) -> str | None:
     stops = [r for r in read_records(run) if r.get("event") == "stop"]
     if not stops:
         return None
-    from gancore.checkpoint import read
+    from gancore.assembly.checkpoint import read
 
     try:
         step = read(run / LAST, tensors=False).step
@@ -378,7 +378,7 @@ def run_task(task: Task, echo: Callable[[str], None] | None = None) -> dict[str,
     The run folder's lock is held throughout. When another process holds it, the run is
     returned as ``held`` (nothing read or written), or waited for with ``task.wait``.
     """
-    from gancore.errors import BusyError
+    from gancore.core.errors import BusyError
 
     echo = echo or (lambda text: None)
     lock = run_lock(task.spec)
@@ -455,7 +455,7 @@ def _check_source(spec: RunSpec, state: dict[str, Any]) -> None:
 
 
 def _step(spec: RunSpec) -> int | None:
-    from gancore.checkpoint import read
+    from gancore.assembly.checkpoint import read
 
     try:
         return read(checkpoint_of(spec), tensors=False).step
@@ -464,9 +464,9 @@ def _step(spec: RunSpec) -> int | None:
 
 
 def _work(task: Task, state: dict[str, Any], echo: Callable[[str], None]) -> dict[str, Any]:
-    from gancore.checkpoint import load
+    from gancore.assembly.checkpoint import load
     from gancore.evaluation.evaluator import evaluate_gan, has_ema
-    from gancore.plugins import get_registry
+    from gancore.packs.loader import get_registry
 
     spec = task.spec
     registry = get_registry()
@@ -482,7 +482,7 @@ def _work(task: Task, state: dict[str, Any], echo: Callable[[str], None]) -> dic
         ckpt = checkpoint_of(spec)
     stopped = stop_reason(spec.run) if spec.recipe is not None else None
     if not spec.evaluate or stopped:
-        from gancore.checkpoint import read
+        from gancore.assembly.checkpoint import read
 
         return {"checkpoint": str(ckpt), "step": read(ckpt, tensors=False).step,
                 "trained": trained, "summary": run_summary(read_records(spec.run)),
@@ -553,7 +553,7 @@ class LocalExecutor:
     name = "local"
 
     def __init__(self, jobs: int, echo: Callable[[str], None] | None = None) -> None:
-        from gancore.train.threads import default_threads
+        from gancore.core.threads import default_threads
 
         self.jobs = jobs
         self.threads = default_threads(jobs=jobs)
@@ -608,7 +608,7 @@ class LocalExecutor:
 def _lost(task: Task, error: str) -> dict[str, Any]:
     """Record a run whose process ended without recording its own state (unless another
     process holds the run by now: the record is its to write)."""
-    from gancore.errors import BusyError
+    from gancore.core.errors import BusyError
 
     try:
         with run_lock(task.spec).acquire(wait=0):

@@ -38,7 +38,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from gancore.errors import GancoreError, RecipeError
+from gancore.core.errors import GancoreError, RecipeError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -167,7 +167,7 @@ class Study:
 
         entry = next((e for e in self.entries if e.name == variant), None)
         if entry is None:
-            from gancore.errors import suggest
+            from gancore.core.errors import suggest
 
             names = [e.name for e in self.entries]
             raise GancoreError(f"no variant {variant!r}{suggest(variant, names)}",
@@ -197,8 +197,8 @@ def is_study_file(path: str | Path) -> bool:
 
 def load_study(path: str | Path) -> Study:
     """Read and validate a study file; errors name the file and the offending key."""
+    from gancore.core.registry import validation_error
     from gancore.recipe import find_recipe, read_toml
-    from gancore.registry import validation_error
 
     file = Path(path)
     data = read_toml(file)
@@ -232,7 +232,7 @@ def load_study(path: str | Path) -> Study:
                              train_only=table == "pretrain"))
     _check_sources(parsed, file)
     if meta.baseline is not None and meta.baseline not in parsed.variants:
-        from gancore.errors import suggest
+        from gancore.core.errors import suggest
 
         names = list(parsed.variants)
         raise RecipeError(f"the baseline {meta.baseline!r} is not a variant"
@@ -246,7 +246,7 @@ _WHAT = {"variants": "variant", "pretrain": "pretrain run"}
 
 def _check_sources(parsed: StudyFile, file: Path) -> None:
     """Refuse names used twice, ``init_from`` naming nothing or itself, and cycles."""
-    from gancore.errors import suggest
+    from gancore.core.errors import suggest
 
     for name in parsed.pretrain:
         if name in parsed.variants:

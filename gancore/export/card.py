@@ -18,7 +18,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from gancore.errors import ExportError
+from gancore.core.errors import ExportError
 
 #: How each metric of ``gancore eval`` is called in the card.
 METRIC_NAMES = {

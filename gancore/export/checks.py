@@ -4,7 +4,7 @@ Every exported file is run (onnxruntime for ONNX, the loaded program for ``torch
 fixed latents at two batch sizes, one with the truncation input in use, and its output is
 compared with what gancore's generator makes from the same inputs. Every value must lie within
 ``atol + rtol * |gancore's value|`` (:class:`Tolerance`); anything else is an
-:class:`~gancore.errors.ExportError` saying by how much it differs.
+:class:`~gancore.core.errors.ExportError` saying by how much it differs.
 
 When the generator as a whole cannot be exported (or its export does not match), each component
 (the ``MadeBy`` records the builder leaves on the modules it makes) is exported on its own, with
@@ -26,9 +26,9 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from gancore.errors import ExportError
+from gancore.core.errors import ExportError
+from gancore.core.registry import MadeBy, made_by
 from gancore.export.model import MAX_BATCH, TRACE_BATCH, Signature, reference
-from gancore.registry import MadeBy, made_by
 
 #: (batch size, truncation) of the check's cases; the first keeps z as it is.
 CASES: tuple[tuple[int, float], ...] = ((1, math.inf), (6, 0.8))

@@ -198,19 +198,4 @@ def reference(generator: nn.Module, signature: Signature,
     return generate(SimpleNamespace(generator=generator), z, labels)
 
 
-class NoDiscriminator(nn.Module):
-    """The discriminator of a GAN loaded from an export: there is none, and using it says so."""
-
-    def __init__(self, source: str | None = None) -> None:
-        super().__init__()
-        self.source = source
-
-    def forward(self, *args: Any, **kwargs: Any) -> torch.Tensor:
-        from gancore.errors import CheckpointError
-
-        raise CheckpointError(
-            "this GAN was loaded from an exported generator, which has no discriminator",
-            source=self.source,
-            hint="use the training checkpoint (e.g. the run's last.safetensors) for anything "
-            "that needs the discriminator",
-        )
+from gancore.assembly.checkpoint import NoDiscriminator  # noqa: E402,F401

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from gancore.errors import ExportError
+from gancore.core.errors import ExportError
 
 FORMAT = "onnx"
 LABEL = "ONNX"

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gancore.errors import CheckpointError, ExportError, GancoreError, suggest
+from gancore.core.errors import CheckpointError, ExportError, GancoreError, suggest
 from gancore.export import folder as folder_mod
 from gancore.export.checks import Tolerance
 
 if TYPE_CHECKING:
-    from gancore.registry import Registry
+    from gancore.core.registry import Registry
 
 #: The formats ``--format`` takes; ``safetensors`` (the weights and the card) is always written.
 FORMATS = ("safetensors", "onnx", "torch-export")
@@ -126,9 +126,9 @@ def export(
     for b in backends:
         b.require()
 
-    from gancore import checkpoint as ckpt_mod
+    from gancore.assembly import checkpoint as ckpt_mod
     from gancore.export import card as card_mod
-    from gancore.plugins import get_registry
+    from gancore.packs.loader import get_registry
 
     registry = registry or get_registry()
     src = source_file(checkpoint)
@@ -175,12 +175,12 @@ def _write(stage: Path, gan: Any, ckpt: Any, src: Path, chosen: list[str], backe
            license: str, registry: Registry, say: Callable[[str], None]) -> dict[str, Any]:
     import torch
 
-    from gancore import __version__
-    from gancore import checkpoint as ckpt_mod
+    from gancore.assembly import checkpoint as ckpt_mod
+    from gancore.core.version import __version__
     from gancore.export import card as card_mod
     from gancore.export.checks import check, describe_faults, dynamic_shapes, find_faults, reason
     from gancore.export.model import TRACE_BATCH, frozen_copy, signature_of, wrap
-    from gancore.io import atomic_write_text
+    from gancore.storage.io import atomic_write_text
 
     generator = gan.generator.eval()
     sig = signature_of(gan, truncation=truncation)
@@ -237,7 +237,7 @@ def _write(stage: Path, gan: Any, ckpt: Any, src: Path, chosen: list[str], backe
         files[b.FORMAT] = b.FILENAME
 
     say("drawing the sample grid")
-    from gancore.train.plots import save_samples
+    from gancore.plotting.figures import save_samples
     from gancore.train.sample import sample_images
 
     n = GRID_SAMPLES if sig.is_image else SCATTER_SAMPLES

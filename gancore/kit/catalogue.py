@@ -18,8 +18,8 @@ from typing import Any
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from gancore.kinds import KINDS, load_object
-from gancore.registry import ComponentEntry, Registry
+from gancore.core.kinds import KINDS, load_object
+from gancore.core.registry import ComponentEntry, Registry
 
 
 def type_name(tp: Any) -> str:
@@ -136,8 +136,8 @@ def components_markdown(registry: Registry, origins: Iterable[str] | None = None
 
 
 def hookspecs() -> list[Any]:
-    """The hook specification functions of :mod:`gancore.hookspecs`, in source order."""
-    from gancore import hookspecs as module
+    """The hook specification functions of :mod:`gancore.packs.hookspecs`, in source order."""
+    from gancore.packs import hookspecs as module
 
     specs = [
         obj
@@ -185,7 +185,7 @@ def _protocol_doc(target: str) -> str:
 
 
 def kinds_markdown() -> str:
-    """The authoring reference: for every kind in :data:`gancore.kinds.KINDS`, where it
+    """The authoring reference: for every kind in :data:`gancore.core.kinds.KINDS`, where it
     appears in a recipe, its protocol, what the framework supplies, what is checked on every
     product and by ``check_pack``, and a minimal example."""
     lines = [
@@ -236,9 +236,9 @@ def kinds_markdown() -> str:
 
 
 def points_markdown() -> list[str]:
-    """The extension points of the training step (:data:`gancore.kinds.POINTS`): when each is
+    """The extension points of the training step (:data:`gancore.core.kinds.POINTS`): when each is
     called, what it returns, the built-in techniques on it and a minimal method."""
-    from gancore.kinds import POINTS
+    from gancore.core.kinds import POINTS
 
     lines = ["The extension points, in the order a training step reaches them (a technique "
              "implements one or more; `check_pack` calls each it implements on a tiny run):",
@@ -255,7 +255,7 @@ def points_markdown() -> list[str]:
 
 def with_kinds_reference(text: str, source: str = "docs/plugins.md") -> str:
     """``text`` with the part between :data:`KINDS_BEGIN` and :data:`KINDS_END` regenerated."""
-    from gancore.errors import GancoreError
+    from gancore.core.errors import GancoreError
 
     start, end = text.find(KINDS_BEGIN), text.find(KINDS_END)
     if start < 0 or end < start:

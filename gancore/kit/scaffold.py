@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
 from gancore.kit import templates
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*([-_][a-z0-9]+)*$")
@@ -49,7 +49,7 @@ class PackNames:
 
 def render(names: PackNames) -> dict[str, str]:
     """Relative path -> file content of the new pack."""
-    from gancore import __version__
+    from gancore.core.version import __version__
 
     major_minor = ".".join(__version__.split(".")[:2])
     values = {**vars(names), "gancore_version": major_minor}
@@ -66,7 +66,7 @@ def new_plugin(name: str, directory: Path | str = ".", *, force: bool = False) -
     written into a temporary folder renamed into place at the end, so a failure (a full disk,
     say) leaves nothing behind; with ``force`` each file is replaced atomically.
     """
-    from gancore.io import atomic_write_text, check_writable_dir, staged_folder
+    from gancore.storage.io import atomic_write_text, check_writable_dir, staged_folder
 
     names = PackNames.from_name(name)
     root = Path(directory) / names.folder

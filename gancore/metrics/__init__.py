@@ -7,7 +7,7 @@ by FID, KID, precision/recall and density/coverage. Attributes are imported lazi
 
 from __future__ import annotations
 
-from gancore._lazy import lazy_attributes
+from gancore.core.lazy import lazy_attributes
 
 _LAZY = {
     "EvalInputs": "base",

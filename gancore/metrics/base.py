@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
 
 if TYPE_CHECKING:
     import torch
@@ -91,7 +91,7 @@ def resolve_device(device: str) -> torch.device:
 
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    from gancore.params import check_device
+    from gancore.core.params import check_device
 
     check_device(device)  # a device name this machine has, or one message
     return torch.device(device)

@@ -20,9 +20,9 @@ from typing import Any, ClassVar
 
 import torch
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
+from gancore.core.params import Epsilon
 from gancore.metrics.base import EvalInputs, metric_key, require
-from gancore.params import Epsilon
 
 
 def decision_threshold(loss: Any) -> float | None:

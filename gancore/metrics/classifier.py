@@ -22,9 +22,9 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
+from gancore.core.params import BatchSize, Channels, Device, Fraction, SampleCount, Seed
 from gancore.metrics.base import resolve_device
-from gancore.params import BatchSize, Channels, Device, Fraction, SampleCount, Seed
 from gancore.storage.cache import (
     entry_key,
     fill_lock,

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
 from gancore.metrics.base import EvalInputs, metric_key, require
 
 

@@ -25,9 +25,9 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.inception import Inception3, InceptionA, InceptionC, InceptionE
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
+from gancore.core.params import BatchSize, Device
 from gancore.metrics.base import resolve_device
-from gancore.params import BatchSize, Device
 
 ENV_VAR = "GANCORE_INCEPTION_WEIGHTS"
 WEIGHTS_URLS = (

@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar
 import torch
 from pydantic import Field
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
 from gancore.metrics.base import EvalInputs, metric_key, require
 
 

@@ -14,9 +14,9 @@ import torch
 from pydantic import Field
 from torchmetrics.image.kid import poly_mmd
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
+from gancore.core.params import Seed, Target
 from gancore.metrics.base import EvalInputs, metric_key, require
-from gancore.params import Seed, Target
 
 
 def kernel_inception_distance(

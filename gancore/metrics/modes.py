@@ -12,9 +12,9 @@ from typing import Any, ClassVar
 
 import torch
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
+from gancore.core.params import Scale
 from gancore.metrics.base import EvalInputs, require
-from gancore.params import Scale
 
 RING_STD = 0.01
 GRID_STD = 0.05

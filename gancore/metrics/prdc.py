@@ -16,9 +16,9 @@ from typing import Any, ClassVar
 
 import torch
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
+from gancore.core.params import Neighbours
 from gancore.metrics.base import EvalInputs, metric_key, require
-from gancore.params import Neighbours
 
 #: Rows of the distance matrix computed at once (2048 × 10k floats is 80 MB).
 CHUNK = 2048

@@ -41,7 +41,7 @@ def cache_dir() -> Path:
 
 def save_atomic(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> Path:
     """Write ``tensors`` and string ``metadata`` to a safetensors file, atomically."""
-    from gancore.io import atomic_write_bytes
+    from gancore.storage.io import atomic_write_bytes
 
     data = save({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, metadata)
     return atomic_write_bytes(path, data, what="the statistics cache file")

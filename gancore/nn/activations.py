@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from gancore.params import Factor
+from gancore.core.params import Factor
 
 
 def relu(inplace: bool = False) -> nn.Module:

@@ -9,7 +9,7 @@ from pydantic import Field
 from torch import nn
 
 from gancore.assembly.context import BuildContext
-from gancore.recipe.refs import WeightNormSpec
+from gancore.core.refs import WeightNormSpec
 
 
 class SelfAttention(nn.Module):

@@ -7,10 +7,10 @@ from typing import Literal
 from torch import nn
 
 from gancore.assembly.context import BuildContext
+from gancore.core.params import Channels, Kernel, Probability, Resolution
+from gancore.core.refs import ActivationSpec, NormSpec, WeightNormSpec
 from gancore.nn.dense_conv import ProjectionConvTranspose2d
 from gancore.nn.layers import SeqBlock, default_bias, norm_act
-from gancore.params import Channels, Kernel, Probability, Resolution
-from gancore.recipe.refs import ActivationSpec, NormSpec, WeightNormSpec
 
 
 class Dense(SeqBlock):

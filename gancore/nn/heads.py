@@ -6,10 +6,10 @@ import torch
 from torch import nn
 
 from gancore.assembly.context import BuildContext
+from gancore.core.params import Channels, Kernel
+from gancore.core.refs import ActivationSpec, NormSpec, WeightNormSpec
 from gancore.nn.dense_conv import WindowConv2d
 from gancore.nn.layers import SeqBlock, norm_act
-from gancore.params import Channels, Kernel
-from gancore.recipe.refs import ActivationSpec, NormSpec, WeightNormSpec
 
 
 class ToImage(SeqBlock):

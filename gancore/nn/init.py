@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from gancore.contract import keeps_init
-from gancore.params import Scale
+from gancore.core.contract import keeps_init
+from gancore.core.params import Scale
 
 _WEIGHTED = (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm, nn.InstanceNorm2d)

@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from gancore.assembly.context import BuildContext
-from gancore.contract import is_conditional
-from gancore.recipe.refs import ActivationSpec, NormSpec
+from gancore.core.contract import is_conditional
+from gancore.core.refs import ActivationSpec, NormSpec
 
 
 class SeqBlock(nn.Sequential):

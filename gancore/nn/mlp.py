@@ -5,9 +5,9 @@ from __future__ import annotations
 from torch import nn
 
 from gancore.assembly.context import BuildContext
+from gancore.core.params import Channels
+from gancore.core.refs import ActivationSpec, NormSpec, WeightNormSpec
 from gancore.nn.layers import SeqBlock, default_bias, norm_act
-from gancore.params import Channels
-from gancore.recipe.refs import ActivationSpec, NormSpec, WeightNormSpec
 
 
 class Linear(SeqBlock):

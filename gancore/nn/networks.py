@@ -10,10 +10,10 @@ from torch.nn import functional as F
 
 from gancore.assembly.context import BuildContext, ref_name
 from gancore.assembly.sequence import assemble, make_block, next_resolution, resolution_hint
-from gancore.errors import RecipeError
+from gancore.core.errors import RecipeError
+from gancore.core.params import Channels, EmbedDim
+from gancore.core.refs import ActivationSpec, BlockSpec, InitSpec, NormSpec, WeightNormSpec
 from gancore.nn.class_head import ClassHead, ClassHeadType
-from gancore.params import Channels, EmbedDim
-from gancore.recipe.refs import ActivationSpec, BlockSpec, InitSpec, NormSpec, WeightNormSpec
 
 
 def _apply_init(ctx: BuildContext, network: nn.Module, init: InitSpec | str, key: str) -> None:

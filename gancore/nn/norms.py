@@ -8,8 +8,8 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from gancore.contract import KEEP_INIT
-from gancore.params import Chance, Channels, Epsilon
+from gancore.core.contract import KEEP_INIT
+from gancore.core.params import Chance, Channels, Epsilon
 
 
 def batch(

@@ -7,9 +7,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from gancore.assembly.context import BuildContext
+from gancore.core.params import Channels
+from gancore.core.refs import ActivationSpec, NormSpec, WeightNormSpec
 from gancore.nn.layers import apply_norm
-from gancore.params import Channels
-from gancore.recipe.refs import ActivationSpec, NormSpec, WeightNormSpec
 
 
 class ResidualUp(nn.Module):

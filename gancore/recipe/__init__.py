@@ -1,13 +1,14 @@
 """Recipes: TOML files that name registered components and their parameters.
 
 The pipeline, one module a stage: :mod:`~gancore.recipe.schema` (the static models),
-:mod:`~gancore.recipe.refs` (component references), :mod:`~gancore.recipe.load` (TOML,
+:mod:`~gancore.core.refs` (component references), :mod:`~gancore.recipe.load` (TOML,
 ``extends``, ``--set``, stage-one validation), :mod:`~gancore.recipe.resolve` (stage two: each
 component validated once against the registry) and :mod:`~gancore.recipe.jsonschema`.
 """
 
 from __future__ import annotations
 
+from gancore.core.refs import SPEC_KINDS, SPECS, ComponentSpec, as_spec
 from gancore.recipe.jsonschema import json_schema
 from gancore.recipe.load import (
     apply_override,
@@ -21,7 +22,6 @@ from gancore.recipe.load import (
     recipe_dirs,
     validate_recipe,
 )
-from gancore.recipe.refs import SPEC_KINDS, SPECS, ComponentSpec, as_spec
 from gancore.recipe.resolve import check_requires, resolve, resolve_spec
 from gancore.recipe.schema import EvalSection, Recipe, RecipeMeta, TrainSection
 

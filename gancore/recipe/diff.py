@@ -62,13 +62,32 @@ def _same_form(a: Any, b: Any) -> tuple[Any, Any]:
 _UNSET = "<unset>"
 
 
+BUILTIN_PREFIX = "builtin:"
+
+
+def _builtin_bare(value: Any) -> Any:
+    """``value`` with ``builtin:name`` written ``name`` at any depth: a bare name in a recipe of
+    an earlier version (or in a checkpoint of one) meant gancore's own component."""
+    if isinstance(value, str) and value.startswith(BUILTIN_PREFIX):
+        return value[len(BUILTIN_PREFIX):]
+    if isinstance(value, dict):
+        return {k: _builtin_bare(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_builtin_bare(v) for v in value]
+    return value
+
+
 def recipe_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """``key: old -> new`` for every setting that differs, ignoring :data:`RESUMABLE_KEYS`.
+
+    Component names compare qualified (``gancore-extras:lecam`` is not ``lecam``), except that
+    ``builtin:x`` and a bare ``x`` are one name (the recipes of earlier versions wrote them
+    bare).
 
     A component of another type is its ``type`` line and the settings of the new one (those
     of the old type alone are left out); a component on one side only is one line.
     """
-    old, new = _same_form(old, new)
+    old, new = _same_form(_builtin_bare(old), _builtin_bare(new))
     a, b = flatten_dict(old), flatten_dict(new)
     components = sorted({k[: -len(".type")] for k in (*a, *b) if k.endswith(".type")}, key=len)
     out: list[str] = []

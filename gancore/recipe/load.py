@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gancore.errors import GancoreError, RecipeError, suggest
+from gancore.core.errors import GancoreError, RecipeError, suggest
 from gancore.recipe.schema import Recipe
 
 if sys.version_info >= (3, 11):
@@ -34,7 +34,7 @@ Origins = dict[tuple[str | int, ...], str]
 
 
 def _shown(path: tuple[str | int, ...]) -> str | None:
-    from gancore.registry import loc_to_key
+    from gancore.core.registry import loc_to_key
 
     key = loc_to_key(tuple(p if isinstance(p, int) else _clip(str(p), 40) for p in path))
     return key or None
@@ -116,7 +116,7 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 def recipe_dirs() -> list[Path]:
     """Folders of the recipes bundled with gancore and plugin packs."""
-    from gancore.plugins import get_registry
+    from gancore.packs.loader import get_registry
 
     return [Path(p) for _, p in get_registry().recipe_dirs]
 
@@ -325,7 +325,7 @@ def validate_recipe(
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as exc:
-        from gancore.registry import validation_error
+        from gancore.core.registry import validation_error
 
         loc = tuple(exc.errors()[0]["loc"])
         source = source_of(origins, loc, source)
@@ -409,8 +409,8 @@ def load_recipe(
 def _migrated(data: dict[str, Any], origin: str | None, origins: Origins | None,
               carried: tuple[list[Any], dict[int, str]]) -> Recipe:
     """Stage one after the old ``[train]`` flags became techniques (with notes on them)."""
+    from gancore.core.requirements import Finding
     from gancore.recipe.migrate import migrate_dict, pop_deprecations
-    from gancore.recipe.requirements import Finding
 
     legacy_source = source_of(origins, ("train",), origin) if origins else origin
     data = migrate_dict(data, source=legacy_source)

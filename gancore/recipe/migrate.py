@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gancore.errors import RecipeError
+from gancore.core.errors import RecipeError
 
 #: The version the old flags go away in.
 REMOVED_IN = "0.5"
@@ -100,7 +100,7 @@ class Deprecation:
                 f"technique {self.technique!r}")
 
     def hint(self) -> str:
-        from gancore.recipe.refs import inline_toml
+        from gancore.core.refs import inline_toml
 
         return f"write train.techniques = [{inline_toml(self.entry)}] instead"
 

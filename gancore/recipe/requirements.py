@@ -25,82 +25,22 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from gancore.errors import GancoreError, RecipeError
+from gancore.core.errors import GancoreError
+from gancore.core.requirements import (  # noqa: F401  (the author API's spelling too)
+    BATCH_NORMS,
+    Finding,
+    RecipeDeprecationWarning,
+    Requirement,
+    RequirementWarning,
+    batch_norm_in,
+    output_penalty_on_batch_norm,
+    unlabelled_data,
+)
 
 if TYPE_CHECKING:
     from gancore.recipe.schema import Recipe
-
-Level = Literal["warning", "error"]
-
-#: Top-level recipe sections a requirement's key may start with.
-SECTIONS = ("recipe", "seed", "data", "generator", "discriminator", "loss", "penalty",
-            "augment", "train", "eval")
-
-
-class RequirementWarning(UserWarning):
-    """A recipe joins components with a known hazard (see :mod:`gancore.recipe.requirements`)."""
-
-
-class RecipeDeprecationWarning(FutureWarning):
-    """A recipe uses a key that goes away in a later version (it still works)."""
-
-
-@dataclass(frozen=True)
-class Requirement:
-    """A condition a component puts on the rest of the recipe.
-
-    ``when(facts, params)`` is true when the recipe has the problem (``facts``: a
-    :class:`RecipeFacts`; ``params``: the component's validated parameters). ``key`` is the
-    recipe key at fault (``discriminator.norm``), ``message`` what goes wrong, ``fix`` what to
-    change; ``level`` is ``"warning"`` (a known hazard) or ``"error"`` (cannot work).
-    """
-
-    key: str
-    when: Callable[[RecipeFacts, Any], bool]
-    #: what goes wrong; a callable ``(facts, params) -> str`` may name the recipe's parts
-    message: str | Callable[[RecipeFacts, Any], str]
-    fix: str
-    level: Level = "warning"
-
-    def check_key(self) -> str | None:
-        """Why :attr:`key` cannot be a recipe key, or None."""
-        from gancore.recipe.schema import EvalSection, TrainSection
-
-        head, _, rest = self.key.partition(".")
-        head = head.split("[")[0]
-        if head not in SECTIONS:
-            return f"{self.key!r} is not a recipe key (sections: {', '.join(SECTIONS)})"
-        if head in ("train", "eval") and rest:
-            model = TrainSection if head == "train" else EvalSection
-            field_name = rest.split(".")[0].split("[")[0]
-            if field_name not in model.model_fields:
-                from gancore.errors import suggest
-
-                return (f"{self.key!r} is not a recipe key ([{head}] has no "
-                        f"{field_name!r}{suggest(field_name, list(model.model_fields))})")
-        return None
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A requirement that a recipe does not meet (or a deprecated key it uses)."""
-
-    level: str  # "error", "warning" or "deprecated"
-    component: str  # "penalty[0] (lecam)", or the deprecated key
-    key: str
-    message: str
-    fix: str
-    source: str | None = None
-
-    def text(self) -> str:
-        """``penalty[0] (lecam): message; fix`` (the component first, then the fix)."""
-        return f"{self.component}: {self.message}; {self.fix}"
-
-    def error(self) -> RecipeError:
-        return RecipeError(self.message, source=self.source, key=self.key, hint=self.fix)
 
 
 class RecipeFacts:
@@ -123,7 +63,7 @@ class RecipeFacts:
 
     def components(self, kind: str, under: str = "") -> list[tuple[str, str]]:
         """``(key, name)`` of every component of ``kind`` under the key prefix ``under``."""
-        from gancore.recipe.resolve import iter_references
+        from gancore.recipe.walk import iter_references
 
         return [(key, spec.type) for k, key, spec in iter_references(self.recipe)
                 if k == kind and (not under or key == under or key.startswith(under + "."))]
@@ -152,10 +92,10 @@ class RecipeFacts:
     def num_classes(self) -> int:
         """The data's class count, from the dataset's ``describe()`` (0: unlabelled)."""
         if self._classes is None:
-            from gancore.registry import params_of, params_to_kwargs
+            from gancore.core.registry import params_of, params_to_kwargs
 
             recipe = self.recipe
-            entry = self.registry.get("dataset", recipe.data.type, key="data.type")
+            entry = self.registry.get("dataset", recipe.data, key="data.type")
             params = params_of(entry, recipe.data, key="data", source=recipe.source)
             describe = getattr(entry.load(), "describe", None)
             spec = describe(**params_to_kwargs(params)) if callable(describe) else None
@@ -165,32 +105,6 @@ class RecipeFacts:
     @property
     def labelled(self) -> bool:
         return self.num_classes > 0
-
-
-# -- predicates for the common cases ------------------------------------------------------------
-BATCH_NORMS = ("batch", "conditional_batch")
-
-
-def batch_norm_in(network: str) -> Callable[[RecipeFacts, Any], bool]:
-    """True when ``network`` (``"discriminator"``) uses batch norm anywhere."""
-    return lambda facts, params: bool(facts.norms(network) & set(BATCH_NORMS))
-
-
-def unlabelled_data() -> Callable[[RecipeFacts, Any], bool]:
-    """True when the data has no class labels."""
-    return lambda facts, params: not facts.labelled
-
-
-def output_penalty_on_batch_norm(what: str) -> Requirement:
-    """The warning of penalties on D's outputs (LeCam, CR, bCR) with a batch-norm D."""
-    return Requirement(
-        key="discriminator.norm", when=batch_norm_in("discriminator"),
-        message=f"{what} with a batch-norm discriminator: batch norm normalises each batch D "
-        "sees on its own, so D's outputs on real, fake and augmented batches stop being "
-        "comparable and the term collapses training (measured on DCGAN-32: FID 1834 with "
-        "LeCam against 132 with discriminator.norm = \"none\"; see docs/studies.md)",
-        fix='set discriminator.norm = "none" (the reference implementations use '
-        'discriminator.weight_norm = "spectral" and no batch norm)')
 
 
 # -- evaluation ---------------------------------------------------------------------------------
@@ -208,14 +122,14 @@ def requirements_of(entry: Any) -> tuple[Requirement, ...]:
 
 def check_requirements(recipe: Recipe, registry: Any) -> list[Finding]:
     """Every requirement of every component of a resolved recipe that the recipe breaks."""
-    from gancore.recipe.resolve import iter_references
+    from gancore.recipe.walk import iter_references
 
     facts = RecipeFacts(recipe, registry)
     out: list[Finding] = []
     for kind, key, spec in iter_references(recipe):
         if (kind, spec.type) not in registry:
             continue
-        entry = registry.get(kind, spec.type)
+        entry = registry.get(kind, spec)
         for req in requirements_of(entry):
             try:
                 hit = bool(req.when(facts, spec.validated))

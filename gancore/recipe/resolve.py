@@ -9,36 +9,46 @@ as a bare name stay bare), and the validated parameters travel with the referenc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from gancore.errors import GancoreError, RecipeError
-from gancore.kinds import KINDS, top_places
-from gancore.recipe.refs import ComponentSpec, spec_kind
+from gancore.core.errors import GancoreError, RecipeError
+from gancore.core.kinds import KINDS, top_places
+from gancore.core.refs import ComponentSpec, spec_kind
+from gancore.core.requirements import Finding
+from gancore.recipe.requirements import check_requirements
 from gancore.recipe.schema import Recipe
+from gancore.recipe.walk import iter_references
 
 #: References of these types are not registry components but choices made at run time.
 _DEFERRED = {("feature_extractor", "auto")}
 
 
+#: ``pin(kind, name)`` -> the origin a bare name stands for (a checkpoint's), or None.
+Pin = Callable[[str, str], "str | None"]
+
+
 def resolve_spec(
-    spec: ComponentSpec, kind: str, key: str, registry: Any, source: str | None = None
+    spec: ComponentSpec, kind: str, key: str, registry: Any, source: str | None = None,
+    pin: Pin | None = None,
 ) -> ComponentSpec:
-    """Validate one reference (and the references among its parameters) against the registry."""
-    from gancore.registry import validate_params
+    """Validate one reference (and the references among its parameters) against the registry;
+    the result records the origin of the component it names."""
+    from gancore.core.registry import validate_params
 
     if spec.validated is not None:
         return spec
+    origin = spec.origin or (pin(kind, spec.type) if pin is not None else None)
     try:
-        entry = registry.get(kind, spec.type, key=f"{key}.type")
+        entry = registry.get(kind, spec, origin=origin, key=f"{key}.type")
     except GancoreError as exc:
         raise exc.located(source=source) from None
     model = validate_params(entry, spec.params_for(entry.params_model().model_fields), key=key,
                             source=source)
-    model = _resolve_nested(model, key, registry, source)
+    model = _resolve_nested(model, key, registry, source, pin)
     if (spec.short and not spec.params()) or not KINDS[kind].fill_defaults:
         out = spec.model_copy()
     else:
@@ -49,18 +59,22 @@ def resolve_spec(
         )
     out._short = spec.short
     out._validated = model
+    out._origin = entry.origin
+    out._chosen = spec.origin is None  # the registry chose the origin of a bare name
     return out
 
 
-def _resolve_nested(model: BaseModel, key: str, registry: Any, source: str | None) -> BaseModel:
+def _resolve_nested(model: BaseModel, key: str, registry: Any, source: str | None,
+                    pin: Pin | None = None) -> BaseModel:
     updates: dict[str, Any] = {}
     for name in type(model).model_fields:
         value = getattr(model, name)
         if isinstance(value, ComponentSpec):
-            updates[name] = resolve_spec(value, spec_kind(value), f"{key}.{name}", registry, source)
+            updates[name] = resolve_spec(value, spec_kind(value), f"{key}.{name}", registry,
+                                         source, pin)
         elif isinstance(value, list) and any(isinstance(v, ComponentSpec) for v in value):
             updates[name] = [
-                resolve_spec(v, spec_kind(v), f"{key}.{name}[{i}]", registry, source)
+                resolve_spec(v, spec_kind(v), f"{key}.{name}[{i}]", registry, source, pin)
                 if isinstance(v, ComponentSpec)
                 else v
                 for i, v in enumerate(value)
@@ -68,12 +82,16 @@ def _resolve_nested(model: BaseModel, key: str, registry: Any, source: str | Non
     return model.model_copy(update=updates) if updates else model
 
 
-def resolve(recipe: Recipe, registry: Any = None) -> Recipe:
-    """The resolved recipe: every component validated once and defaults filled in.
+def resolve(recipe: Recipe, registry: Any = None, *, pin: Pin | None = None) -> Recipe:
+    """The resolved recipe: every component validated once, defaults filled in, and every
+    reference's origin recorded (it is written ``origin:name``).
 
-    A recipe that is already resolved is returned as it is.
+    A bare name several origins register follows :class:`~gancore.core.registry.Registry`'s
+    rule, and the recipe gets a warning naming both (its findings); ``pin`` chooses the origin
+    of bare names instead (a checkpoint's recipe: the origins it was made with). A recipe that
+    is already resolved is returned as it is.
     """
-    from gancore.plugins import get_registry
+    from gancore.packs.loader import get_registry
 
     if recipe.resolved:
         return recipe
@@ -91,10 +109,11 @@ def resolve(recipe: Recipe, registry: Any = None) -> Recipe:
         try:
             if is_list:
                 new: Any = [
-                    _maybe(v, kind, f"{place}[{i}]", registry, src) for i, v in enumerate(value)
+                    _maybe(v, kind, f"{place}[{i}]", registry, src, pin)
+                    for i, v in enumerate(value)
                 ]
             else:
-                new = _maybe(value, kind, place, registry, src)
+                new = _maybe(value, kind, place, registry, src, pin)
         except GancoreError as exc:
             raise _in_its_file(_at_legacy_key(exc, recipe), recipe) from None
         if field:
@@ -109,9 +128,29 @@ def resolve(recipe: Recipe, registry: Any = None) -> Recipe:
     out._resolved = True
     out._origins = recipe._origins
     out._legacy_keys = recipe._legacy_keys
-    from gancore.recipe.requirements import check_requirements
+    out._findings = recipe.findings + shadowed_names(out, registry) + check_requirements(
+        out, registry)
+    return out
 
-    out._findings = recipe.findings + check_requirements(out, registry)
+
+def shadowed_names(recipe: Recipe, registry: Any) -> list[Finding]:
+    """A warning for each bare name the recipe uses that several origins register."""
+    out = []
+    for kind, key, spec in iter_references(recipe):
+        if not getattr(spec, "_chosen", False) or (kind, spec.type) not in registry:
+            continue
+        others = registry.shadowed(kind, spec.type)
+        chosen = registry.get(kind, spec)
+        if not others or chosen.overrides:  # one origin, or a pack's override on purpose
+            continue
+        names = ", ".join(e.qualified for e in others)
+        out.append(Finding(
+            "warning", f"{key} ({spec.type})", f"{key}.type",
+            f"{spec.type!r} is registered by {chosen.origin} and by {names}; the recipe gets "
+            f"{chosen.qualified} (a pack's component keeps its name as gancore grows)",
+            f"write {chosen.qualified!r} to keep this one, or "
+            + " or ".join(repr(e.qualified) for e in others) + " for the other",
+            recipe.source))
     return out
 
 
@@ -146,35 +185,11 @@ def _in_its_file(exc: GancoreError, recipe: Recipe) -> GancoreError:
     return exc
 
 
-def iter_references(recipe: Recipe) -> Iterator[tuple[str, str, ComponentSpec]]:
-    """``(kind, key, reference)`` for every component reference of a resolved recipe, nested
-    ones included (a block's norm: ``generator.blocks[2].norm``)."""
-
-    def walk(kind: str, key: str, spec: ComponentSpec) -> Iterator[tuple[str, str, ComponentSpec]]:
-        yield kind, key, spec
-        model = spec.validated
-        if model is None:
-            return
-        for name in type(model).model_fields:
-            value = getattr(model, name)
-            if isinstance(value, ComponentSpec):
-                yield from walk(spec_kind(value), f"{key}.{name}", value)
-            elif isinstance(value, list):
-                for i, v in enumerate(value):
-                    if isinstance(v, ComponentSpec):
-                        yield from walk(spec_kind(v), f"{key}.{name}[{i}]", v)
-
-    for kind, place, is_list in top_places():
-        section, _, field = place.partition(".")
-        value = getattr(getattr(recipe, section), field) if field else getattr(recipe, section)
-        for i, spec in enumerate(value if is_list else [value]):
-            yield from walk(kind, f"{place}[{i}]" if is_list else place, spec)
-
-
-def _maybe(spec: ComponentSpec, kind: str, key: str, registry: Any, src: str | None) -> Any:
+def _maybe(spec: ComponentSpec, kind: str, key: str, registry: Any, src: str | None,
+           pin: Pin | None = None) -> Any:
     if (kind, spec.type) in _DEFERRED:
         return spec
-    return resolve_spec(spec, kind, key, registry, src)
+    return resolve_spec(spec, kind, key, registry, src, pin)
 
 
 def check_requires(recipe: Recipe, registry: Any) -> None:
@@ -210,7 +225,7 @@ def check_requires(recipe: Recipe, registry: Any) -> None:
             )
         names = {ep.name for ep in dist.entry_points if ep.group == "gancore"}
         if names and not names & set(registry.origins()):
-            from gancore.plugins import pack_problem
+            from gancore.packs.loader import pack_problem
 
             why = pack_problem(registry, req.name) or "is installed but not loaded"
             raise RecipeError(

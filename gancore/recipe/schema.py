@@ -19,8 +19,8 @@ from pydantic import (
     field_validator,
 )
 
-from gancore.params import MAX_SEED, MAX_STEPS, Device, PositiveFactor, Steps
-from gancore.recipe.refs import (
+from gancore.core.params import MAX_SEED, MAX_STEPS, Device, PositiveFactor, Steps
+from gancore.core.refs import (
     SPECS,
     AugmentSpec,
     DatasetSpec,

@@ -6,5 +6,5 @@
   entries keyed by everything that changes them, written atomically and checked when read.
 
 Both sit below ``train``, ``metrics``, ``data`` and ``evaluation``: they import only
-:mod:`gancore.io` and :mod:`gancore.errors` (and torch lazily, for tensor entries).
+:mod:`gancore.storage.io` and :mod:`gancore.core.errors` (and torch lazily, for tensor entries).
 """

@@ -23,7 +23,7 @@ The rules every entry follows:
 - **Keyed by everything that changes it.** :func:`entry_key` adds the gancore and torch
   versions to the caller's parts (data hash, parameters, device where it matters); the file
   name carries a hash of the whole key and the file itself the key, checked on reading.
-- **Written atomically** (:mod:`gancore.io`): a crash leaves the previous entry or none.
+- **Written atomically** (:mod:`gancore.storage.io`): a crash leaves the previous entry or none.
 - **Checked when read**: an entry that cannot be read (truncated), was written for another
   key or version, or whose contents fail their checksum (flipped bytes) is never used: a
   one-line note says so and the caller computes it again (and replaces it).
@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gancore.errors import WriteError
+from gancore.core.errors import WriteError
 from gancore.storage.lock import FileLock, note, update_lock
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ def versions() -> dict[str, str]:
     """The versions every entry is keyed by: gancore's and torch's."""
     import torch
 
-    from gancore import __version__
+    from gancore.core.version import __version__
 
     return {"gancore": __version__, "torch": str(torch.__version__)}
 
@@ -194,7 +194,7 @@ def write_tensors(path: Path, tensors: Mapping[str, torch.Tensor], key: Mapping[
     readable metadata) and their checksum (and the string metadata ``extra``), atomically."""
     from safetensors.torch import save
 
-    from gancore.io import atomic_write_bytes
+    from gancore.storage.io import atomic_write_bytes
 
     cpu = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     readable = {k: v if isinstance(v, str) else canonical(v) for k, v in key.items()}

@@ -3,7 +3,7 @@
 A process that writes a run folder (``gancore train``, ``--resume``, a study's run), fills a
 cache entry or updates a shared state file first takes a :class:`FileLock` on a small lock file
 (:func:`folder_lock`: ``<folder>/.gancore.lock``). A second writer is refused at once with a
-:class:`~gancore.errors.BusyError` naming the folder and the holder (process id, host, command,
+:class:`~gancore.core.errors.BusyError` naming the folder and the holder (process id, host, command,
 start time, written into the lock file by the holder), or waits when asked to. Readers
 (``sample``, ``eval``, ``compare --status``, the report) never take it: every file is written
 atomically, so they never see a half-written one.
@@ -40,8 +40,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gancore.errors import BusyError, WriteError
-from gancore.io import make_folders, remove_empty
+from gancore.core.errors import BusyError, WriteError
+from gancore.storage.io import make_folders, remove_empty
 
 try:
     import fcntl

@@ -22,7 +22,7 @@ torch.
 
 from __future__ import annotations
 
-from gancore._lazy import lazy_attributes
+from gancore.core.lazy import lazy_attributes
 
 _LAZY = {
     "Sweep": "gancore.sweep.spec",

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gancore.errors import RecipeError
+from gancore.core.errors import RecipeError
 
 
 class SweepTrial:

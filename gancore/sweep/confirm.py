@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gancore.errors import GancoreError, RecipeError
+from gancore.core.errors import GancoreError, RecipeError
 from gancore.sweep import storage as st
 from gancore.sweep.objective import setting_overrides
 
 if TYPE_CHECKING:
-    from gancore.evaluation.compare import Comparison
+    from gancore.core.registry import Registry
     from gancore.evaluation.evaluator import EvalSettings
+    from gancore.evaluation.gather import Comparison
     from gancore.evaluation.study import Entry
-    from gancore.registry import Registry
     from gancore.sweep.spec import Sweep, Target
 
 
@@ -97,7 +97,7 @@ def baseline(sweep: Sweep, choices: list[Choice]) -> str:
         return choices[0].name
     names = [t.name for t in sweep.targets]
     if wanted not in names:
-        from gancore.errors import suggest
+        from gancore.core.errors import suggest
 
         raise RecipeError(f"confirm.baseline {wanted!r} is not a tuned variant"
                           f"{suggest(wanted, names)}", source=str(sweep.path),
@@ -116,7 +116,7 @@ def check_baseline(sweep: Sweep) -> None:
     wanted = sweep.confirm.baseline
     names = [t.name for t in sweep.targets]
     if wanted is not None and wanted not in names:
-        from gancore.errors import suggest
+        from gancore.core.errors import suggest
 
         raise RecipeError(f"confirm.baseline {wanted!r} is not a tuned variant"
                           f"{suggest(wanted, names)}", source=str(sweep.path),

@@ -20,31 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from gancore.evaluation import runs
 from gancore.sweep import storage as st
-from gancore.sweep.spec import Param, active, override
+from gancore.sweep.spec import override
+from gancore.sweep.spec import suggest_values as suggest  # noqa: F401  (its old home)
 
 if TYPE_CHECKING:
     from gancore.evaluation.evaluator import EvalSettings
     from gancore.sweep.spec import Sweep, Target
-
-
-def suggest(trial: Any, space: list[Param]) -> dict[str, Any]:
-    """Sample ``space`` in ``trial`` (conditional keys only where their condition holds)."""
-    values: dict[str, Any] = {}
-    for p in space:
-        if not active(space, values, p):
-            continue
-        values[p.key] = _suggest(trial, p)
-    return values
-
-
-def _suggest(trial: Any, p: Param) -> Any:
-    if p.kind == "categorical":
-        return trial.suggest_categorical(p.key, p.choices)
-    if p.kind == "int":
-        return trial.suggest_int(p.key, int(p.low), int(p.high), step=int(p.step or 1),  # type: ignore[arg-type]
-                                 log=p.log)
-    return trial.suggest_float(p.key, float(p.low), float(p.high), step=p.step,  # type: ignore[arg-type]
-                               log=p.log)
 
 
 def setting_overrides(target: Target, params: dict[str, Any]) -> list[str]:
@@ -100,7 +81,7 @@ def recipe_callbacks(target: Target, registry: Any) -> list[dict[str, Any]]:
 
 def values_of(sweep: Sweep, evaluation: dict[str, Any]) -> list[float]:
     """The objective value(s) of an evaluation result; one error naming a missing score."""
-    from gancore.errors import GancoreError
+    from gancore.core.errors import GancoreError
 
     out = []
     for o in sweep.objectives:

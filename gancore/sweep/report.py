@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gancore.evaluation.compare import fmt
 from gancore.evaluation.report import SCRIPT, STYLE, _e, _table, data_uri
+from gancore.evaluation.tables import fmt
 from gancore.sweep import storage as st
 
 if TYPE_CHECKING:
-    from gancore.evaluation.compare import Comparison
-    from gancore.registry import Registry
+    from gancore.core.registry import Registry
+    from gancore.evaluation.gather import Comparison
     from gancore.sweep.confirm import Choice
     from gancore.sweep.spec import Sweep, Target
 
@@ -133,7 +133,7 @@ def _points(sweep: Sweep, trials: Sequence[Any], i: int) -> tuple[list[Any], lis
 def history_png(sweep: Sweep, item: TargetTrials) -> bytes:
     """Each objective against the trial number: finished trials, pruned ones at their last
     reported value, and the best so far."""
-    from gancore.evaluation.compare import _figure
+    from gancore.plotting.figures import figure as _figure
 
     n = len(sweep.objectives)
     fig = _figure(5.5 * n, 3.6)
@@ -166,7 +166,7 @@ def history_png(sweep: Sweep, item: TargetTrials) -> bytes:
 
 def slices_png(sweep: Sweep, item: TargetTrials) -> bytes:
     """The first objective against each parameter, one panel per parameter."""
-    from gancore.evaluation.compare import _figure
+    from gancore.plotting.figures import figure as _figure
 
     space = item.target.space
     cols = min(len(space), 3)
@@ -195,7 +195,7 @@ def slices_png(sweep: Sweep, item: TargetTrials) -> bytes:
 
 
 def importance_png(values: dict[str, float]) -> bytes:
-    from gancore.evaluation.compare import _figure
+    from gancore.plotting.figures import figure as _figure
 
     keys = list(values)[::-1]
     fig = _figure(6.0, 0.5 + 0.45 * len(keys))
@@ -236,7 +236,8 @@ def render(sweep: Sweep, storage: str, items: list[TargetTrials], choices: list[
            comparison: Comparison | None, registry: Registry | None = None,
            note: str = "") -> str:
     """The report page as a string."""
-    from gancore.evaluation.compare import sample_png, verdict_lines
+    from gancore.evaluation.figures import sample_png
+    from gancore.evaluation.tables import verdict_lines
 
     parts = [
         "<!doctype html>",
@@ -319,7 +320,7 @@ def render(sweep: Sweep, storage: str, items: list[TargetTrials], choices: list[
         for r in _first_runs(comparison):
             parts.append(f'<figure><figcaption>{_e(r.entry.name)} (seed {_e(r.seed)})'
                          f'</figcaption><img class="sample" alt="samples of {_e(r.id)}" '
-                         f'src="{data_uri(sample_png(r, registry))}"></figure>')
+                         f'src="{data_uri(sample_png(r))}"></figure>')
         parts.append("</div>")
     parts.append(f"<script>{SCRIPT}</script>")
     parts.append("</body></html>")
@@ -327,14 +328,15 @@ def render(sweep: Sweep, storage: str, items: list[TargetTrials], choices: list[
 
 
 def _first_runs(comparison: Comparison) -> list[Any]:
-    from gancore.evaluation.compare import first_runs
+    from gancore.evaluation.gather import first_runs
 
     return first_runs(comparison.results)
 
 
 def markdown(sweep: Sweep, storage: str, items: list[TargetTrials],
              comparison: Comparison | None, note: str = "") -> str:
-    from gancore.evaluation.compare import _md_table, verdict_lines
+    from gancore.evaluation.markdown import _md_table
+    from gancore.evaluation.tables import verdict_lines
 
     lines = [f"# {sweep.name}", ""]
     lines += [f"- **{k}**: {v}" for k, v in settings_rows(sweep, storage)]
@@ -383,7 +385,7 @@ def write_reports(sweep: Sweep, folder: Path, storage: str, choices: list[Choice
                   note: str = "") -> dict[str, Path]:
     """Write ``report.html``, ``sweep.md`` and ``trials.json`` atomically."""
     from gancore.evaluation.runs import json_default
-    from gancore.io import atomic_write_text
+    from gancore.storage.io import atomic_write_text
 
     items = read_trials(sweep, folder, storage)
     files = {"html": folder / "report.html", "markdown": folder / "sweep.md",

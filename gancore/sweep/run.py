@@ -8,15 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
 from gancore.evaluation import runs
 from gancore.sweep import storage as st
 from gancore.sweep.spec import check_sweep, require_optuna
 
 if TYPE_CHECKING:
-    from gancore.evaluation.compare import Comparison
+    from gancore.core.registry import Registry
     from gancore.evaluation.evaluator import EvalSettings
-    from gancore.registry import Registry
+    from gancore.evaluation.gather import Comparison
     from gancore.sweep.confirm import Choice
     from gancore.sweep.spec import Sweep
 
@@ -59,8 +59,8 @@ def run_sweep(
     settings over seeds and write the report. ``worker_only`` stops after the trials (a worker
     joining a sweep that another command confirms)."""
     from gancore.evaluation.evaluator import EvalSettings
-    from gancore.io import check_writable_dir
-    from gancore.plugins import get_registry
+    from gancore.packs.loader import get_registry
+    from gancore.storage.io import check_writable_dir
     from gancore.sweep import confirm as confirm_mod
     from gancore.sweep.objective import TrialContext
     from gancore.sweep.workers import Monitor, run_workers, wait_for_others

@@ -51,11 +51,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from gancore.errors import GancoreError, RecipeError, suggest
+from gancore.core.errors import GancoreError, RecipeError, suggest
 
 if TYPE_CHECKING:
+    from gancore.core.registry import Registry
     from gancore.evaluation.study import Entry
-    from gancore.registry import Registry
 
 _STRICT = ConfigDict(extra="forbid")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -341,8 +341,8 @@ class Sweep:
 def load_sweep(path: str | Path) -> Sweep:
     """Read a sweep file; its tables, objective and space are checked here, the recipes by
     :func:`check_sweep`."""
+    from gancore.core.registry import validation_error
     from gancore.recipe import find_recipe, read_toml
-    from gancore.registry import validation_error
 
     file = Path(path)
     src = str(file)
@@ -680,8 +680,8 @@ def grid_space(target: Target) -> dict[str, list[Any]]:
 def check_sweep(sweep: Sweep, registry: Registry) -> None:
     """Resolve and build every tuned recipe, try each search key at its bounds (and each
     choice) and check the metrics; fills ``sweep.recipes``. Nothing trains."""
-    from gancore.evaluation.compare import validate
     from gancore.evaluation.evaluator import EvalSettings
+    from gancore.evaluation.plan import validate
     from gancore.recipe import load_recipe, resolve
 
     src = str(sweep.path)
@@ -735,3 +735,23 @@ def _condition_overrides(space: list[Param], param: Param) -> list[str]:
         out.insert(0, override(key, values[0]))
         todo.update({k: v for k, v in by_key[key].when.items() if k not in done})
     return out
+
+
+def suggest_values(trial: Any, space: list[Param]) -> dict[str, Any]:
+    """Sample ``space`` in ``trial`` (conditional keys only where their condition holds)."""
+    values: dict[str, Any] = {}
+    for p in space:
+        if not active(space, values, p):
+            continue
+        values[p.key] = _suggest(trial, p)
+    return values
+
+
+def _suggest(trial: Any, p: Param) -> Any:
+    if p.kind == "categorical":
+        return trial.suggest_categorical(p.key, p.choices)
+    if p.kind == "int":
+        return trial.suggest_int(p.key, int(p.low), int(p.high), step=int(p.step or 1),  # type: ignore[arg-type]
+                                 log=p.log)
+    return trial.suggest_float(p.key, float(p.low), float(p.high), step=p.step,  # type: ignore[arg-type]
+                               log=p.log)

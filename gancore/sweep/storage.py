@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gancore.errors import GancoreError, RecipeError
+from gancore.core.errors import GancoreError, RecipeError
 from gancore.evaluation import runs
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ def prepare(sweep: Sweep, folder: Path, storage: str | None) -> str:
 
 def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """``key: old -> new`` for each setting that differs."""
-    from gancore.train.trainer import flatten_dict
+    from gancore.recipe.diff import flatten_dict
 
     a = flatten_dict(json.loads(json.dumps(old, default=str)))
     b = flatten_dict(json.loads(json.dumps(new, default=str)))
@@ -255,7 +255,7 @@ def claim(sweep: Sweep, target: Target, study: Any, folder: Path, sampler: Any) 
             return None
         study.sampler = sampler(len(trials))
         trial = study.ask()
-        from gancore.sweep.objective import suggest
+        from gancore.sweep.spec import suggest_values as suggest
 
         params = suggest(trial, target.space)
         trial.set_user_attr("attempts", 1)

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
 from gancore.evaluation import runs
 from gancore.sweep import storage as st
 from gancore.sweep.objective import TrialContext, recipe_callbacks, run_trial
@@ -38,7 +38,7 @@ def work(ctx: TrialContext, worker: int = 0,
          echo: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run trials of every tuned target (in order) until their budgets are spent; returns
     ``{"worker", "pid", "host", "trials": [{"id", "status"}]}``."""
-    from gancore.plugins import get_registry
+    from gancore.packs.loader import get_registry
     from gancore.sweep.spec import require_optuna
 
     require_optuna()
@@ -78,7 +78,7 @@ def _local(ctx: TrialContext, jobs: int, echo: Callable[[str], None]) -> list[di
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    from gancore.train.threads import default_threads
+    from gancore.core.threads import default_threads
 
     threads = default_threads(jobs=jobs)
     gpus = runs.visible_gpus()
@@ -177,12 +177,11 @@ class Monitor:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-        from gancore.commands.common import err_console
-
         with Progress(TextColumn("trials"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("{task.fields[running]} running"), console=err_console,
+                      TextColumn("{task.fields[running]} running"), console=Console(stderr=True),
                       transient=True) as bar:
             task = bar.add_task("trials", total=None, running=0)
             while not self._stop.wait(self.every):

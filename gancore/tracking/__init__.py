@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
 
 
 class TrackerWarning(UserWarning):

@@ -5,7 +5,7 @@ Attributes are imported lazily so that ``import gancore.train`` stays light.
 
 from __future__ import annotations
 
-from gancore._lazy import lazy_attributes
+from gancore.core.lazy import lazy_attributes
 
 _LAZY = {
     "Trainer": "gancore.train.trainer",

@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch.nn import functional as F
 
-from gancore.errors import RecipeError
-from gancore.params import Weight
-from gancore.recipe.refs import LossSpec
+from gancore.core.errors import RecipeError
+from gancore.core.params import Weight
+from gancore.core.refs import LossSpec
 
 if TYPE_CHECKING:
     from torch import nn
 
+    from gancore.core.registry import Registry
     from gancore.recipe import Recipe
-    from gancore.registry import Registry
 
 
 def uses_class_logits(loss: Any) -> bool:
@@ -39,8 +39,8 @@ def uses_class_logits(loss: Any) -> bool:
 class ACGAN:
     """Adversarial loss + ``weight`` x cross-entropy of the class logits (ACGAN).
 
-    ``adversarial`` is any registered loss without class logits (made from the installed
-    components); ``d_fake_classes`` also trains D's classifier on the fakes' labels, as in
+    ``adversarial`` is any registered loss without class logits (made by the ``registry``
+    that makes this loss); ``d_fake_classes`` also trains D's classifier on the fakes' labels, as in
     the paper (off: D learns classes from real images only, G is rewarded for fakes that
     D classifies as their labels).
     """
@@ -52,11 +52,11 @@ class ACGAN:
         adversarial: LossSpec = "bce",
         weight: Weight = 1.0,
         d_fake_classes: bool = False,
+        *,
+        registry: Registry,
     ) -> None:
-        from gancore.plugins import get_registry
-
         key = "loss.adversarial"
-        self.adversarial = get_registry().make("loss", adversarial, key=key)
+        self.adversarial = registry.make("loss", adversarial, key=key)
         if uses_class_logits(self.adversarial):
             name = getattr(adversarial, "type", adversarial)
             raise RecipeError(
@@ -132,7 +132,7 @@ def check_labelled(recipe: Recipe, registry: Registry) -> None:
     """Refuse a loss with class logits on unlabelled data, before any network is built."""
     from gancore.assembly.build import data_spec
 
-    entry = registry.get("loss", recipe.loss.type, key="loss.type")
+    entry = registry.get("loss", recipe.loss, key="loss.type")
     if not uses_class_logits(entry.load()):
         return
     if data_spec(recipe, registry).num_classes > 0:
@@ -150,7 +150,7 @@ def check_labelled(recipe: Recipe, registry: Registry) -> None:
 def check_networks(loss: Any, generator: nn.Module, discriminator: nn.Module,
                    num_classes: int, source: str | None = None) -> bool:
     """Whether the trainer adds a class loss; refuses networks that cannot give one."""
-    from gancore.contract import aux_classes
+    from gancore.core.contract import aux_classes
 
     if not uses_class_logits(loss):
         return False

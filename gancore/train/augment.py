@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import torch
 
-from gancore.params import Chance
+from gancore.core.params import Chance
 
 
 def flip(p: Chance = 0.5) -> Callable[[torch.Tensor], torch.Tensor]:

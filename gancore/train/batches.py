@@ -17,22 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from gancore.errors import DataError
+from gancore.core.errors import DataError
 
 #: A uint8 storage is copied whole to the GPU when it takes at most this share of the free
 #: device memory; larger ones are gathered on the host into pinned buffers.
 DEVICE_SHARE = 0.25
-
-
-def joint_batch(
-    real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None, channels_last: bool
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``cat(real, fake)`` (fake in real's dtype) and its labels ``cat(y, y)``: one D pass for
-    both batches (the ``joint_d_pass`` technique); D's outputs split at ``len(real)``."""
-    both = torch.cat([real, fake.to(real.dtype)])
-    if channels_last and both.dim() == 4:
-        both = both.contiguous(memory_format=torch.channels_last)
-    return both, None if y is None else torch.cat([y, y])
 
 
 class TensorBatches:
@@ -284,7 +273,7 @@ def make_batches(
 ) -> TensorBatches | StoredBatches | LoaderBatches:
     """uint8 batches converted on the device when the dataset offers ``storage()``, fast
     in-memory batches when it offers ``as_tensors()``, else a DataLoader with ``num_workers``
-    processes (``"auto"``: :func:`gancore.train.datapath.auto_workers`)."""
+    processes (``"auto"``: :func:`gancore.core.threads.auto_workers`)."""
     augment = getattr(dataset, "augment", None)
     active = getattr(getattr(dataset, "augmentation", None), "active", False)
     storage = getattr(dataset, "storage", None)
@@ -298,7 +287,7 @@ def make_batches(
         return TensorBatches(
             x, y, batch_size, seed, device, augment if active else None, rank, world_size
         )
-    from gancore.train.datapath import resolve_workers
+    from gancore.core.threads import resolve_workers
 
     workers = resolve_workers(num_workers, device)
     return LoaderBatches(dataset, batch_size, seed, device, workers, rank, world_size)

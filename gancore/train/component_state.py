@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from gancore.errors import CheckpointError
+from gancore.core.errors import CheckpointError
 
 PREFIX = "state."
 _MARKS = ("__tensor__", "__tuple__", "__items__")
@@ -93,7 +93,7 @@ def decode(data: Any, tensors: dict[str, torch.Tensor], device: torch.device | N
 
 def save_states(components: Iterable[Stateful]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """``(tensors, meta)`` of every component with a non-empty state."""
-    from gancore.errors import GancoreError
+    from gancore.core.errors import GancoreError
 
     tensors: dict[str, torch.Tensor] = {}
     meta: dict[str, Any] = {}

@@ -22,30 +22,14 @@ from typing import Any
 
 import torch
 
-#: Most DataLoader workers ``"auto"`` starts.
-MAX_AUTO_WORKERS = 8
+from gancore.core.threads import MAX_AUTO_WORKERS, auto_workers, resolve_workers  # noqa: F401
+
 #: The share of a run's time spent waiting on data from which :meth:`DataPathCheck.message`
 #: speaks up.
 WAIT_LIMIT = 0.10
 #: Runs shorter than this many steps skip the check at the start (it would cost more than it
 #: could save).
 MIN_RUN_STEPS = 100
-
-
-def auto_workers(device: torch.device, cpus: int | None = None) -> int:
-    """DataLoader workers for ``train.num_workers = "auto"`` on ``device`` with ``cpus``."""
-    if cpus is None:
-        from gancore.train.threads import available_cpus
-
-        cpus = available_cpus()
-    if device.type in ("cuda", "mps", "xpu"):
-        return max(0, min(MAX_AUTO_WORKERS, cpus - 1))
-    return min(MAX_AUTO_WORKERS // 2, cpus // 8)
-
-
-def resolve_workers(value: int | str, device: torch.device) -> int:
-    """``train.num_workers`` as a number (``"auto"`` resolved by :func:`auto_workers`)."""
-    return auto_workers(device) if value == "auto" else int(value)
 
 
 def describe_path(batches: Any) -> str:
@@ -183,8 +167,8 @@ def step_rate(probe: Any, choice: Any) -> float:
 def check_data_path(batches: Any, step_images_per_s: float, *, dataset: str = "",
                     seconds: float = 0.5) -> DataPathCheck:
     """Measure ``batches`` and compare it with the step's consumption."""
+    from gancore.core.threads import available_cpus
     from gancore.train.batches import LoaderBatches
-    from gancore.train.threads import available_cpus
 
     device = getattr(batches, "device", torch.device("cpu"))
     rate = measure_batches(batches, seconds=seconds)

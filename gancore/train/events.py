@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gancore.errors import GancoreError, RecipeError
-from gancore.kinds import KINDS
+from gancore.core.errors import GancoreError, RecipeError
+from gancore.core.kinds import KINDS
 
 #: ``(event, number of arguments after the trainer)``, in the order they happen.
 EVENTS: tuple[tuple[str, int], ...] = tuple(

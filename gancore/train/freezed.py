@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from torch import nn
 
-from gancore.errors import RecipeError
+from gancore.core.errors import RecipeError
 
 KEY = "train.freeze_d"
 

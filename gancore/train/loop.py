@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
 from gancore.train import distributed as dist_mod
 from gancore.train import runstate
 from gancore.train.events import CallbackError

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from gancore.params import Label, Scale, Target
+from gancore.core.params import Label, Scale, Target
 
 
 class BCE:

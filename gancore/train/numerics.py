@@ -40,7 +40,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from gancore.train.batches import joint_batch
+from gancore.train.techniques.dpass import joint_batch
 
 #: Upper bound of one automatic measurement, in seconds.
 BUDGET_S = 3.0
@@ -196,7 +196,7 @@ def signature(parts: dict[str, Any]) -> str:
 def cache_key(device: torch.device, network_signature: str) -> str:
     """The cache key: device model, torch and gancore versions, threads and the network
     signature."""
-    from gancore import __version__
+    from gancore.core.version import __version__
 
     threads = torch.get_num_threads() if device.type == "cpu" else 0
     return (f"{device_model(device)} | torch {torch.__version__} | gancore {__version__} | "
@@ -240,9 +240,9 @@ def read_cache(path: Path | None = None, *, quiet: bool = False) -> dict[str, An
 def write_cache(key: str, choice: Choice, path: Path | None = None) -> Path | None:
     """Record ``choice`` under ``key``: merged into the file under its update lock, written
     atomically; returns the file, or None if unwritable."""
-    from gancore.errors import WriteError
-    from gancore.io import atomic_write_text
+    from gancore.core.errors import WriteError
     from gancore.storage.cache import seal
+    from gancore.storage.io import atomic_write_text
     from gancore.storage.lock import update_lock
 
     path = path or cache_path()

@@ -16,7 +16,7 @@ import torch
 from pydantic import Field
 from torch.optim.lr_scheduler import LambdaLR
 
-from gancore.params import (
+from gancore.core.params import (
     Beta,
     Epsilon,
     Factor,

@@ -13,7 +13,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from gancore.params import Scale, Target, Weight
+from gancore.core.params import Scale, Target, Weight
 
 #: Every how many discriminator steps a lazy penalty is applied.
 PenaltyInterval = Annotated[int, Field(ge=1, le=1000, description="1..1000")]

@@ -9,12 +9,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gancore.registry import Registry
+    from gancore.core.registry import Registry
 
 _T = "gancore.train"
 
 #: kind -> name -> (lazy factory, one-line summary)
 COMPONENTS: dict[str, dict[str, tuple[str, str]]] = {
+    "loss": {
+        "bce": ("gancore.train.losses:BCE", "binary cross-entropy, non-saturating G loss"),
+        "minimax": ("gancore.train.losses:Minimax", "binary cross-entropy, minimax G loss"),
+        "least_squares": ("gancore.train.losses:LeastSquares", "least squares (LSGAN)"),
+        "hinge": ("gancore.train.losses:Hinge", "hinge (SAGAN, BigGAN)"),
+        "wasserstein": ("gancore.train.losses:Wasserstein", "Wasserstein critic (WGAN)"),
+        "relativistic_average": (f"{_T}.losses:RelativisticAverage",
+                                 "relativistic average BCE (RaSGAN)"),
+        "acgan": (f"{_T}.acgan:ACGAN",
+                  "an adversarial loss + cross-entropy of D's class logits (ACGAN)"),
+    },
     "optimizer": {
         "adam": (f"{_T}.optim:adam", "Adam (Kingma & Ba 2015)"),
         "adamw": (f"{_T}.optim:adamw", "Adam with decoupled weight decay"),
@@ -102,7 +113,8 @@ WRITERS: tuple[tuple[str, str, str, int], ...] = (
      "step_*.safetensors every checkpoint_every steps, last.safetensors", 20),
     ("samples", f"{_T}.writers:SampleGrids",
      "a sample grid every sample_every steps and final.png", 30),
-    ("evaluation", f"{_T}.writers:Evaluation", "the [eval] metrics every eval_every steps", 40),
+    ("evaluation", "gancore.evaluation.during_training:Evaluation",
+     "the [eval] metrics every eval_every steps", 40),
     ("plots", f"{_T}.writers:Plots", "loss_curves.png and eval_curves.png at the end", 50),
 )
 

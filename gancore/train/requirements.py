@@ -6,15 +6,17 @@ each other"). Importing this module imports no torch.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from gancore.recipe.requirements import (
-    RecipeFacts,
+from gancore.core.requirements import (
     Requirement,
     batch_norm_in,
     output_penalty_on_batch_norm,
     unlabelled_data,
 )
+
+if TYPE_CHECKING:
+    pass
 
 LSGAN_ON_BATCH_NORM = Requirement(
     key="discriminator.norm", when=batch_norm_in("discriminator"),
@@ -32,18 +34,6 @@ GP_ON_BATCH_NORM = Requirement(
     fix='set discriminator.norm = "none" or "layer" (the paper uses layer normalisation)')
 
 
-def _class_conditioning(facts: RecipeFacts, params: Any) -> bool:
-    return getattr(params, "conditioning", "none") != "none" and not facts.labelled
-
-
-CONDITIONING_ON_UNLABELLED = {
-    network: Requirement(
-        key=f"{network}.conditioning", when=_class_conditioning, level="error",
-        message="class conditioning needs labelled data, but the dataset has no classes",
-        fix='set conditioning = "none" or use a labelled dataset')
-    for network in ("generator", "discriminator")
-}
-
 ACGAN_ON_UNLABELLED = Requirement(
     key="loss.type", when=unlabelled_data(), level="error",
     message=lambda facts, params: f"the {facts.recipe.loss.type!r} loss learns the data's "
@@ -59,6 +49,4 @@ BUILT_IN: dict[tuple[str, str], tuple[Requirement, ...]] = {
     ("penalty", "gradient_penalty"): (GP_ON_BATCH_NORM,),
     ("loss", "least_squares"): (LSGAN_ON_BATCH_NORM,),
     ("loss", "acgan"): (ACGAN_ON_UNLABELLED,),
-    ("generator", "stack"): (CONDITIONING_ON_UNLABELLED["generator"],),
-    ("discriminator", "stack"): (CONDITIONING_ON_UNLABELLED["discriminator"],),
 }

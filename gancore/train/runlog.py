@@ -31,7 +31,7 @@ class MetricsLog:
     def write(self, record: dict[str, Any]) -> None:
         self.records.append(record)
         if self.path is not None:
-            from gancore.io import append_text
+            from gancore.storage.io import append_text
 
             append_text(self.path, json.dumps(record, allow_nan=True) + "\n",
                         what="the training log")
@@ -41,7 +41,7 @@ class MetricsLog:
         atomically without them, so a torn last line left by a crash is repaired too."""
         kept = [r for r in self.records if r.get("step", 0) <= step]
         if self.path is not None and self.path.exists():  # also drops a torn last line
-            from gancore.io import atomic_write_text
+            from gancore.storage.io import atomic_write_text
 
             atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept),
                               what="the training log")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from gancore.errors import CheckpointError, GancoreError, WriteError
+from gancore.core.errors import CheckpointError, GancoreError, WriteError
 from gancore.recipe.diff import recipe_differences
 from gancore.train import state as state_mod
 from gancore.train.component_state import Stateful, is_stateful, restore_states, save_states
@@ -43,7 +43,7 @@ def check_out_dir(out: Path) -> None:
     The folder itself is made by :func:`write_recipe` once every check has passed, so a run
     that fails at start-up leaves no empty folder behind.
     """
-    from gancore.io import check_writable_dir
+    from gancore.storage.io import check_writable_dir
 
     try:
         check_writable_dir(out, what="the run folder")
@@ -56,7 +56,7 @@ def check_out_dir(out: Path) -> None:
 
 def make_out_dir(out: Path) -> list[Path]:
     """Create the run folder (and its parents); returns the folders created."""
-    from gancore.io import make_folders
+    from gancore.storage.io import make_folders
 
     try:
         return make_folders(out)
@@ -69,7 +69,7 @@ def make_out_dir(out: Path) -> list[Path]:
 
 def write_recipe(run: Run) -> None:
     """Create the run folder and write the resolved ``recipe.toml`` into it."""
-    from gancore.io import atomic_write_text, remove_empty
+    from gancore.storage.io import atomic_write_text, remove_empty
 
     assert run.out is not None
     created = make_out_dir(run.out)
@@ -85,7 +85,7 @@ def write_recipe(run: Run) -> None:
 def read_resume(out: Path, recipe: dict[str, Any], *, tensors: bool = True) -> Any:
     """The checkpoint to resume the run in ``out`` from, checked against ``recipe``
     (``tensors=False``: the metadata only, for a check)."""
-    from gancore import checkpoint
+    from gancore.assembly import checkpoint
 
     last = out / LAST
     if not last.is_file():
@@ -127,7 +127,7 @@ def saved_numerics(ckpt: Any) -> Any:
 
 def init_from(run: Run, path: Path) -> None:
     """Start from another checkpoint's weights (names and shapes that match; EMA preferred)."""
-    from gancore import checkpoint
+    from gancore.assembly import checkpoint
 
     ckpt = checkpoint.read(path)
     loaded = weights = total = 0
@@ -174,9 +174,9 @@ def stateful_components(run: Run) -> list[Stateful]:
 
 def restore(run: Run, ckpt: Any) -> None:
     """Load weights, optimizer, schedule, RNG and component states; damaged parts are named."""
-    from gancore.checkpoint import load_state, relay
+    from gancore.assembly.checkpoint import load_state, relay
 
-    meta = ckpt.info.trainer  # validated by gancore.checkpoint.parse_meta
+    meta = ckpt.info.trainer  # validated by gancore.assembly.checkpoint.parse_meta
     path = ckpt.path
     load_state(run.G, ckpt.section("generator"), section="generator", path=path)
     load_state(run.D, ckpt.section("discriminator"), section="discriminator", path=path)
@@ -241,7 +241,7 @@ def checkpoint_payload(run: Run) -> tuple[dict[str, torch.Tensor], dict[str, str
 
 def save(run: Run, path: Path | None = None) -> Path | None:
     """Write ``last.safetensors`` (and ``path`` if given) on the main rank."""
-    from gancore import checkpoint
+    from gancore.assembly import checkpoint
 
     if run.out is None or not run.is_main:
         return None

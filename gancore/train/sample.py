@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
-from gancore.errors import GancoreError
-from gancore.params import check_seed
+from gancore.core.errors import GancoreError
+from gancore.core.params import check_seed
 
 #: Smallest ``-n`` of a latent-walk grid (one walk needs its two endpoints).
 MIN_WALK = 2

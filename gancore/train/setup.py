@@ -8,7 +8,6 @@ callbacks and the run's state on disk, in the order that keeps every random draw
 from __future__ import annotations
 
 import importlib.util
-import inspect
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,7 +15,8 @@ from typing import Any
 
 import torch
 
-from gancore.errors import GancoreError, RecipeError
+from gancore.core.errors import GancoreError, RecipeError
+from gancore.core.registry import declares
 from gancore.recipe import Recipe, load_recipe, resolve
 from gancore.recipe.requirements import announce
 from gancore.storage.lock import RUN_FOLDER_HINT, folder_lock
@@ -46,19 +46,13 @@ def pick_device(name: str, info: dist_mod.DistInfo) -> torch.device:
     return device
 
 
-def accepts(factory: Any, name: str) -> bool:
-    """Whether ``factory`` (a class or function) takes a parameter called ``name``."""
-    target = factory.__init__ if inspect.isclass(factory) else factory
-    try:
-        return name in inspect.signature(target).parameters
-    except (TypeError, ValueError):
-        return False
+accepts = declares  # whether a factory takes a parameter of that name
 
 
 def make(run: Run, kind: str, spec: Any, key: str, *args: Any) -> Any:
     """Make the component ``spec`` names; its factory gets the run's view if it declares
     ``run``. An error in its parameters is reported at ``key``."""
-    entry = run.registry.get(kind, spec.type if hasattr(spec, "type") else spec, key=key)
+    entry = run.registry.get(kind, spec, key=key)
     extra = {"run": run.view} if accepts(entry.load(), "run") else {}
     try:
         return run.registry.make(kind, spec, *args, key=key, source=run.recipe.source, **extra)
@@ -99,7 +93,7 @@ def assemble(
 ) -> Run:
     """Everything a run needs, made and checked before anything is written; the run folder's
     lock is held from here until the run ends (or :meth:`Run.lock` is released)."""
-    from gancore.plugins import get_registry
+    from gancore.packs.loader import get_registry
 
     registry = registry or get_registry()
     told = echo  # warnings go to the console when there is one, else to warnings.warn
@@ -184,7 +178,7 @@ def _assemble(run: Run, resume: bool, init_from: str | Path | None,
 
 
 def _with_data_root(recipe: Recipe, root: str, registry: Any) -> Recipe:
-    entry = registry.get("dataset", recipe.data.type, key="data.type")
+    entry = registry.get("dataset", recipe.data, key="data.type")
     if "root" not in entry.params_model().model_fields:
         return recipe
     return load_recipe(recipe, [f"data.root={json.dumps(root)}"])
@@ -195,7 +189,7 @@ def _threads(threads: int) -> None:
     if threads > 0:
         torch.set_num_threads(threads)
     else:  # torch's default, capped by the CPUs affinity and cgroup quota allow
-        from gancore.train.threads import default_threads
+        from gancore.core.threads import default_threads
 
         torch.set_num_threads(min(torch.get_num_threads(), default_threads()))
 
@@ -236,8 +230,8 @@ def _numerics(run: Run, saved: numerics.Candidate | None) -> None:
 
 def _data(run: Run) -> None:
     """The training data (filters applied), its batches, the augments and penalties."""
+    from gancore.core.errors import DataError
     from gancore.data.filters import prepare_training_data
-    from gancore.errors import DataError
 
     recipe = run.recipe
     try:
@@ -269,7 +263,7 @@ def _techniques(run: Run) -> None:
     for i, spec in enumerate(run.cfg.techniques):
         key = _legacy_key(recipe, i)
         obj = make(run, "technique", spec, key)
-        bound.append(BoundTechnique(key, spec.type, registry.get("technique", spec.type).origin,
+        bound.append(BoundTechnique(key, spec.type, registry.get("technique", spec).origin,
                                     obj))
     run.techniques = Techniques(bound, recipe.source)
     for fn in run.techniques.d_targets:
@@ -306,7 +300,7 @@ def _callbacks(run: Run) -> None:
     for i, spec in enumerate(cfg.callbacks):
         key = f"train.callbacks[{i}]"
         obj = make(run, "callback", spec, key)
-        origin = registry.get("callback", spec.type).origin
+        origin = registry.get("callback", spec).origin
         bound.append(Bound(key, spec.type, origin, obj,
                            forced_optional=bool(getattr(spec, "optional", False))))
     named = {b.name for b in bound}
@@ -331,7 +325,7 @@ def _tracker_specs(run: Run, extra: Sequence[str]) -> list[tuple[str, Any]]:
     """``(key, reference)`` of the trackers besides ``jsonl``: the recipe's, then
     ``--tracker`` names; each package a built-in tracker needs is checked here, before
     anything is written."""
-    from gancore.recipe.refs import as_spec
+    from gancore.core.refs import as_spec
     from gancore.tracking import MissingExtraError
 
     specs = [(f"train.trackers[{i}]", s) for i, s in enumerate(run.cfg.trackers)]
@@ -339,7 +333,7 @@ def _tracker_specs(run: Run, extra: Sequence[str]) -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = []
     seen = {"jsonl"}
     for key, spec in specs:
-        entry = run.registry.get("tracker", spec.type,
+        entry = run.registry.get("tracker", spec,
                                  key=f"{key}.type" if key != "--tracker" else key)
         if spec.type in seen:
             continue

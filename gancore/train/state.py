@@ -63,13 +63,13 @@ def load_optimizer(
 ) -> None:
     """Restore ``optimizer`` from a checkpoint's tensors and its ``prefix`` metadata.
 
-    ``meta`` is the validated :class:`~gancore.checkpoint.OptimizerMeta` (None when the
+    ``meta`` is the validated :class:`~gancore.assembly.checkpoint.OptimizerMeta` (None when the
     checkpoint has none). A missing state, missing state tensors (the checkpoint lists those it
     wrote), a state for other parameters and anything the optimizer refuses raise one
-    :class:`~gancore.errors.CheckpointError` naming the file and the tensors.
+    :class:`~gancore.core.errors.CheckpointError` naming the file and the tensors.
     """
-    from gancore.checkpoint import relay
-    from gancore.errors import CheckpointError
+    from gancore.assembly.checkpoint import relay
+    from gancore.core.errors import CheckpointError
 
     hint = ("resume from an intact checkpoint of the run (e.g. step_*.safetensors), or start "
             "a new run from these weights with --init-from")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from gancore.errors import RecipeError
+from gancore.core.errors import RecipeError
 
 if TYPE_CHECKING:
     from gancore.recipe.schema import TopKSection

@@ -212,8 +212,8 @@ def train_run(
     resumed from its last checkpoint, a missing one is trained (from ``init_from``'s weights
     when given). A folder holding another recipe's run is a :class:`RecipeMismatch` naming the
     differences. ``kwargs`` go to :class:`Trainer` (``data_root``, ``progress``...)."""
-    from gancore.checkpoint import read
-    from gancore.plugins import get_registry
+    from gancore.assembly.checkpoint import read
+    from gancore.packs.loader import get_registry
     from gancore.recipe import load_recipe, resolve
 
     registry = registry or get_registry()

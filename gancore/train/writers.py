@@ -9,8 +9,8 @@ and ``train.eval_every`` set their pace.
   ``last.safetensors`` with them and at the end (also when stopped or interrupted);
 - ``samples``: a grid (or a 2D scatter plot) from the fixed noise every ``sample_every`` steps,
   and ``final.png``;
-- ``evaluation``: the ``[eval]`` metrics every ``eval_every`` steps (``metrics.jsonl`` records
-  with ``"event": "eval"``);
+- ``evaluation`` (:mod:`gancore.evaluation.during_training`): the ``[eval]`` metrics every
+  ``eval_every`` steps (``metrics.jsonl`` records with ``"event": "eval"``);
 - ``trackers``: the recipe's trackers (TensorBoard, MLflow, W&B, a pack's): hyperparameters,
   every log record, sample grids and evaluation scores;
 - ``plots``: ``loss_curves.png`` and ``eval_curves.png`` at the end.
@@ -82,31 +82,6 @@ class SampleGrids(_Writer):
         self.write(view, "final.png", announce=run.clock.step % run.cfg.sample_every != 0)
 
 
-class Evaluation:
-    """The ``[eval]`` metrics every ``train.eval_every`` steps (main process)."""
-
-    def __init__(self) -> None:
-        self.quality: Any = None
-
-    def wanted(self, view: Any) -> bool:
-        run = _run(view)
-        return run.cfg.eval_every > 0 and view.is_main
-
-    def on_run_start(self, view: Any) -> None:
-        from gancore.train.quality import InTrainingEval
-
-        self.quality = InTrainingEval(_run(view), _run(view).data_root)
-
-    def on_step_done(self, view: Any, step: int) -> None:
-        run = _run(view)
-        if step % run.cfg.eval_every != 0:
-            return
-        with run.clock.paused():  # not training time
-            scores = self.quality.run()
-        run.metrics.write({"step": step, "event": "eval", **scores})
-        run.events.emit("on_eval", view, scores)
-
-
 class TrackersWriter:
     """The run's trackers (``train.trackers`` and ``--tracker``), on the main process."""
 
@@ -127,7 +102,7 @@ class TrackersWriter:
             for key, spec in run.tracker_specs:
                 obj = run.registry.make("tracker", spec, run.out, key=key,
                                         source=run.recipe.source)
-                origin = run.registry.get("tracker", spec.type).origin
+                origin = run.registry.get("tracker", spec).origin
                 opened.append(_Tracker(spec.type, origin, obj))
         except BaseException:
             Trackers(opened).close()
@@ -157,7 +132,7 @@ class Plots(_Writer):
     """``loss_curves.png`` (and ``eval_curves.png`` with in-training evaluation) at the end."""
 
     def on_finish(self, view: Any, reason: str) -> None:
-        from gancore.train.plots import save_loss_curves
+        from gancore.plotting.figures import save_loss_curves
 
         run = _run(view)
         records = run.metrics.records
@@ -166,7 +141,7 @@ class Plots(_Writer):
             save_loss_curves(losses, run.out / "loss_curves.png")
         scores = [r for r in records if r.get("event") == "eval"]
         if scores:
-            from gancore.train.quality import save_eval_curves
+            from gancore.plotting.figures import save_eval_curves
 
             save_eval_curves(scores, run.out / "eval_curves.png")
 
@@ -191,7 +166,7 @@ def sample(run: Any, z: Any, y: Any = None) -> Any:
 
 def write_samples(run: Any, name: str) -> Path | None:
     """Save a grid (or 2D scatter plot) of samples from the run's fixed noise."""
-    from gancore.train.plots import save_samples
+    from gancore.plotting.figures import save_samples
 
     if run.out is None or not run.is_main:
         return None

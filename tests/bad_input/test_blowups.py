@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gancore import checkpoint
+from gancore.assembly import checkpoint
 from gancore.train.trainer import Trainer, TrainingError
 
 from .conftest import cli_error, tiny_recipe, write_recipe

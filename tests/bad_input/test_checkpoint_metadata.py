@@ -16,8 +16,8 @@ import pytest
 import torch
 
 import gancore
-from gancore.checkpoint import read, relay
-from gancore.errors import CheckpointError
+from gancore.assembly.checkpoint import read, relay
+from gancore.core.errors import CheckpointError
 
 from .conftest import cli_error, cli_ok, rewrite_checkpoint, snapshot
 

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import torch
 
+from gancore.core.errors import DataError
 from gancore.data.common import check_labels
 from gancore.data.fashion_mnist import FashionMNIST
 from gancore.data.idx import read_idx, write_idx
-from gancore.errors import DataError
 
 from .conftest import cli_error, snapshot, tiny_recipe, write_recipe
 

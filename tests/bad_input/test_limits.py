@@ -16,7 +16,7 @@ import pytest
 import tomli_w
 
 import gancore
-from gancore.errors import RecipeError
+from gancore.core.errors import RecipeError
 from gancore.recipe import load_recipe
 from gancore.recipe.load import MAX_DEPTH, MAX_EXTENDS, MAX_ITEMS, MAX_STRING
 

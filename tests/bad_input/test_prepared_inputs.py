@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gancore.core.errors import DataError, RecipeError
 from gancore.data.prepared import manifest as fmt
 from gancore.data.prepared import writer
 from gancore.data.prepared.dataset import PreparedImages
 from gancore.data.prepared.imaging import Settings
 from gancore.data.prepared.sources import open_source
 from gancore.data.prepared.standins import write_photos
-from gancore.errors import DataError, RecipeError
 
 from .conftest import cli_error, snapshot, tiny_recipe, write_recipe
 

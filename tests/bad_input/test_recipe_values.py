@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import gancore
-from gancore.errors import GancoreError, RecipeError
+from gancore.core.errors import GancoreError, RecipeError
 from gancore.recipe import load_recipe, resolve
 
 from .conftest import cli_error, snapshot, tiny_recipe, write_recipe

@@ -15,8 +15,8 @@ import torch
 from PIL import Image
 
 import gancore
+from gancore.core.errors import DataError, GancoreError
 from gancore.data.folder import ImageFolder
-from gancore.errors import DataError, GancoreError
 from gancore.train import sample as sample_mod
 
 from .conftest import cli_error, cli_ok, snapshot, tiny_recipe, write_recipe

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from gancore import io as gancore_io
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
+from gancore.storage import io as gancore_io
 
 from .conftest import cli_error, cli_ok, snapshot, tiny_recipe, write_recipe
 
@@ -268,7 +268,7 @@ def _metrics_log(path: Path) -> None:
 
 
 def _loss_curves(path: Path) -> None:
-    from gancore.train.plots import save_loss_curves
+    from gancore.plotting.figures import save_loss_curves
 
     save_loss_curves([{"step": 1, "d_loss": 1.0, "g_loss": 2.0}], path)
 
@@ -276,7 +276,7 @@ def _loss_curves(path: Path) -> None:
 def _scatter(path: Path) -> None:
     import torch
 
-    from gancore.train.plots import save_samples
+    from gancore.plotting.figures import save_samples
 
     save_samples(torch.zeros(10, 2), path)
 

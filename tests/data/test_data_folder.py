@@ -6,9 +6,9 @@ import pytest
 import torch
 from PIL import Image
 
+from gancore.core.errors import DataError
 from gancore.data.folder import ImageFiles, ImageFolder
 from gancore.data.transforms import Augmentation
-from gancore.errors import DataError
 
 
 def _save(path: Path, size: tuple[int, int], color: tuple[int, ...], mode: str = "RGB") -> None:

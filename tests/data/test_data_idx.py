@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from gancore.core.errors import DataError
 from gancore.data import fashion_mnist
 from gancore.data.fashion_mnist import SYSTEM_ROOT, FashionMNIST
 from gancore.data.idx import read_idx, write_idx
-from gancore.errors import DataError
 
 HAVE_FASHION = all(
     (SYSTEM_ROOT / f"{name}.gz").is_file()

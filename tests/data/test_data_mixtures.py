@@ -3,8 +3,8 @@ import itertools
 import pytest
 import torch
 
+from gancore.core.errors import RecipeError
 from gancore.data.mixtures import Grid, Ring
-from gancore.errors import RecipeError
 
 
 def _check_mixture(ds: Ring | Grid, modes: torch.Tensor, std: float) -> None:

@@ -4,10 +4,10 @@ from typing import Any
 
 import pytest
 
+from gancore.core.errors import RecipeError
+from gancore.core.protocols import DataSpec
+from gancore.core.registry import Registry
 from gancore.data.registration import DATASETS, register
-from gancore.errors import RecipeError
-from gancore.protocols import DataSpec
-from gancore.registry import Registry
 
 NAMES = ["celeba", "cifar10", "fashion_mnist", "folder", "grid", "mnist", "prepared", "ring",
          "shapes"]
@@ -56,6 +56,6 @@ def test_create_through_registry(registry: Registry) -> None:
 
 def test_registration_does_not_import_torch() -> None:
     code = ("import sys, gancore.data, gancore.data.registration as r; "
-            "from gancore.registry import Registry; r.register(Registry()); "
+            "from gancore.core.registry import Registry; r.register(Registry()); "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -7,6 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
+from gancore.core.errors import RecipeError
+from gancore.core.registry import Registry
 from gancore.data.fashion_mnist import FashionMNIST
 from gancore.data.idx import write_idx
 from gancore.data.registration import register
@@ -19,8 +21,6 @@ from gancore.data.transforms import (
     resolve_resize,
     to_signed,
 )
-from gancore.errors import RecipeError
-from gancore.registry import Registry
 
 
 def _uint8(n: int, size: int, channels: int = 1, seed: int = 0) -> torch.Tensor:

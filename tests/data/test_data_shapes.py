@@ -1,8 +1,8 @@
 import pytest
 import torch
 
+from gancore.core.errors import RecipeError
 from gancore.data.shapes import AREA_FACTORS, COLORS, SHAPES, Shapes
-from gancore.errors import RecipeError
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from gancore.core.errors import DataError
 from gancore.data.idx import write_idx
 from gancore.data.torchvision_sets import CIFAR10, MNIST, CelebA
-from gancore.errors import DataError
 
 
 @pytest.mark.parametrize(("cls", "folder"), [(MNIST, "MNIST/raw"), (CIFAR10, "cifar-10-batches-py"),

@@ -2,6 +2,7 @@ import pytest
 import torch
 from PIL import Image
 
+from gancore.core.errors import RecipeError
 from gancore.data.transforms import (
     Augmentation,
     augment_batch,
@@ -9,7 +10,6 @@ from gancore.data.transforms import (
     resize_images,
     to_signed,
 )
-from gancore.errors import RecipeError
 
 
 def _batch(n: int = 8, size: int = 9) -> torch.Tensor:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import torch
 
+from gancore.core.errors import ContractError, GancoreError, RecipeError
 from gancore.data import outliers
 from gancore.data.filters import (
     FilterContext,
@@ -21,7 +22,6 @@ from gancore.data.filters import (
 )
 from gancore.data.outliers import AutoencoderOutliers
 from gancore.data.shapes import Shapes
-from gancore.errors import ContractError, GancoreError, RecipeError
 from gancore.recipe import load_recipe, resolve
 
 RECIPE: dict[str, Any] = {
@@ -167,7 +167,7 @@ def test_class_balance_equalises_a_scripted_imbalance():
 
 
 def test_class_balance_on_unlabelled_data_names_the_filter():
-    from gancore.plugins import get_registry
+    from gancore.packs.loader import get_registry
 
     r = recipe(labels="none", filters=["class_balance"])
     unlabelled = Shapes(image_size=16, num_samples=64, labels="none")
@@ -213,7 +213,7 @@ def test_inject_noise_setting_is_bounded_and_needs_images():
 
 
 def test_planted_noise_is_caught_by_the_filter_through_the_recipe():
-    from gancore.plugins import get_registry
+    from gancore.packs.loader import get_registry
 
     r = recipe(inject_noise=0.0625,
                filters=[{"type": "autoencoder_outliers", "fraction": 0.0625, "steps": 40}])
@@ -239,7 +239,7 @@ def test_filters_chain_and_selections_index_the_source():
 def _pack(factory: Any) -> Any:
     import types
 
-    from gancore.hookspecs import hookimpl
+    from gancore.packs.hookspecs import hookimpl
 
     mod = types.ModuleType("filter_pack")
 
@@ -252,7 +252,7 @@ def _pack(factory: Any) -> Any:
 
 
 def _registry(factory: Any) -> Any:
-    from gancore.plugins import load_plugins
+    from gancore.packs.loader import load_plugins
 
     return load_plugins(autoload=False, warn=False,
                         extra=[("gancore-filters", _pack(factory))]).registry
@@ -294,10 +294,10 @@ def test_recipes_without_filters_are_written_as_before(tmp_path):
     assert "inject_noise" not in plain.to_dict()["data"]
     assert plain.data.params()["num_samples"] == 64
     short = resolve(load_recipe({**copy.deepcopy(RECIPE), "data": "shapes"}))
-    assert short.to_dict()["data"] == "shapes"
+    assert short.to_dict()["data"] == "builtin:shapes"  # resolved: the origin recorded
     with_filters = recipe(inject_noise=0.05, filters=["class_balance"])
     data = with_filters.to_dict()["data"]
-    assert data["filters"] == ["class_balance"] and data["inject_noise"] == 0.05
+    assert data["filters"] == ["builtin:class_balance"] and data["inject_noise"] == 0.05
     assert "filters" not in with_filters.data.params()
     path = tmp_path / "r.toml"
     path.write_text(with_filters.to_toml(), encoding="utf-8")
@@ -327,7 +327,7 @@ def test_the_schema_accepts_filters():
 
 # -- training and the command --------------------------------------------------------------------
 def test_training_with_an_autoencoder_filter_runs_end_to_end(tmp_path):
-    from gancore import checkpoint
+    from gancore.assembly import checkpoint
     from gancore.train import Trainer
 
     spec = copy.deepcopy(RECIPE)
@@ -340,7 +340,7 @@ def test_training_with_an_autoencoder_filter_runs_end_to_end(tmp_path):
     result = trainer.fit()
     assert result.step == 2 and (tmp_path / "run" / "last.safetensors").is_file()
     saved = checkpoint.read(tmp_path / "run" / "last.safetensors", tensors=False).recipe
-    assert saved["data"]["filters"][0]["type"] == "autoencoder_outliers"
+    assert saved["data"]["filters"][0]["type"] == "builtin:autoencoder_outliers"
     before = outliers.TRAININGS["count"]
     resumed = Trainer(spec, out=tmp_path / "run", resume=True, steps=3)
     assert outliers.TRAININGS["count"] == before  # the cached autoencoder is used

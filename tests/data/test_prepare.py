@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from gancore.core.errors import DataError, WriteError
 from gancore.data.prepared import manifest as fmt
 from gancore.data.prepared import writer
 from gancore.data.prepared.imaging import CROP_PRESETS, Settings
 from gancore.data.prepared.sources import open_source
 from gancore.data.prepared.standins import picture, write_photos
-from gancore.errors import DataError, WriteError
 
 S64 = Settings(64)
 

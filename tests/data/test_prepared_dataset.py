@@ -119,7 +119,7 @@ def test_verification_happens_once_per_state_of_the_files(labelled, monkeypatch)
 def test_statistics_are_keyed_by_content_not_location(labelled, tmp_path):
     import gancore
     from gancore.evaluation.evaluator import RealData
-    from gancore.plugins import get_registry
+    from gancore.packs.loader import get_registry
 
     copy = tmp_path / "elsewhere"
     shutil.copytree(labelled, copy)
@@ -144,7 +144,7 @@ def test_statistics_are_keyed_by_content_not_location(labelled, tmp_path):
 def test_every_augmentation_trains_on_prepared_data(labelled):
     import copy
 
-    from gancore.plugins import get_registry
+    from gancore.packs.loader import get_registry
     from gancore.train.trainer import Trainer
     from tests.train.conftest import TINY
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
 from gancore.evaluation import EvalSettings, compare, load_study
-from gancore.evaluation.compare import entries_from_args
+from gancore.evaluation.plan import entries_from_args
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import gancore
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
 from gancore.evaluation import EvalSettings, evaluate_checkpoint, evaluate_gan, score_keys
 
 

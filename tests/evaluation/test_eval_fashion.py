@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import gancore
+from gancore.core.errors import GancoreError
 from gancore.data.fashion_mnist import default_root, find_file
-from gancore.errors import GancoreError
 from gancore.evaluation import EvalSettings, evaluate_gan
 
 

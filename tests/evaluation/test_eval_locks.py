@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from gancore.errors import BusyError
+from gancore.core.errors import BusyError
 from gancore.evaluation import EvalSettings, compare, load_study
 from gancore.evaluation import runs as runs_mod
 from gancore.storage.lock import LOCK_NAME, read_holder

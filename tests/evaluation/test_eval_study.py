@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
 from gancore.evaluation import is_study_file, load_study
 
 STUDIES = Path(__file__).resolve().parents[2] / "studies"
@@ -139,8 +139,8 @@ def test_bundled_studies_pass_the_checks_before_training(path, tmp_path):
     """Every variant builds, differs from every other one, and is tested against a named
     baseline that is one of the variants."""
     from gancore.evaluation import EvalSettings
-    from gancore.evaluation.compare import validate
-    from gancore.plugins import get_registry
+    from gancore.evaluation.plan import validate
+    from gancore.packs.loader import get_registry
     from gancore.train.trainer import recipe_differences
 
     study = load_study(path)

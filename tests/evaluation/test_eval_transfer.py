@@ -9,8 +9,8 @@ import pytest
 import tomli_w
 import torch
 
-from gancore.checkpoint import read
-from gancore.errors import GancoreError
+from gancore.assembly.checkpoint import read
+from gancore.core.errors import GancoreError
 from gancore.evaluation import EvalSettings, compare, load_study
 from gancore.evaluation.runs import InlineExecutor, StudyFailed, run_task
 
@@ -177,8 +177,8 @@ def test_a_variant_may_start_from_another_variant(tmp_path, make_tiny):
 
 
 def test_the_same_recipe_from_other_weights_is_a_different_variant(tmp_path, make_tiny):
-    from gancore.evaluation.compare import validate
-    from gancore.plugins import get_registry
+    from gancore.evaluation.plan import validate
+    from gancore.packs.loader import get_registry
 
     study = load_study(_study(tmp_path, make_tiny(), """
 [pretrain.src]
@@ -197,8 +197,8 @@ init_from = "src"
 
 
 def test_a_source_none_of_whose_weights_fit_is_refused_before_training(tmp_path, make_tiny):
-    from gancore.evaluation.compare import validate
-    from gancore.plugins import get_registry
+    from gancore.evaluation.plan import validate
+    from gancore.packs.loader import get_registry
 
     wide = ['generator.stem={ type = "dense", out_channels = 24, resolution = 4 }',
             'generator.blocks=[{ type = "upsample", out_channels = 12 }, '

@@ -29,6 +29,6 @@ def tiny_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pack_registry() -> Any:
     """The built-in components and the test pack (as ``gancore-exporttest``)."""
-    from gancore.plugins import load_plugins
+    from gancore.packs.loader import load_plugins
 
     return load_plugins(autoload=False, warn=False, extra=[(PACK, ExportTestPack())]).registry

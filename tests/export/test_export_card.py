@@ -54,7 +54,7 @@ def test_scores_beside_the_checkpoint_go_into_the_header(scored, tmp_path, capsy
     assert header["pipeline_tag"] == "unconditional-image-generation"
     (entry,) = header["model-index"]
     (res,) = entry["results"]
-    assert res["dataset"] == {"type": "shapes", "name": "shapes", "split": "test"}
+    assert res["dataset"] == {"type": "builtin:shapes", "name": "shapes", "split": "test"}
     metrics = {m["type"]: m for m in res["metrics"]}
     assert set(metrics) == {"fid", "precision", "recall"}
     for name, metric in metrics.items():
@@ -81,7 +81,7 @@ def test_scores_of_the_other_weights_are_passed_over(scored, tmp_path):
 def test_samples_grid_is_gancore_sample_of_the_exported_weights(tiny_ckpt, tmp_path):
     from PIL import Image
 
-    from gancore.train.plots import image_grid
+    from gancore.plotting.figures import image_grid
     from gancore.train.sample import sample_images
 
     export(tiny_ckpt, tmp_path / "ex")

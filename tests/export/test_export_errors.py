@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import gancore
-from gancore.errors import CheckpointError, ExportError
+from gancore.core.errors import CheckpointError, ExportError
 from gancore.export import export
 from tests.bad_input.conftest import cli_error, rewrite_checkpoint, snapshot
 from tests.export.pack import PACK, needs_onnx, tiny_with

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
+from gancore.core.registry import Registry
 from gancore.metrics.base import EvalInputs, evaluate, metric_key, required_fields
 from gancore.metrics.classification import DiscriminatorF1
 from gancore.metrics.fid import FID
 from gancore.metrics.kid import KID
 from gancore.metrics.prdc import PrecisionRecall
-from gancore.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
 from gancore.metrics.base import EvalInputs
 from gancore.metrics.classifier import ClassifierExtractor
 from gancore.metrics.fid import FID, fid_from_features

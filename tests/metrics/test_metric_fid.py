@@ -7,7 +7,7 @@ import pytest
 import scipy.linalg
 import torch
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
 from gancore.metrics.base import EvalInputs
 from gancore.metrics.fid import (
     FID,

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 from torchvision.models.inception import Inception3
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
 from gancore.metrics import inception
 from gancore.metrics.inception import (
     ENV_VAR,
@@ -273,7 +273,7 @@ def test_extractor_options_reach_the_inception_extractor(weights_file: Path) -> 
     from types import SimpleNamespace
 
     from gancore.evaluation.evaluator import EvalSettings, choose_extractor
-    from gancore.plugins import get_registry
+    from gancore.packs.loader import get_registry
 
     registry = get_registry()
     images = SimpleNamespace(is_image=True, labelled=True, type="fashion_mnist")

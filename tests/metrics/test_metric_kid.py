@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
 from gancore.metrics.base import EvalInputs
 from gancore.metrics.kid import KID, kernel_inception_distance
 

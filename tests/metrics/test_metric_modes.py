@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
 from gancore.metrics.base import EvalInputs
 from gancore.metrics.modes import (
     GRID_STD,

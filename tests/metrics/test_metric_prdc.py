@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
 from gancore.metrics import prdc
 from gancore.metrics.base import EvalInputs
 from gancore.metrics.prdc import DensityCoverage, PrecisionRecall, density_coverage, knn_radii

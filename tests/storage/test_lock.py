@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from gancore.errors import BusyError
-from gancore.io import append_text
+from gancore.core.errors import BusyError
+from gancore.storage.io import append_text
 from gancore.storage.lock import (
     LOCK_NAME,
     FileLock,
@@ -179,7 +179,7 @@ def test_update_lock_serializes_read_merge_write(tmp_path):
     code = textwrap.dedent("""
         import sys
         from pathlib import Path
-        from gancore.io import atomic_write_text
+        from gancore.storage.io import atomic_write_text
         from gancore.storage.lock import update_lock
         path = Path(sys.argv[1])
         for _ in range(40):
@@ -197,7 +197,7 @@ def test_update_lock_serializes_read_merge_write(tmp_path):
 
 def test_appended_lines_are_whole(tmp_path):
     log = tmp_path / "log.jsonl"
-    code = ("import sys\nfrom gancore.io import append_text\n"
+    code = ("import sys\nfrom gancore.storage.io import append_text\n"
             "for i in range(300):\n"
             "    append_text(sys.argv[1], sys.argv[2] * 3000 + '\\n')\n")
     procs = [subprocess.Popen([sys.executable, "-c", code, str(log), tag]) for tag in "ab"]

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from gancore.errors import GancoreError
+from gancore.core.errors import GancoreError
 
 from .conftest import SPACE, write_sweep
 
@@ -18,7 +18,7 @@ def OPTUNA(name: str) -> None:  # per test: the optuna-absent test runs without 
 
 def _check(tmp_path, head="", body=SPACE, **kwargs):
     OPTUNA("optuna")
-    from gancore.plugins import get_registry
+    from gancore.packs.loader import get_registry
     from gancore.sweep.spec import check_sweep, load_sweep
 
     sweep = load_sweep(write_sweep(tmp_path, head, body, **kwargs))
@@ -141,7 +141,7 @@ def test_the_bundled_sweeps_pass_the_checks(name):
     OPTUNA("optuna")
     from pathlib import Path
 
-    from gancore.plugins import get_registry
+    from gancore.packs.loader import get_registry
     from gancore.sweep.spec import check_sweep, load_sweep
 
     path = Path(__file__).resolve().parents[2] / "sweeps" / f"{name}.toml"

@@ -126,7 +126,7 @@ def test_the_report_renders_in_headless_chromium(small, tmp_path):
 # -- workers sharing one storage ----------------------------------------------------------------
 def _context(tmp_path: Path, head: str = "", body: str = SPACE, **kwargs):
     from gancore.evaluation.evaluator import EvalSettings
-    from gancore.plugins import get_registry
+    from gancore.packs.loader import get_registry
     from gancore.sweep.objective import TrialContext
     from gancore.sweep.spec import check_sweep, load_sweep
     from gancore.sweep.storage import prepare
@@ -198,7 +198,7 @@ def test_a_trial_below_the_median_is_pruned_and_stops_cleanly(tmp_path):
     stop = records[-1]
     assert stop["event"] == "stop" and stop["step"] == 2 and "pruned at step 2" in stop["reason"]
     assert trials[1].intermediate_values.keys() == {2}
-    from gancore import checkpoint
+    from gancore.assembly import checkpoint
 
     assert checkpoint.read(run / "last.safetensors", tensors=False).step == 2
     state = json.loads((ctx.folder / "trials" / "state" / "trial-1.json").read_text())

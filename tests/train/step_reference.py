@@ -84,7 +84,7 @@ class Case:
 
 def recipe_cases() -> list[Case]:
     """Every bundled recipe (and those of the installed packs) with its own data."""
-    from gancore.plugins import get_registry
+    from gancore.packs.loader import get_registry
     from gancore.recipe.load import find_recipe
 
     registry = get_registry()
@@ -138,7 +138,7 @@ def train_case(case: Case, folder: Path) -> dict[str, Any]:
     """Train ``case`` for :data:`STEPS` steps into ``folder``; the digest of each section."""
     import torch
 
-    from gancore.checkpoint import read
+    from gancore.assembly.checkpoint import read
     from gancore.train import Trainer
 
     overrides = [*BASE, *case.overrides, *AFTER]

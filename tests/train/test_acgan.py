@@ -7,7 +7,7 @@ import torch
 from torch.nn import functional as F
 
 from gancore.cli import main
-from gancore.errors import ContractError, RecipeError
+from gancore.core.errors import ContractError, RecipeError
 from gancore.testing import check_component
 from gancore.train import acgan
 from gancore.train.losses import BCE, Hinge
@@ -75,7 +75,7 @@ def test_class_head_keeps_the_plain_forward(builtin_registry):
 
 def test_a_class_head_that_breaks_the_contract_is_named(builtin_registry):
     from gancore.assembly.build import build_network
-    from gancore.contract import check_network_shapes
+    from gancore.core.contract import check_network_shapes
 
     data = {"shape": (3, 16, 16), "num_classes": 3}
     with torch.device("meta"):  # as the builder checks it: nothing is computed

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gancore import checkpoint
+from gancore.assembly import checkpoint
 from gancore.cli import main
 from tests.train.conftest import TINY
 
@@ -179,7 +179,7 @@ def test_sample_class_of_an_unconditional_generator(trained, capsys):
 
 KILL_SCRIPT = """
 import os, signal, sys
-from gancore import io as gancore_io
+from gancore.storage import io as gancore_io
 from gancore.train.trainer import train
 
 recipe, out = {recipe!r}, {out!r}
@@ -192,7 +192,7 @@ def die(fd):  # killed while writing last.safetensors
         os.kill(os.getpid(), signal.SIGKILL)
     real_fsync(fd)
 
-gancore_io.os.fsync = die  # every gancore write goes through gancore.io
+gancore_io.os.fsync = die  # every gancore write goes through gancore.storage.io
 train(recipe, out=out, steps=4, resume=True)
 """
 

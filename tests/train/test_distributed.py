@@ -52,7 +52,7 @@ def test_two_gloo_replicas_hold_the_same_weights(tmp_path, monkeypatch):
     assert set(a) == set(b)
     for key in a:
         assert torch.equal(a[key], b[key]), key
-    from gancore import checkpoint
+    from gancore.assembly import checkpoint
 
     ckpt = checkpoint.read(tmp_path / "run" / "last.safetensors")
     assert ckpt.step == 3

@@ -9,8 +9,8 @@ import sys
 import pytest
 import torch
 
-from gancore import checkpoint
-from gancore.errors import CheckpointError
+from gancore.assembly import checkpoint
+from gancore.core.errors import CheckpointError
 from gancore.plugin import hookimpl
 from gancore.testing import resume_matches
 from gancore.train.events import CallbackError, CallbackWarning
@@ -71,7 +71,7 @@ def test_component_state_that_does_not_match_is_one_error(tiny, tmp_path, regist
     result = train(tiny, out=tmp_path / "run", steps=2, registry=registry)
     meta = checkpoint.read(result.checkpoint).info.trainer
     assert meta.components["callback:counter"].state == {"steps": 2}
-    from gancore.plugins import load_plugins
+    from gancore.packs.loader import load_plugins
 
     bare = load_plugins(autoload=False).registry  # the pack is gone
     with pytest.raises(CheckpointError) as info:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gancore import checkpoint
+from gancore.assembly import checkpoint
 from gancore.cli import main
-from gancore.errors import RecipeError
+from gancore.core.errors import RecipeError
 from gancore.train.trainer import Trainer, train
 
 

@@ -166,7 +166,7 @@ def test_a_resumed_run_keeps_its_numerics(tiny, tmp_path, cache, monkeypatch):
 
 
 def test_fp16_and_tf32_need_a_gpu(tiny):
-    from gancore.errors import RecipeError
+    from gancore.core.errors import RecipeError
 
     for precision in ("fp16", "tf32"):
         tiny["train"]["precision"] = precision

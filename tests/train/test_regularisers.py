@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import gancore
-from gancore.errors import RecipeError
+from gancore.core.errors import RecipeError
 from gancore.testing import check_component
 from gancore.train.regularisers import BCR, CR, LeCam, MaxGP, ZeroGP, translate_flip
 

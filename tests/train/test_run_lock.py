@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import tomli_w
 
-from gancore import checkpoint
-from gancore.errors import BusyError
+from gancore.assembly import checkpoint
+from gancore.core.errors import BusyError
 from gancore.storage.lock import LOCK_NAME, read_holder
 from gancore.train.runlog import read_metrics
 from gancore.train.trainer import Trainer, TrainingError

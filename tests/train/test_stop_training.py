@@ -8,7 +8,7 @@ import types
 
 import tomli_w
 
-from gancore import checkpoint
+from gancore.assembly import checkpoint
 from gancore.plugin import StopTraining, hookimpl
 from gancore.train.trainer import train
 

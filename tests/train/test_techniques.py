@@ -10,10 +10,10 @@ import warnings
 import pytest
 import torch
 
-from gancore.checkpoint import read
-from gancore.errors import ContractError, GancoreError, RecipeError
+from gancore.assembly.checkpoint import read
+from gancore.core.errors import ContractError, GancoreError, RecipeError
+from gancore.packs.loader import load_plugins
 from gancore.plugin import hookimpl
-from gancore.plugins import load_plugins
 from gancore.recipe import load_recipe
 from gancore.recipe.requirements import RecipeDeprecationWarning
 from gancore.testing import check_component, resume_matches

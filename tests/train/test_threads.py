@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from gancore.train import threads
-from gancore.train.threads import (
+from gancore.core.threads import (
     affinity_cpus,
     available_cpus,
     cgroup_cpu_limit,
     default_threads,
 )
+from gancore.train import threads
 
 
 def _write(path: Path, text: str) -> None:

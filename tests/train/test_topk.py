@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gancore.errors import RecipeError
+from gancore.core.errors import RecipeError
 from gancore.recipe.schema import TopKSection
 from gancore.train.topk import TopK
 from gancore.train.trainer import Trainer, train
@@ -88,7 +88,7 @@ def test_k_of_the_whole_batch_is_the_plain_step(tiny, tmp_path):
     train(_plain(tiny), out=tmp_path / "plain", steps=2)
     tiny["train"]["top_k"] = {"start": 1.0, "min": 1.0}
     train(tiny, out=tmp_path / "top", steps=2)
-    from gancore import checkpoint
+    from gancore.assembly import checkpoint
 
     a = checkpoint.read(tmp_path / "plain" / "last.safetensors").tensors
     b = checkpoint.read(tmp_path / "top" / "last.safetensors").tensors
@@ -100,7 +100,7 @@ def test_top_k_resumes_exactly(tiny, tmp_path):
     train(_plain(tiny), out=tmp_path / "one", steps=4)
     train(tiny, out=tmp_path / "two", steps=2)
     train(tiny, out=tmp_path / "two", steps=4, resume=True)
-    from gancore import checkpoint
+    from gancore.assembly import checkpoint
 
     a = checkpoint.read(tmp_path / "one" / "last.safetensors").tensors
     b = checkpoint.read(tmp_path / "two" / "last.safetensors").tensors

@@ -9,9 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
-from gancore import checkpoint
-from gancore import io as gancore_io
-from gancore.errors import CheckpointError, GancoreError, RecipeError
+from gancore.assembly import checkpoint
+from gancore.core.errors import CheckpointError, GancoreError, RecipeError
+from gancore.storage import io as gancore_io
 from gancore.train.trainer import Trainer, TrainingError, recipe_differences, train
 
 

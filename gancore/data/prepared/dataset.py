@@ -12,12 +12,12 @@ import torch
 from pydantic import Field
 from torch.utils.data import Dataset
 
+from gancore.core.errors import RecipeError
+from gancore.core.params import Degrees, Fraction, ImageSize, Limit
+from gancore.core.protocols import DataSpec
 from gancore.data.common import ImageStorage, check_positive, data_home, resolve_params
 from gancore.data.prepared import manifest as fmt
 from gancore.data.transforms import Augmentation, to_signed
-from gancore.errors import RecipeError
-from gancore.params import Degrees, Fraction, ImageSize, Limit
-from gancore.protocols import DataSpec
 
 log = logging.getLogger("gancore.data")
 
@@ -122,7 +122,7 @@ class PreparedImages(Dataset):
                      fmt.describe_manifest(manifest))
         rows = held_out(manifest, split, test_fraction)
         if rows is not None and rows.numel() == 0:
-            from gancore.errors import DataError
+            from gancore.core.errors import DataError
 
             raise DataError(f"no image falls in split {split!r} (test_fraction = "
                             f"{test_fraction})", source=str(folder),

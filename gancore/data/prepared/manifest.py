@@ -10,7 +10,7 @@ A prepared dataset is a folder::
 Opening one checks, in order: the manifest (present, JSON, this format, not a newer version),
 the arrays against it (shape, dtype, size: a truncated or edited file is refused), and the
 pixels against the hashes (:func:`verify`). Every failure is one
-:class:`~gancore.errors.DataError` naming the file.
+:class:`~gancore.core.errors.DataError` naming the file.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from gancore.errors import DataError
+from gancore.core.errors import DataError
 
 FORMAT = "gancore-prepared"
 #: The version this gancore writes and the newest it reads.
@@ -224,8 +224,8 @@ def verify(folder: Path, manifest: dict[str, Any], images: np.ndarray, labels: n
 
 def _remember(key: str, entry: dict[str, Any]) -> None:
     """Record a verified state (best effort: a cache that cannot be written is skipped)."""
-    from gancore.errors import WriteError
-    from gancore.io import atomic_write_text
+    from gancore.core.errors import WriteError
+    from gancore.storage.io import atomic_write_text
 
     data = _read_verified()
     data[key] = entry

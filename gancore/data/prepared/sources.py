@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gancore.errors import DataError, suggest
+from gancore.core.errors import DataError, suggest
 
 if TYPE_CHECKING:
-    from gancore.registry import Registry
+    from gancore.core.registry import Registry
 
 #: ``--labels`` values other than a file.
 LABEL_MODES = ("auto", "none", "subfolders")
@@ -87,7 +87,7 @@ def open_source(spec: str, *, labels: str = "auto", options: dict[str, Any] | No
         _no_options(options, download, "an IDX file")
         return idx_source(path, labels)
     if registry is None:
-        from gancore.plugins import get_registry
+        from gancore.packs.loader import get_registry
 
         registry = get_registry()
     names = [e.name for e in registry.entries("dataset")]
@@ -288,8 +288,8 @@ def dataset_source(name: str, registry: Registry, labels: str, options: dict[str
                    download: bool) -> Source:
     """The images of the registered dataset ``name`` created with ``options``: its files
     (lazily read sets such as ``celeba``) or its uint8 pixels (in-memory sets)."""
+    from gancore.core.errors import GancoreError
     from gancore.data.folder import ImageFiles
-    from gancore.errors import GancoreError
 
     entry = registry.get("dataset", name, key="SOURCE")
     fields = entry.params_model().model_fields

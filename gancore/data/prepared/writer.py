@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from gancore.core.errors import DataError, GancoreError, WriteError
 from gancore.data.prepared import manifest as fmt
 from gancore.data.prepared.imaging import (
     Settings,
@@ -41,7 +42,6 @@ from gancore.data.prepared.imaging import (
     shard_names,
 )
 from gancore.data.prepared.sources import Source
-from gancore.errors import DataError, GancoreError, WriteError
 
 #: Images per shard: the unit of parallel work and of resumption.
 DEFAULT_SHARD_SIZE = 1024
@@ -88,7 +88,7 @@ class PrepareResult:
 
 def default_workers() -> int:
     """Worker processes: the CPUs this process may use (affinity and cgroup quota)."""
-    from gancore.train.threads import available_cpus
+    from gancore.core.threads import available_cpus
 
     return available_cpus()
 
@@ -97,7 +97,7 @@ def default_workers() -> int:
 def check_target(out: Path, overwrite: bool) -> None:
     """Refuse, before any work, a target that is a file, a folder that is not a prepared
     dataset, or a prepared dataset without ``overwrite``; and an unwritable location."""
-    from gancore.io import check_writable_dir
+    from gancore.storage.io import check_writable_dir
 
     if out.exists() and not out.is_dir():
         raise WriteError("the target exists and is a file, not a prepared dataset",
@@ -123,7 +123,7 @@ def _plan(source: Source, settings: Settings, shard_size: int) -> dict[str, Any]
 
 def _open_partial(partial: Path, plan: dict[str, Any], echo: Callable[[str], None]) -> bool:
     """Make ``partial`` hold ``plan``; True when an earlier run's shards can be reused."""
-    from gancore.io import atomic_write_text, make_folders
+    from gancore.storage.io import atomic_write_text, make_folders
 
     if partial.is_dir():
         try:
@@ -234,7 +234,7 @@ def _merge(partial: Path, records: list[ShardResult], source: Source, settings: 
            kept: list[int], skipped: list[dict[str, str]], modes: dict[str, int],
            rotated: int) -> Path:
     """Write the final folder ``partial/final`` from the shards; returns it."""
-    from gancore import __version__
+    from gancore.core.version import __version__
     from gancore.data.prepared.imaging import write_file_atomic
 
     final = partial / "final"

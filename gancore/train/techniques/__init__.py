@@ -2,7 +2,7 @@
 
 A technique (kind ``technique``, recipe place ``train.techniques``) implements one or more
 extension points, each a method the update calls at one moment of the step (the table is
-:data:`gancore.kinds.POINTS`; ``docs/plugins.md`` documents each with an example):
+:data:`gancore.core.kinds.POINTS`; ``docs/plugins.md`` documents each with an example):
 
 - ``d_input(x)``: D's inputs, real and fake, in the D and G phases (instance noise);
 - ``d_targets(loss)``: D's targets, once at the start (label smoothing);
@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gancore.errors import RecipeError
-from gancore.kinds import POINTS
+from gancore.core.errors import RecipeError
+from gancore.core.kinds import POINTS
 
 #: Points only one technique of a run may implement (each decides one thing).
 SINGLE = ("g_select", "d_pass")

@@ -13,9 +13,18 @@ from typing import Any
 
 import torch
 
-from gancore.train.batches import joint_batch
-
 Outputs = tuple[torch.Tensor, torch.Tensor | None]
+
+
+def joint_batch(
+    real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None, channels_last: bool
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``cat(real, fake)`` (fake in real's dtype) and its labels ``cat(y, y)``: one D pass for
+    both batches (the ``joint_d_pass`` technique); D's outputs split at ``len(real)``."""
+    both = torch.cat([real, fake.to(real.dtype)])
+    if channels_last and both.dim() == 4:
+        both = both.contiguous(memory_format=torch.channels_last)
+    return both, None if y is None else torch.cat([y, y])
 
 
 class JointPass:

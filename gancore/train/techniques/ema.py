@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from gancore.params import Steps
+from gancore.core.params import Steps
 from gancore.train.ema import EMA
 
 Decay = Annotated[

@@ -12,8 +12,8 @@ from typing import Any
 
 import torch
 
-from gancore.errors import RecipeError
-from gancore.params import PositiveFactor, Steps
+from gancore.core.errors import RecipeError
+from gancore.core.params import PositiveFactor, Steps
 from gancore.train.topk import TopK
 
 

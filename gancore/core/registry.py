@@ -23,12 +23,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model, model_validator
 
-from gancore.errors import GancoreError, UnknownComponentError
-from gancore.kinds import KINDS as _KINDS
-from gancore.kinds import get_kind
+from gancore.core.errors import AmbiguousComponentError, GancoreError, UnknownComponentError
+from gancore.core.kinds import KINDS as _KINDS
+from gancore.core.kinds import get_kind
 
 if typing.TYPE_CHECKING:
-    from gancore.recipe.refs import ComponentSpec
+    from gancore.core.refs import ComponentSpec
 
 #: Counts calls of :func:`validate_params` (resolution validates each reference once).
 VALIDATIONS = {"count": 0}
@@ -36,7 +36,7 @@ VALIDATIONS = {"count": 0}
 
 
 def __getattr__(name: str) -> Any:
-    """0.1's ``KINDS`` and ``BUILDER_ARGS``, derived from :data:`gancore.kinds.KINDS`."""
+    """0.1's ``KINDS`` and ``BUILDER_ARGS``, derived from :data:`gancore.core.kinds.KINDS`."""
     views = {
         "KINDS": lambda: {k.name: k.summary for k in _KINDS.values()},
         "BUILDER_ARGS": lambda: {k.name: k.supplied for k in _KINDS.values()},
@@ -46,7 +46,7 @@ def __getattr__(name: str) -> Any:
     import warnings
 
     warnings.warn(
-        f"gancore.registry.{name} is deprecated: read gancore.kinds.KINDS",
+        f"gancore.core.registry.{name} is deprecated: read gancore.core.kinds.KINDS",
         DeprecationWarning,
         stacklevel=2,
     )
@@ -117,6 +117,13 @@ class ComponentEntry:
     meta: dict[str, Any] = field(default_factory=dict)
     #: the origin of the component this one deliberately replaces (``override=True``)
     overrides: str | None = None
+    #: the registry the entry belongs to (passed to a factory that declares ``registry``)
+    registry: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def qualified(self) -> str:
+        """``origin:name``: the name no other origin's component can take."""
+        return f"{self.origin}:{self.name}"
 
     def load(self) -> Callable[..., Any]:
         """Return the factory, importing it if it was given as a string."""
@@ -166,11 +173,15 @@ class ComponentEntry:
     def create(self, *args: Any, **params: Any) -> Any:
         """Call the factory with framework arguments and validated parameters.
 
-        What it returns is checked against the kind's protocol (:mod:`gancore.contract`).
+        What it returns is checked against the kind's protocol (:mod:`gancore.core.contract`).
         """
-        from gancore.contract import check_product
+        from gancore.core.contract import check_product
 
-        product = check_product(self, self.load()(*args, **params))
+        factory = self.load()
+        if self.registry is not None and "registry" not in params and declares(factory,
+                                                                                "registry"):
+            params["registry"] = self.registry  # a component that makes others (ACGAN's loss)
+        product = check_product(self, factory(*args, **params))
         mark_made(product, self, getattr(params.get("ctx"), "key", None))
         return product
 
@@ -223,10 +234,26 @@ class _SignatureParams(Params):
     model_config = _PARAMS_CONFIG
 
 
+#: Arguments the framework passes to any factory that declares them (never recipe parameters):
+#: ``registry``, the registry making the component (to make the components it holds).
+OFFERED_TO_ALL = ("registry",)
+
+
+def declares(factory: Any, name: str) -> bool:
+    """Whether ``factory`` (a class or function) takes a parameter called ``name``."""
+    target = factory.__init__ if inspect.isclass(factory) else factory
+    try:
+        return name in inspect.signature(target).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def model_from_signature(
     factory: Callable[..., Any], model_name: str, skip: tuple[str, ...] = ()
 ) -> type[BaseModel]:
-    """Derive a pydantic model (extra keys forbidden) from a callable's typed signature."""
+    """Derive a pydantic model (extra keys forbidden) from a callable's typed signature
+    (``skip`` and :data:`OFFERED_TO_ALL` are the framework's arguments, left out)."""
+    skip = (*skip, *OFFERED_TO_ALL)
     target = factory.__init__ if inspect.isclass(factory) else factory  # type: ignore[misc]
     sig = inspect.signature(target)
     try:
@@ -249,20 +276,37 @@ def model_from_signature(
     return model
 
 
+#: The origin of gancore's own components.
+BUILTIN = "builtin"
+
+
+def split_name(name: str) -> tuple[str | None, str]:
+    """``"origin:name"`` -> ``("origin", "name")``; a bare ``"name"`` -> ``(None, "name")``."""
+    origin, sep, bare = name.rpartition(":")
+    return (origin or None, bare) if sep else (None, name)
+
+
 class Registry:
-    """Components by kind and name, filled by plugin hooks.
+    """Components by kind and qualified name (``origin:name``), filled by plugin hooks.
 
     >>> registry.add("block", "my_block", MyBlock, summary="...")
     >>> registry.get("block", "my_block").create(64, out_channels=32)
+    >>> registry.get("penalty", "gancore-extras:lecam")          # one origin's, whatever else
+
+    Several origins may register one name. A reference names a component by its qualified
+    name (``builtin:lecam``, ``gancore-extras:lecam``), or by its bare name: that is the one
+    origin's component when only one registers it; a pack's over gancore's own when one pack and
+    the built-ins do (a pack keeps the meaning of its names as gancore grows; resolving says
+    so, naming both); and an error listing the qualified names when several packs do.
     """
 
     def __init__(self) -> None:
-        self._entries: dict[str, dict[str, ComponentEntry]] = {k: {} for k in _KINDS}
+        #: kind -> bare name -> the entries registering it, in registration order
+        self._by_name: dict[str, dict[str, list[ComponentEntry]]] = {k: {} for k in _KINDS}
         self._origin: tuple[str, str | None] = ("unknown", None)
         self.recipe_dirs: list[tuple[str, str]] = []  # (origin, path)
-        #: registrations refused because the name was taken (the first one is kept)
+        #: registrations refused because their origin registered the name already
         self.clashes: list[Clash] = []
-        self._replaced: dict[tuple[str, str], list[ComponentEntry]] = {}
         #: what happened to each plugin when this registry was built (``PluginInfo``)
         self.plugins: list[Any] = []
 
@@ -278,22 +322,30 @@ class Registry:
         override: bool = False,
         **meta: Any,
     ) -> ComponentEntry | None:
-        """Register ``factory`` as component ``kind``/``name``; return its entry.
+        """Register ``factory`` as component ``kind``/``name`` of the current origin; return
+        its entry.
 
-        ``meta`` holds kind-specific facts (for example a block's ``role``). A name that is
-        already taken is a clash: the first registration is kept, this one is refused and
-        recorded in :attr:`clashes` naming both origins (``None`` is returned), and the rest
-        of the pack still loads. A pack replaces a built-in component only when it says so
-        with ``override=True``; ``gancore plugins`` and ``gancore show`` report the override.
+        ``meta`` holds kind-specific facts (for example a block's ``role``). Another origin's
+        component of the same name stays registered: both are reachable by qualified name
+        (``origin:name``), and the bare name follows the rule of :class:`Registry`.
+        ``override=True`` says a pack replaces gancore's component of that name on purpose:
+        the bare name is then the pack's without a note. The same origin registering a name
+        twice is a clash: the second is refused (``None``) and recorded in :attr:`clashes`.
         """
-        if kind not in self._entries:
+        if kind not in self._by_name:
             get_kind(kind)  # raises with a did-you-mean
         origin, version = self._origin
+        if not isinstance(name, str) or not name or ":" in name:
+            raise GancoreError(
+                f"{kind} {name!r} from {origin}: a component name is a non-empty string "
+                "without ':' (the qualified name origin:name is made from it)",
+                hint="rename the component")
         _check_declarations(kind, name, origin, meta)
-        existing = self._entries[kind].get(name)
-        if existing is not None and not (override and existing.origin != origin):
-            self.clashes.append(Clash(kind, name, existing.origin, origin, override))
+        same = self._by_name[kind].get(name, [])
+        if any(e.origin == origin for e in same):
+            self.clashes.append(Clash(kind, name, origin, origin, override))
             return None
+        builtin = next((e for e in same if e.origin == BUILTIN), None)
         entry = ComponentEntry(
             kind,
             name,
@@ -303,11 +355,10 @@ class Registry:
             origin_version=version,
             params=params,
             meta=dict(meta),
-            overrides=existing.origin if existing is not None else None,
+            overrides=BUILTIN if override and builtin is not None else None,
+            registry=self,
         )
-        if existing is not None:
-            self._replaced.setdefault((kind, name), []).append(existing)
-        self._entries[kind][name] = entry
+        self._by_name[kind].setdefault(name, []).append(entry)
         return entry
 
     def add_recipe_dir(self, path: str) -> None:
@@ -318,38 +369,92 @@ class Registry:
         self._origin = (origin, version)
 
     def _remove_origin(self, origin: str) -> None:
-        for kind, entries in self._entries.items():
-            for name in [n for n, e in entries.items() if e.origin == origin]:
-                del entries[name]
-                replaced = self._replaced.pop((kind, name), [])
-                if replaced:  # an override rolled back: the replaced component returns
-                    entries[name] = replaced[-1]
+        for names in self._by_name.values():
+            for name in list(names):
+                names[name] = [e for e in names[name] if e.origin != origin]
+                if not names[name]:
+                    del names[name]
         self.recipe_dirs = [(o, p) for o, p in self.recipe_dirs if o != origin]
         self.clashes = [c for c in self.clashes if c.rejected != origin]
 
     # -- lookup ---------------------------------------------------------------------------
-    def get(self, kind: str, name: str, *, key: str | None = None) -> ComponentEntry:
-        """Return an entry, or raise :class:`UnknownComponentError` with suggestions."""
-        if kind not in self._entries:
+    def candidates(self, kind: str, name: str) -> list[ComponentEntry]:
+        """Every entry registering the bare ``name`` (in registration order)."""
+        if kind not in self._by_name:
             get_kind(kind)
+        return list(self._by_name[kind].get(name, []))
+
+    def get(self, kind: str, name: str | ComponentSpec, *, origin: str | None = None,
+            key: str | None = None) -> ComponentEntry:
+        """The entry a name (``"name"``, ``"origin:name"``) or reference names.
+
+        Raises :class:`UnknownComponentError` with suggestions, or
+        :class:`AmbiguousComponentError` for a bare name several packs register.
+        """
+        if not isinstance(name, str):  # a reference: its name and its origin, if pinned
+            origin = origin or getattr(name, "origin", None)
+            name = name.type
+        pinned, bare = split_name(name)
+        origin = origin or pinned
+        entries = self.candidates(kind, bare)
+        if origin is not None:
+            for entry in entries:
+                if entry.origin == origin:
+                    return entry
+            known = [e.qualified for e in entries] or [e.qualified for e in self.entries(kind)]
+            raise UnknownComponentError(kind, f"{origin}:{bare}", known, key=key)
+        if not entries:
+            raise UnknownComponentError(kind, bare, self._by_name[kind], key=key)
+        return self.by_bare_name(kind, bare, entries, key=key)
+
+    def by_bare_name(self, kind: str, name: str, entries: list[ComponentEntry] | None = None,
+                     *, key: str | None = None) -> ComponentEntry:
+        """The entry a bare name means (see :class:`Registry`)."""
+        entries = self.candidates(kind, name) if entries is None else entries
+        if len(entries) == 1:
+            return entries[0]
+        packs = [e for e in entries if e.origin != BUILTIN]
+        if len(packs) == 1:
+            return packs[0]
+        raise AmbiguousComponentError(kind, name, [e.qualified for e in entries], key=key)
+
+    def shadowed(self, kind: str, name: str) -> list[ComponentEntry]:
+        """The entries a bare name does not mean (empty when one origin registers it)."""
+        entries = self.candidates(kind, name)
+        if len(entries) < 2:
+            return []
         try:
-            return self._entries[kind][name]
-        except KeyError:
-            raise UnknownComponentError(kind, name, self._entries[kind], key=key) from None
+            chosen = self.by_bare_name(kind, name, entries)
+        except AmbiguousComponentError:
+            return []
+        return [e for e in entries if e is not chosen]
 
     def __contains__(self, item: tuple[str, str]) -> bool:
         kind, name = item
-        return name in self._entries.get(kind, {})
+        origin, bare = split_name(name)
+        entries = self._by_name.get(kind, {}).get(bare, [])
+        return any(origin is None or e.origin == origin for e in entries)
 
     def names(self, kind: str, pattern: str = "*") -> list[str]:
-        """Sorted names of ``kind`` matching an fnmatch ``pattern``."""
-        return sorted(n for n in self._entries.get(kind, {}) if fnmatch.fnmatchcase(n, pattern))
+        """Sorted bare names of ``kind`` matching an fnmatch ``pattern``."""
+        return sorted(n for n in self._by_name.get(kind, {}) if fnmatch.fnmatchcase(n, pattern))
 
     def entries(self, kind: str | None = None, pattern: str = "*") -> Iterator[ComponentEntry]:
-        """All entries (of one kind), sorted by kind then name."""
+        """All entries (of one kind), sorted by kind, then name, built-ins first. A pattern
+        with ``:`` matches qualified names."""
         for k in [kind] if kind else list(_KINDS):
-            for n in self.names(k, pattern):
-                yield self._entries[k][n]
+            for name in sorted(self._by_name.get(k, {})):
+                for entry in sorted(self._by_name[k][name],
+                                    key=lambda e: (e.origin != BUILTIN, e.origin)):
+                    target = entry.qualified if ":" in pattern else name
+                    if fnmatch.fnmatchcase(target, pattern):
+                        yield entry
+
+    def ambiguous(self) -> list[tuple[str, str, list[str]]]:
+        """``(kind, name, qualified names)`` of every bare name several origins register."""
+        return [(k, n, [e.qualified for e in entries])
+                for k, names in self._by_name.items() for n, entries in sorted(names.items())
+                if len(entries) > 1]
 
     def create(
         self, kind: str, name: str, *args: Any, key: str | None = None, **params: Any
@@ -375,12 +480,12 @@ class Registry:
         the component's parameters it has (an activation's ``inplace``) and is ignored for
         the others.
         """
-        from gancore.recipe.refs import as_spec
+        from gancore.core.refs import as_spec
 
         spec = as_spec(kind, spec)
         name_key = (key if spec.short else f"{key}.type") if key else None
         try:
-            entry = self.get(kind, spec.type, key=name_key)
+            entry = self.get(kind, spec, key=name_key)
         except GancoreError as exc:
             raise exc.located(source=source) from None
         params = params_of(entry, spec, key=key, source=source)
@@ -400,8 +505,8 @@ class Registry:
 def _check_declarations(kind: str, name: str, origin: str, meta: dict[str, Any]) -> None:
     """Refuse extension points that do not exist (``points=``) and requirements that are not
     :class:`~gancore.recipe.requirements.Requirement` s (``requires=``), naming the origin."""
-    from gancore.errors import suggest
-    from gancore.kinds import POINTS
+    from gancore.core.errors import suggest
+    from gancore.core.kinds import POINTS
 
     who = f"{kind} {name!r} from {origin}"
     points = meta.get("points")
@@ -419,7 +524,7 @@ def _check_declarations(kind: str, name: str, origin: str, meta: dict[str, Any])
                     hint="extension points: " + ", ".join(POINTS))
     requires = meta.get("requires")
     if requires is not None:
-        from gancore.recipe.requirements import Requirement
+        from gancore.core.requirements import Requirement
 
         if isinstance(requires, Requirement):
             requires = meta["requires"] = (requires,)
@@ -436,7 +541,7 @@ def _check_declarations(kind: str, name: str, origin: str, meta: dict[str, Any])
 
 @dataclass(frozen=True)
 class Clash:
-    """A registration refused because ``kind``/``name`` was already registered."""
+    """A registration refused because its origin registered ``kind``/``name`` already."""
 
     kind: str
     name: str
@@ -445,17 +550,9 @@ class Clash:
     override: bool = False
 
     def message(self) -> str:
-        """One line naming both origins and what to do."""
-        text = (
-            f"{self.kind} {self.name!r} is registered by {self.kept} and by {self.rejected}; "
-            f"{self.kept}'s is used"
-        )
-        if self.kept == "builtin" and not self.override:
-            text += (
-                f" ({self.rejected} did not declare an override: "
-                "registry.add(..., override=True) replaces a built-in on purpose)"
-            )
-        return text
+        """One line naming the origin and what to do."""
+        return (f"{self.kind} {self.name!r} is registered twice by {self.rejected}; the first "
+                "registration is kept")
 
 
 def params_of(
@@ -544,7 +641,7 @@ def validation_error(
     ``model`` (the model validated) lets a value out of bounds be answered with the field's
     description, which states its bounds.
     """
-    from gancore.errors import RecipeError, suggest
+    from gancore.core.errors import RecipeError, suggest
 
     err = exc.errors()[0]
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))

@@ -11,21 +11,18 @@ random stream: a run resumes bit-exactly with or without it.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 
 if TYPE_CHECKING:
-    from gancore.train.trainer import Trainer
+    from gancore.train.run import Run
 
 
 class InTrainingEval:
     """Scores the trainer's generator with the recipe's ``[eval]`` settings."""
 
-    def __init__(self, trainer: Trainer, data_root: str | None = None) -> None:
+    def __init__(self, trainer: Run, data_root: str | None = None) -> None:
         from gancore.evaluation.evaluator import EvalSettings
 
         self.trainer = trainer
@@ -58,20 +55,29 @@ class InTrainingEval:
                 if isinstance(result[k], int | float) and not isinstance(result[k], bool)}
 
 
-def save_eval_curves(records: Sequence[dict[str, Any]], path: str | Path) -> Path:
-    """One panel per score (``fid/classifier``...) against the step, saved atomically."""
-    from gancore.io import save_figure
-    from gancore.train.plots import _figure
+def _run(view: Any) -> Any:
+    """The run behind a view (gancore's own writers may reach it)."""
+    return object.__getattribute__(view, "_run")
 
-    keys = sorted({k for r in records for k in r if k not in ("step", "event")})
-    cols = min(len(keys), 3) or 1
-    rows = math.ceil(len(keys) / cols) or 1
-    fig = _figure(4.0 * cols, 3.0 * rows)
-    for i, key in enumerate(keys):
-        ax = fig.add_subplot(rows, cols, i + 1)
-        points = [(r["step"], r[key]) for r in records if isinstance(r.get(key), int | float)]
-        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o")
-        ax.set_title(key)
-        ax.set_xlabel("step")
-    fig.tight_layout()
-    return save_figure(fig, path, what="the evaluation curves")
+
+class Evaluation:
+    """The ``[eval]`` metrics every ``train.eval_every`` steps (main process)."""
+
+    def __init__(self) -> None:
+        self.quality: Any = None
+
+    def wanted(self, view: Any) -> bool:
+        run = _run(view)
+        return run.cfg.eval_every > 0 and view.is_main
+
+    def on_run_start(self, view: Any) -> None:
+        self.quality = InTrainingEval(_run(view), _run(view).data_root)
+
+    def on_step_done(self, view: Any, step: int) -> None:
+        run = _run(view)
+        if step % run.cfg.eval_every != 0:
+            return
+        with run.clock.paused():  # not training time
+            scores = self.quality.run()
+        run.metrics.write({"step": step, "event": "eval", **scores})
+        run.events.emit("on_eval", view, scores)

@@ -18,7 +18,7 @@ import pluggy
 if TYPE_CHECKING:
     import typer
 
-    from gancore.registry import Registry
+    from gancore.core.registry import Registry
 
 PROJECT = "gancore"
 

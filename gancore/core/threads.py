@@ -19,6 +19,10 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 #: Where the cgroup file systems are mounted.
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -133,3 +137,21 @@ def default_threads(jobs: int | None = None) -> int:
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1 (got {jobs})")
     return max(1, available_cpus() // jobs)
+
+
+#: Most DataLoader workers ``"auto"`` starts.
+MAX_AUTO_WORKERS = 8
+
+
+def auto_workers(device: torch.device, cpus: int | None = None) -> int:
+    """DataLoader workers for ``train.num_workers = "auto"`` on ``device`` with ``cpus``."""
+    if cpus is None:
+        cpus = available_cpus()
+    if device.type in ("cuda", "mps", "xpu"):
+        return max(0, min(MAX_AUTO_WORKERS, cpus - 1))
+    return min(MAX_AUTO_WORKERS // 2, cpus // 8)
+
+
+def resolve_workers(value: int | str, device: torch.device) -> int:
+    """``train.num_workers`` as a number (``"auto"`` resolved by :func:`auto_workers`)."""
+    return auto_workers(device) if value == "auto" else int(value)

@@ -11,7 +11,8 @@ Each kind says:
   ``<generator>.norm`` is a parameter of the component at ``generator``: any parameter typed
   with a kind's reference type (``NormSpec``, ``BlockSpec``...) is a place of that kind, at
   any depth;
-- ``protocol``: the protocol (in :mod:`gancore.protocols`) that what its factory returns follows;
+- ``protocol``: the protocol (in :mod:`gancore.core.protocols`) that its factory's products
+  follow;
 - ``supplied``: the arguments the framework passes to the factory (never written in a recipe);
 - ``clauses``: the protocol's members that are checked on every object a factory returns;
 - ``check``: the conformance check :mod:`gancore.testing` runs on a default-built component;
@@ -73,8 +74,8 @@ class Kind:
         return "".join(p.title() for p in self.name.split("_")) + "Spec"
 
 
-_P = "gancore.protocols"
-_C = "gancore.contract"
+_P = "gancore.core.protocols"
+_C = "gancore.testing.conformance"
 
 KINDS: dict[str, Kind] = {
     k.name: k
@@ -592,7 +593,7 @@ def get_kind(name: str) -> Kind:
     try:
         return KINDS[name]
     except KeyError:
-        from gancore.errors import GancoreError, suggest
+        from gancore.core.errors import GancoreError, suggest
 
         raise GancoreError(
             f"unknown component kind {name!r}{suggest(name, KINDS)}",

@@ -1,9 +1,10 @@
 """Component references: ``"name"`` or ``{ type = "name", param = value, ... }``.
 
-Every place a recipe names a component takes either form. Each kind in :data:`gancore.kinds.KINDS`
-has its own reference type (``NormSpec``, ``BlockSpec``...); a component parameter annotated
-with one of them is a place of that kind, which is how resolution, the JSON Schema and the
-checkpoint metadata find nested components. This module imports neither torch nor the registry.
+Every place a recipe names a component takes either form. Each kind in
+:data:`gancore.core.kinds.KINDS` has its own reference type (``NormSpec``, ``BlockSpec``...); a
+component parameter annotated with one of them is a place of that kind, which is how
+resolution, the JSON Schema and the checkpoint metadata find nested components. This module
+imports neither torch nor the registry.
 """
 
 from __future__ import annotations
@@ -22,15 +23,19 @@ from pydantic import (
     model_validator,
 )
 
-from gancore.kinds import KINDS
+from gancore.core.kinds import KINDS
 
 
 class ComponentSpec(BaseModel):
     """A reference to a registered component and its parameters.
 
-    Written ``"name"`` (no parameters) or ``{type = "name", ...}``. A reference given as a bare
-    name is written back as one. After :func:`gancore.recipe.resolve` it carries the validated
-    parameters (:attr:`validated`), so nothing downstream validates it again.
+    Written ``"name"`` (no parameters) or ``{type = "name", ...}``; the name may be qualified
+    with its origin, ``"origin:name"`` (``builtin:lecam``, ``gancore-extras:lecam``): :attr:`type`
+    is then the bare name and :attr:`origin` the origin. A reference given as a bare name is
+    written back as one. After :func:`gancore.recipe.resolve` it carries the validated
+    parameters (:attr:`validated`), so nothing downstream validates it again, and the origin
+    of the component it resolved to, so it is written back qualified: a resolved recipe (and a
+    checkpoint) names every component's origin.
     """
 
     model_config = ConfigDict(extra="allow", frozen=True)
@@ -39,17 +44,28 @@ class ComponentSpec(BaseModel):
 
     _short: bool = PrivateAttr(default=False)
     _validated: BaseModel | None = PrivateAttr(default=None)
+    _origin: str | None = PrivateAttr(default=None)
+    #: whether the origin was chosen by the registry for a bare name (not written)
+    _chosen: bool = PrivateAttr(default=False)
 
     @model_validator(mode="wrap")
     @classmethod
     def _from_name(cls, value: Any, handler: Any) -> Any:
         if isinstance(value, str):
-            spec = handler({"type": value})
-            spec._short = True
+            origin, name = _split(value)
+            spec = handler({"type": name})
+            spec._short, spec._origin = True, origin
             return spec
         if isinstance(value, ComponentSpec) and not isinstance(value, cls):
             spec = handler(value.as_dict())
             spec._short, spec._validated = value._short, value._validated
+            spec._origin = value._origin
+            return spec
+        if isinstance(value, dict) and isinstance(value.get("type"), str) and \
+                ":" in value["type"]:
+            origin, name = _split(value["type"])
+            spec = handler({**value, "type": name})
+            spec._origin = origin
             return spec
         return handler(value)
 
@@ -58,8 +74,25 @@ class ComponentSpec(BaseModel):
         if not isinstance(self, ComponentSpec):  # an unvalidated default ("batch")
             return self
         if self._short and not self.model_extra:
-            return self.type
-        return handler(self)
+            return self.qualified
+        return self._qualify(handler(self))
+
+    def _qualify(self, data: Any) -> Any:
+        """Serialized ``data`` with the type written qualified when the origin is known."""
+        if isinstance(data, dict) and self._origin is not None:
+            data["type"] = self.qualified
+        return data
+
+    @property
+    def origin(self) -> str | None:
+        """The origin the reference names (``builtin``, a pack's), or None for a bare name
+        not yet resolved."""
+        return self._origin
+
+    @property
+    def qualified(self) -> str:
+        """``origin:name`` when the origin is known, else the bare name."""
+        return f"{self._origin}:{self.type}" if self._origin else self.type
 
     def params(self) -> dict[str, Any]:
         """The parameters as written (everything except ``type``)."""
@@ -73,8 +106,8 @@ class ComponentSpec(BaseModel):
         return {**own, **self.params()}
 
     def as_dict(self) -> dict[str, Any]:
-        """``{"type": ..., **params}``."""
-        return {"type": self.type, **self.params()}
+        """``{"type": ..., **params}`` (the type qualified when the origin is known)."""
+        return {"type": self.qualified, **self.params()}
 
     @property
     def validated(self) -> BaseModel | None:
@@ -85,6 +118,12 @@ class ComponentSpec(BaseModel):
     def short(self) -> bool:
         """Whether the reference was written as a bare name."""
         return self._short
+
+
+def _split(name: str) -> tuple[str | None, str]:
+    """``"origin:name"`` -> ``("origin", "name")``, ``"name"`` -> ``(None, "name")``."""
+    origin, sep, bare = name.rpartition(":")
+    return (origin or None, bare) if sep else (None, name)
 
 
 def _kind_spec(kind: str) -> type[ComponentSpec]:
@@ -140,8 +179,8 @@ class DatasetSpec(ComponentSpec):
         if not isinstance(self, ComponentSpec):
             return self
         if self._short and not self.model_extra and not self.filters and not self.inject_noise:
-            return self.type
-        data = handler(self)
+            return self.qualified
+        data = self._qualify(handler(self))
         if isinstance(data, dict):
             if not self.filters:
                 data.pop("filters", None)
@@ -173,8 +212,8 @@ class CallbackSpec(ComponentSpec):
         if not isinstance(self, ComponentSpec):
             return self
         if self._short and not self.model_extra and not self.optional:
-            return self.type
-        data = handler(self)
+            return self.qualified
+        data = self._qualify(handler(self))
         if isinstance(data, dict) and not self.optional:
             data.pop("optional", None)
         return data

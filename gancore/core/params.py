@@ -133,7 +133,7 @@ def check_device(name: str, key: str = "device") -> None:
     """Refuse a device this machine does not have (a CUDA one without CUDA), in one message."""
     import torch
 
-    from gancore.errors import RecipeError
+    from gancore.core.errors import RecipeError
 
     try:
         _device(name)
@@ -162,7 +162,7 @@ def check_device(name: str, key: str = "device") -> None:
 
 def check_seed(seed: object, key: str = "--seed") -> int:
     """A seed given outside a recipe (a command-line option, an API argument), bounded."""
-    from gancore.errors import GancoreError
+    from gancore.core.errors import GancoreError
 
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise GancoreError(

@@ -1,15 +1,17 @@
 """Loading plugin packs into a registry, each in isolation.
 
-Load order (deterministic): the built-in plugin (:mod:`gancore.builtins`), through the same
+Load order (deterministic): the built-in plugin (:mod:`gancore.packs.builtin`), through the same
 hook as any pack; then the entry points of the ``gancore`` group sorted by name; then the
 ``extra`` plugin objects in the order given. For each pack, pluggy registers it and checks
 its hooks (``check_pending``); blocked names are refused by pluggy's ``set_blocked``.
 
 A pack that fails to import, has a misspelt hook or raises in its hook is recorded as
 ``failed`` with its error (its partial registrations are rolled back), a
-:class:`PluginWarning` names it, and the others go on. A component whose name is already
-taken is refused alone, with both origins named (the rest of both packs loads); a pack
-replaces a built-in only by declaring ``override=True``. ``strict=True`` raises instead.
+:class:`PluginWarning` names it, and the others go on. Several origins may register one
+name: each component keeps its qualified name (``origin:name``), and a bare name means the one
+origin's, a pack's over gancore's own, or is an error when several packs register it
+(:class:`~gancore.core.registry.Registry`); ``gancore plugins`` lists every such name.
+A pack that registers one name twice loses the second. ``strict=True`` raises instead.
 
 Environment:
   ``GANCORE_DISABLE_PLUGIN_AUTOLOAD=1``  load no entry-point packs (the built-ins still load)
@@ -27,16 +29,16 @@ from typing import Any
 
 import pluggy
 
-from gancore import hookspecs
-from gancore.errors import DuplicateComponentError, GancoreError, PluginError
-from gancore.registry import Registry
+from gancore.core.errors import DuplicateComponentError, GancoreError, PluginError
+from gancore.core.registry import BUILTIN, Registry
+from gancore.packs import hookspecs
 
 
 class PluginWarning(UserWarning):
     """A plugin pack failed to load, or one of its components was refused."""
 
 ENTRY_POINT_GROUP = "gancore"
-BUILTIN_NAME = "builtin"
+BUILTIN_NAME = BUILTIN  # the built-in pack's origin
 
 
 @dataclass
@@ -49,10 +51,12 @@ class PluginInfo:
     status: str = "loaded"  # loaded | failed | blocked
     error: str | None = None
     components: list[str] = field(default_factory=list)
-    #: components of this pack refused because another pack registered the name first
+    #: components of this pack refused because it registered the name twice
     clashes: list[str] = field(default_factory=list)
     #: built-in components this pack replaces on purpose (``override=True``)
     overrides: list[str] = field(default_factory=list)
+    #: names this pack registers that another origin registers too, with what a bare name means
+    shared: list[str] = field(default_factory=list)
     hooks: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -65,6 +69,7 @@ class PluginInfo:
             "components": self.components,
             "clashes": self.clashes,
             "overrides": self.overrides,
+            "shared": self.shared,
             "hooks": self.hooks,
         }
 
@@ -90,7 +95,7 @@ class LoadedPlugins:
 
 
 def _gancore_version() -> str:
-    from gancore import __version__
+    from gancore.core.version import __version__
 
     return __version__
 
@@ -132,7 +137,7 @@ def load_plugins(
 
     candidates: list[tuple[PluginInfo, Any]] = []
     if builtin:
-        from gancore import builtins as builtin_plugin
+        from gancore.packs import builtin as builtin_plugin
 
         candidates.append((PluginInfo(BUILTIN_NAME, _gancore_version(), "gancore"), builtin_plugin))
 
@@ -177,11 +182,30 @@ def load_plugins(
         _load_one(pm, registry, info, obj, strict)
     registry._set_origin("unknown", None)
     registry.plugins = infos
+    _shared_names(registry, infos)
     if warn:
         for info in infos:
             for problem in info.problems():
                 warnings.warn(problem, PluginWarning, stacklevel=2)
     return LoadedPlugins(registry, pm, infos)
+
+
+def _shared_names(registry: Registry, infos: list[PluginInfo]) -> None:
+    """Fill each plugin's :attr:`PluginInfo.shared`: names other origins register too, and
+    what their bare name means (``gancore plugins`` shows them)."""
+    from gancore.core.errors import AmbiguousComponentError
+
+    by_origin = {info.name: info for info in infos}
+    for kind, name, qualified in registry.ambiguous():
+        try:
+            meant = f"a bare {name!r} means {registry.by_bare_name(kind, name).qualified}"
+        except AmbiguousComponentError:
+            meant = f"a bare {name!r} is an error: write one of them"
+        line = f"{kind} {name!r}: {', '.join(qualified)} ({meant})"
+        for q in qualified:
+            info = by_origin.get(q.rpartition(":")[0])
+            if info is not None:
+                info.shared.append(line)
 
 
 def _load_one(
@@ -218,10 +242,7 @@ def _load_one(
             registry._remove_origin(info.name)
             pm.unregister(obj)
             raise DuplicateComponentError(
-                clash.message(),
-                hint="uninstall or block one of the two plugin packs "
-                "(GANCORE_BLOCK_PLUGINS=name or --block-plugin name)",
-            )
+                clash.message(), hint="register each name once in the pack's hook")
 
 
 def _fail(info: PluginInfo, exc: Exception, strict: bool) -> None:
@@ -238,7 +259,7 @@ def _fail(info: PluginInfo, exc: Exception, strict: bool) -> None:
 
 def _check_hooks(pm: pluggy.PluginManager, obj: Any, name: str) -> None:
     """Reject misspelt ``gancore_*`` hooks (pluggy's check_pending, per plugin)."""
-    from gancore.errors import suggest
+    from gancore.core.errors import suggest
 
     known = [h for h in dir(hookspecs) if h.startswith("gancore_")]
     for attr in dir(obj):

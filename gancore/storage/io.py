@@ -6,7 +6,7 @@ work (a folder, a parent that is a file, a read-only or impossible location). Th
 :func:`save_image`, :func:`save_npy`) write to a temporary file in the destination's folder,
 ``fsync`` it, give it the ordinary ``0o666 & ~umask`` permissions and ``os.replace`` it over
 the target: a crash or a full disk leaves the previous file intact and no partial file behind.
-Failures raise one :class:`~gancore.errors.WriteError` naming the file.
+Failures raise one :class:`~gancore.core.errors.WriteError` naming the file.
 
 This module imports neither torch nor numpy nor matplotlib at import time.
 """
@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from gancore.errors import WriteError
+from gancore.core.errors import WriteError
 
 #: Prefix of the temporary files (``.<name>.<random>.tmp``); a reader may remove torn ones.
 TMP_SUFFIX = ".tmp"

@@ -2,9 +2,9 @@
 
 They are structural (``typing.Protocol``): a plugin's class needs no gancore base class, only
 the members below. The framework reads nothing else. Required members are checked on every
-object a factory returns (:func:`gancore.contract.check_product`); members documented as
-*optional* have the default given, and :mod:`gancore.contract` reads them with that default.
-:data:`gancore.kinds.KINDS` says which protocol each kind follows.
+object a factory returns (:func:`gancore.core.contract.check_product`); members documented as
+*optional* have the default given, and :mod:`gancore.core.contract` reads them with that default.
+:data:`gancore.core.kinds.KINDS` says which protocol each kind follows.
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ class Augment(Protocol):
 @runtime_checkable
 class Technique(Protocol):
     """``Factory(**params, run=view) -> object``: a training technique on the step's extension
-    points (the table :data:`gancore.kinds.POINTS`); ``run`` is passed when the factory
+    points (the table :data:`gancore.core.kinds.POINTS`); ``run`` is passed when the factory
     declares it (the run's read-only :class:`~gancore.train.run.RunView`).
 
     It implements at least one of ``freeze(networks)``, ``d_targets(loss)``, ``d_input(x)``,
@@ -236,8 +236,8 @@ class Activation(Protocol):
 class Init(Protocol):
     """``Factory(network, **params) -> None``: initialises a network's weights in place.
 
-    Skip modules for which :func:`gancore.contract.keeps_init` is true (they set the attribute
-    :data:`gancore.contract.KEEP_INIT`, like a conditional norm's class embeddings).
+    Skip modules for which :func:`gancore.core.contract.keeps_init` is true (they set the attribute
+    :data:`gancore.core.contract.KEEP_INIT`, like a conditional norm's class embeddings).
     """
 
     def __call__(self, network: torch.nn.Module) -> None: ...
@@ -313,7 +313,7 @@ class Callback(Protocol):
 
     ``wanted(run) -> bool`` (optional): asked once before ``on_run_start``; a callback that
     answers False hears no event of the run, so a pack's default callback with nothing to do in
-    a recipe costs nothing per step. A :class:`~gancore.errors.RecipeError` raised by
+    a recipe costs nothing per step. A :class:`~gancore.core.errors.RecipeError` raised by
     ``wanted`` or ``on_run_start`` is the user's mistake: it stops the run before it starts, as
     it is, with no checkpoint written.
     """

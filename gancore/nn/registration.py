@@ -1,17 +1,20 @@
-"""The built-in plugin: registers gancore's own components through the public hook.
+"""Registration of the built-in networks, blocks, norms, activations and inits.
 
-Factories are lazy ``"module:attribute"`` strings, so loading this plugin imports no torch.
+Factories are lazy ``"module:attribute"`` strings, so importing this module imports no torch.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from gancore.hookspecs import hookimpl
+from gancore.core.requirements import Requirement
+
+if TYPE_CHECKING:
+    from gancore.core.registry import Registry
 
 _B = "gancore.nn"
 
-_COMPONENTS: list[tuple[str, str, str, str]] = [
+COMPONENTS: list[tuple[str, str, str, str]] = [
     # kind, name, factory, summary
     ("generator", "stack", f"{_B}.networks:StackGenerator", "stem + blocks + head generator"),
     (
@@ -72,43 +75,28 @@ _COMPONENTS: list[tuple[str, str, str, str]] = [
     ("init", "xavier", f"{_B}.init:xavier", "Xavier uniform"),
     ("init", "orthogonal", f"{_B}.init:orthogonal", "orthogonal (BigGAN)"),
     ("init", "default", f"{_B}.init:default", "PyTorch's own initialisation"),
-    ("loss", "bce", "gancore.train.losses:BCE", "binary cross-entropy, non-saturating G loss"),
-    ("loss", "minimax", "gancore.train.losses:Minimax", "binary cross-entropy, minimax G loss"),
-    ("loss", "least_squares", "gancore.train.losses:LeastSquares", "least squares (LSGAN)"),
-    ("loss", "hinge", "gancore.train.losses:Hinge", "hinge (SAGAN, BigGAN)"),
-    ("loss", "wasserstein", "gancore.train.losses:Wasserstein", "Wasserstein critic (WGAN)"),
-    (
-        "loss",
-        "relativistic_average",
-        "gancore.train.losses:RelativisticAverage",
-        "relativistic average BCE (RaSGAN)",
-    ),
-    (
-        "loss",
-        "acgan",
-        "gancore.train.acgan:ACGAN",
-        "an adversarial loss + cross-entropy of D's class logits (ACGAN)",
-    ),
 ]
 
 
-@hookimpl
-def gancore_register_components(registry) -> None:  # type: ignore[no-untyped-def]
-    """Register the built-in components."""
-    from gancore.data import registration as data
-    from gancore.metrics import registration as metrics
-    from gancore.sweep import registration as sweep
-    from gancore.train import registration as train
-    from gancore.train.requirements import BUILT_IN
 
-    for kind, name, factory, summary in _COMPONENTS:
+
+def _conditioning(facts: Any, params: Any) -> bool:
+    return getattr(params, "conditioning", "none") != "none" and not facts.labelled
+
+
+#: class conditioning of a stack network needs labelled data (an error, as the build says)
+CONDITIONING_ON_UNLABELLED = {
+    network: Requirement(
+        key=f"{network}.conditioning", when=_conditioning, level="error",
+        message="class conditioning needs labelled data, but the dataset has no classes",
+        fix='set conditioning = "none" or use a labelled dataset')
+    for network in ("generator", "discriminator")
+}
+
+
+def register(registry: Registry) -> None:
+    """Add the network components to ``registry``."""
+    for kind, name, factory, summary in COMPONENTS:
+        requires = CONDITIONING_ON_UNLABELLED.get(kind) if name == "stack" else None
         registry.add(kind, name, factory, summary=summary,
-                     **({"requires": BUILT_IN[kind, name]} if (kind, name) in BUILT_IN else {}))
-    for module in (data, metrics, train, sweep):
-        module.register(registry)
-
-
-@hookimpl
-def gancore_recipe_dirs() -> list[str]:
-    """The bundled recipes."""
-    return [str(Path(__file__).resolve().parent.parent / "recipes")]
+                     **({"requires": (requires,)} if requires else {}))

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from gancore.registry import Registry
+    from gancore.core.registry import Registry
 
 #: Shape (C, H, W) of the data networks are built for in :func:`check_component`.
 DATA_SHAPE: tuple[int, int, int] = (3, 16, 16)
@@ -46,7 +46,7 @@ def register_plugin() -> Iterator[Callable[..., Any]]:
     ...     registry = register_plugin(my_plugin_module)
     ...     assert ("block", "my_block") in registry
     """
-    from gancore import plugins
+    from gancore.packs import loader as plugins
 
     saved = plugins._DEFAULT
     extras: list[Any] = []
@@ -66,8 +66,8 @@ def plugin_registry(plugin: Any, name: str | None = None) -> tuple[Registry, str
 
     Returns the registry and the origin name the plugin's components carry.
     """
-    from gancore.errors import PluginError
-    from gancore.plugins import load_plugins
+    from gancore.core.errors import PluginError
+    from gancore.packs.loader import load_plugins
 
     origin = name or getattr(plugin, "__name__", None) or type(plugin).__name__
     loaded = load_plugins(extra=[(origin, plugin)], autoload=False)
@@ -95,7 +95,7 @@ def check_component(
 ) -> Any:
     """Build component ``kind``/``name`` from its defaults (plus ``params``) and check it.
 
-    Runs the kind's conformance check from :data:`gancore.kinds.KINDS` (the ``verifies`` line
+    Runs the kind's conformance check from :data:`gancore.core.kinds.KINDS` (the ``verifies`` line
     of each kind in ``docs/plugins.md`` says what it checks), for example:
 
     - block: built with ``in_channels = 8`` at resolution 8 and run on ``[2, 8, 8, 8]``;
@@ -107,11 +107,11 @@ def check_component(
     - metric: finite float scores.
 
     ``example`` replaces the input tensor. Returns the built object. A broken component raises
-    :class:`~gancore.errors.ContractError` (an ``AssertionError``) naming the clause.
+    :class:`~gancore.core.errors.ContractError` (an ``AssertionError``) naming the clause.
     """
-    from gancore.errors import GancoreError
-    from gancore.kinds import get_kind, load_object
-    from gancore.registry import params_to_kwargs, validate_params
+    from gancore.core.errors import GancoreError
+    from gancore.core.kinds import get_kind, load_object
+    from gancore.core.registry import params_to_kwargs, validate_params
 
     entry = registry.get(kind, name)
     values = dict(params or {})
@@ -130,7 +130,7 @@ def check_component(
     except (GancoreError, AssertionError):
         raise
     except Exception as exc:  # the component itself failed on the check's inputs
-        from gancore.contract import broken
+        from gancore.core.contract import broken
 
         raise broken(
             entry, f"raised {type(exc).__name__} in its conformance check: {exc}"
@@ -174,7 +174,7 @@ def make_trainer(recipe: Any, overrides: Iterable[str] = (), steps: int = 1,
 
 def read_checkpoint(path: str | os.PathLike[str]) -> Any:
     """A checkpoint's tensors and metadata (``.tensors``, ``.info``), as gancore reads them."""
-    from gancore import checkpoint
+    from gancore.assembly import checkpoint
 
     return checkpoint.read(Path(path))
 
@@ -223,7 +223,7 @@ def resume_matches(recipe: Any, out: str | os.PathLike[str], overrides: Iterable
     """
     import torch
 
-    from gancore import checkpoint
+    from gancore.assembly import checkpoint
     from gancore.train import Trainer
 
     first, more = steps
@@ -355,10 +355,10 @@ def check_pack() -> Callable[..., list[str]]:
                 continue
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(0)
-                check_component(
+                check_component(  # by qualified name: the pack's own, whatever else is there
                     registry,
                     entry.kind,
-                    entry.name,
+                    entry.qualified,
                     (params or {}).get(cid),
                     data_shape=data_shape,
                     num_classes=num_classes,

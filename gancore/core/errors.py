@@ -93,6 +93,24 @@ class UnknownComponentError(GancoreError, KeyError):
         return self.format()
 
 
+class AmbiguousComponentError(GancoreError, KeyError):
+    """A bare component name that several plugin packs register."""
+
+    def __init__(self, kind: str, name: str, qualified: Iterable[str], *,
+                 key: str | None = None, source: str | None = None) -> None:
+        self.kind, self.name = kind, name
+        self.qualified = sorted(qualified)
+        spellings = " or ".join(repr(q) for q in self.qualified)
+        GancoreError.__init__(
+            self, f"{kind} {name!r} is registered by several plugin packs: write {spellings}",
+            key=key, source=source,
+            hint="a qualified name (origin:name) says which pack's component is meant; "
+            "`gancore plugins` lists the names several packs register")
+
+    def __str__(self) -> str:
+        return self.format()
+
+
 class DuplicateComponentError(GancoreError):
     """Two plugins registered the same kind/name."""
 
@@ -102,7 +120,7 @@ class PluginError(GancoreError):
 
 
 class ContractError(GancoreError, AssertionError):
-    """A component that breaks its kind's contract (:mod:`gancore.contract`).
+    """A component that breaks its kind's contract (:mod:`gancore.core.contract`).
 
     The message names the kind, the component, the pack it comes from and the clause broken.
     It is also an ``AssertionError``, so a failed conformance check reads as a test failure.

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import torch
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from gancore.errors import CheckpointError, GancoreError, WriteError
-from gancore.io import atomic_write_bytes, check_writable
+from gancore.core.errors import CheckpointError, GancoreError, WriteError
+from gancore.storage.io import atomic_write_bytes, check_writable
 
 __all__ = [
     "FORMAT",
@@ -39,11 +40,10 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    import torch
 
     from gancore.assembly.build import GAN
+    from gancore.core.registry import Registry
     from gancore.recipe import Recipe
-    from gancore.registry import Registry
 
 FORMAT = "gancore-checkpoint"
 FORMAT_VERSION = 1
@@ -350,7 +350,7 @@ def component_origins(recipe: Recipe, registry: Registry) -> dict[str, str]:
     The references are found through the table of kinds (nested ones included), so a norm
     or a metric from a pack is recorded as well as a block.
     """
-    from gancore.plugins import BUILTIN_NAME, component_pack
+    from gancore.packs.loader import BUILTIN_NAME, component_pack
     from gancore.recipe.resolve import iter_references, resolve
 
     used = {(kind, spec.type) for kind, _, spec in iter_references(resolve(recipe, registry))}
@@ -376,8 +376,8 @@ def save(
     import torch
     from safetensors.torch import save as st_save
 
-    from gancore import __version__
-    from gancore.plugins import get_registry
+    from gancore.core.version import __version__
+    from gancore.packs.loader import get_registry
 
     registry = registry or get_registry()
     tensors: dict[str, torch.Tensor] = {}
@@ -452,13 +452,55 @@ def read(path: str | Path, *, tensors: bool = True) -> Checkpoint:
     return Checkpoint(str(path), meta, data, info)
 
 
+def made_with(ckpt: Checkpoint, registry: Registry) -> Callable[[str, str], str | None]:
+    """The origin each bare name of ``ckpt``'s recipe stands for: the pack it records for
+    that component (checkpoints of earlier versions name packs' components bare), else
+    gancore's own; so the GAN is rebuilt from what it was made with, whatever is installed
+    since (checkpoints from 0.3 on name every origin)."""
+    from gancore.core.registry import BUILTIN
+
+    assert ckpt.info is not None
+    packs = {}
+    for key, pack in ckpt.info.components.items():
+        dist = pack.split("==")[0]
+        origin = next((p.name for p in registry.plugins if dist in (p.dist, p.name)), dist)
+        packs[key] = origin
+
+    def pin(kind: str, name: str) -> str | None:
+        origin = packs.get(f"{kind}:{name}", BUILTIN)
+        return origin if (kind, f"{origin}:{name}") in registry else None
+
+    return pin
+
+
+def missing_pack(ckpt: Checkpoint, registry: Registry, kind: str, qualified: str
+                 ) -> CheckpointError:
+    """The error for a component whose origin is not installed (or no longer has it)."""
+    from gancore.packs.loader import pack_problem
+
+    assert ckpt.info is not None
+    origin, _, name = qualified.rpartition(":")
+    version = json.loads(ckpt.meta.get("plugins", "{}") or "{}").get(origin)
+    made = f"{origin}=={version}" if version else origin
+    why = pack_problem(registry, origin)
+    if why is None or not why.endswith("and loaded"):
+        why = why or "which is not installed"
+        hint = f"install it: pip install '{made}' (the checkpoint was made with it)"
+    else:
+        why = f"which {why} but does not provide {kind} {name!r}"
+        hint = f"install the version it was made with: pip install '{made}'"
+    return CheckpointError(
+        f"this checkpoint uses {kind} {qualified!r} from the plugin pack {origin!r}, {why}",
+        source=ckpt.path, hint=hint)
+
+
 def check_components(ckpt: Checkpoint, registry: Registry) -> None:
     """Raise "install <pack>" when a component the checkpoint uses is not registered."""
     assert ckpt.info is not None
     for key, pack in ckpt.info.components.items():
         kind, name = key.split(":", 1)
         if (kind, name) not in registry:
-            from gancore.plugins import pack_problem
+            from gancore.packs.loader import pack_problem
 
             dist = pack.split("==")[0]
             why = pack_problem(registry, dist)
@@ -487,12 +529,12 @@ def load(
     holds the exported generator weights and no discriminator, so the GAN's discriminator is
     a stand-in that raises a :class:`CheckpointError` when used.
     """
-    from gancore.plugins import get_registry
+    from gancore.packs.loader import get_registry
 
     registry = registry or get_registry()
     path = Path(path)
     if path.is_dir():
-        from gancore.export.folder import weights_file
+        from gancore.assembly.exported import weights_file
 
         path = weights_file(path)
     return from_checkpoint(read(path), registry=registry, ema=ema).to(device)
@@ -521,13 +563,19 @@ def from_checkpoint(
     weights are neither read nor checked, and a stand-in takes its place.
     """
     from gancore.assembly.build import build
-    from gancore.recipe import validate_recipe
+    from gancore.core.errors import UnknownComponentError
+    from gancore.recipe import resolve, validate_recipe
 
     path = ckpt.path
     check_components(ckpt, registry)
     try:
-        recipe = validate_recipe(ckpt.recipe, source=str(path))
-        gan = build(recipe, registry=registry, seed=ckpt.seed)
+        recipe = resolve(validate_recipe(ckpt.recipe, source=str(path)), registry,
+                         pin=made_with(ckpt, registry))
+        gan = build(recipe, registry=registry, seed=ckpt.seed, findings=False)
+    except UnknownComponentError as exc:
+        if ":" in exc.name:  # a component of a pack that is gone (or of another version)
+            raise missing_pack(ckpt, registry, exc.kind, exc.name) from None
+        raise exc.located(source=str(path)) from None
     except GancoreError as exc:
         raise exc.located(source=str(path)) from None
     use_ema = ema and bool(ckpt.section("ema"))
@@ -537,9 +585,25 @@ def from_checkpoint(
         load_state(gan.discriminator, ckpt.section("discriminator"), section="discriminator",
                    path=path)
     else:
-        from gancore.export.model import NoDiscriminator
-
         gan.discriminator = NoDiscriminator(path)
     gan.meta.update(ckpt.meta)
     gan.step = ckpt.step  # type: ignore[attr-defined]
     return gan
+
+
+class NoDiscriminator(torch.nn.Module):
+    """The discriminator of a GAN loaded from an export: there is none, and using it says so."""
+
+    def __init__(self, source: str | None = None) -> None:
+        super().__init__()
+        self.source = source
+
+    def forward(self, *args: Any, **kwargs: Any) -> torch.Tensor:
+        from gancore.core.errors import CheckpointError
+
+        raise CheckpointError(
+            "this GAN was loaded from an exported generator, which has no discriminator",
+            source=self.source,
+            hint="use the training checkpoint (e.g. the run's last.safetensors) for anything "
+            "that needs the discriminator",
+        )

@@ -1,0 +1,60 @@
+"""``comparison.md``: a :class:`~gancore.evaluation.gather.Comparison` as Markdown."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gancore.evaluation.tables import describe_budget, describe_settings, verdict_lines
+
+if TYPE_CHECKING:
+    from gancore.evaluation.gather import Comparison
+
+
+def _md_table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |",
+             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return lines
+
+
+def markdown(comparison: Comparison) -> str:
+    """The comparison as a Markdown document."""
+    headers, rows = comparison.table()
+    s = comparison.settings
+    lines = [f"# {comparison.name}", ""]
+    lines.append(f"{describe_budget(comparison)} {describe_settings(comparison)}")
+    if s["extractor"] and s["extractor"] != "inception":
+        lines.append("")
+        lines.append(f"Scores marked `/{s['extractor']}` use that extractor's features; they are "
+                     "not comparable with Inception-based values.")
+    if comparison.stats is not None:
+        lines += ["", comparison.stats.method()]
+    if comparison.multi_seed:
+        lines += ["", "## Over seeds", ""]
+        lines += _md_table(*comparison.stats_table())
+        verdicts = verdict_lines(comparison)
+        if verdicts:
+            lines += ["", "Verdicts (adjusted p < 0.05 counts):", "", *verdicts]
+        lines += ["", "## Runs", ""]
+    lines += [""] if not comparison.multi_seed else []
+    lines += _md_table(headers, rows)
+    if comparison.failed:
+        lines += ["", "Failed runs (not in the tables):", ""]
+        lines += [f"- `{f['id']}`: {str(f.get('error')).splitlines()[0]}"
+                  for f in comparison.failed]
+    lines += ["", "Variants:", ""]
+    for r in comparison.first_runs():
+        what = r.entry.recipe or str(r.entry.run)
+        sets = f" with `{'`, `'.join(r.entry.overrides)}`" if r.entry.overrides else ""
+        note = f" — {r.entry.description}" if r.entry.description else ""
+        lines.append(f"- **{r.entry.name}**: `{what}`{sets}{note} (run: `{r.run}`)")
+        diff = comparison.diffs.get(r.entry.name)
+        if diff:
+            lines.append(f"  - differs from `{s.get('baseline')}` in: "
+                         + "; ".join(f"`{d}`" for d in diff))
+    lines += ["", "![samples](samples.png)", "", "![losses](losses.png)", "",
+              "All of it, with the sample grids of every seed: [report.html](report.html)", ""]
+    return "\n".join(lines)
+
+
+# -- pictures ---------------------------------------------------------------------------------
