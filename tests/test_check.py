@@ -86,15 +86,11 @@ def test_check_is_quiet_on_every_bundled_recipe_and_study():
 
 def test_check_names_bcrs_deprecated_weights_and_refuses_both_spellings():
     no_bn = 'discriminator.norm="none"'
-    res = run_cli("check", "dcgan-32", "--set", SHAPES, "--set", no_bn, "--set",
-                  'penalty={ type = "bcr", weight = 2, real_weight = 3 }', "--json")
-    assert res.returncode == 0, res.stdout + res.stderr
-    (found,) = json.loads(res.stdout)[0]["findings"]
-    assert (found["level"], found["component"], found["key"]) == (
-        "warning", "penalty[0] (bcr)", "penalty")
-    assert found["message"].startswith("deprecated: bcr's real_weight and fake_weight are "
-                                       "multiplied by weight (here λ_real = 6, λ_fake = 20)")
-    assert 'write { type = "bcr", lambda_real = 6, lambda_fake = 20 }' in found["message"]
+    (found,) = findings("dcgan-32", no_bn, 'penalty={ type = "bcr", weight = 2, real_weight = 3 }')
+    assert (found.level, found.component, found.key) == ("warning", "penalty[0] (bcr)", "penalty")
+    assert found.message.startswith("deprecated: bcr's real_weight and fake_weight are "
+                                    "multiplied by weight (here λ_real = 6, λ_fake = 20)")
+    assert 'write { type = "bcr", lambda_real = 6, lambda_fake = 20 }' in found.message
     # the old meaning with equal sides reads as one weight; the new spelling says nothing
     found = findings("dcgan-32", no_bn, 'penalty={ type = "bcr", real_weight = 1.0, '
                      'fake_weight = 1.0 }')

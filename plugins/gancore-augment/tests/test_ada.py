@@ -348,28 +348,37 @@ def test_the_old_name_translation_is_xint():
 
 
 # -- requirements, through `gancore check` -------------------------------------------------------
-def check(*overrides: str) -> tuple[int, list[dict]]:
-    args = [a for o in ["data.type='shapes'", *overrides] for a in ("--set", o)]
-    res = subprocess.run([sys.executable, "-m", "gancore", "check", "dcgan-32-ada", *args,
-                          "--json"], capture_output=True, text=True, env=dict(os.environ),
-                         timeout=300)
-    report = json.loads(res.stdout)
-    return res.returncode, [f for f in report[0]["findings"]
-                            if f["component"].startswith("augment")]
+RECIPES = {
+    "no-threshold": """loss = "wasserstein"
+[discriminator]
+norm = "none"
+""",
+    "leaks": 'augment = [{ type = "ada", ops = "bgc" }]\n',
+    "capped": 'augment = [{ type = "ada", ops = "bgc", p_max = 0.8 }]\n',
+    "fixed": "",  # the bundled recipe: bgc_fixed
+}
 
 
-def test_gancore_check_names_the_requirements():
+def test_gancore_check_names_the_requirements(tmp_path):
+    paths = []
+    for name, body in RECIPES.items():
+        path = tmp_path / f"{name}.toml"
+        path.write_text(f'extends = "dcgan-32-ada"\n{body}\n[data]\ntype = "shapes"\n')
+        paths.append(str(path))
+    res = subprocess.run([sys.executable, "-m", "gancore", "check", *paths, "--json"],
+                         capture_output=True, text=True, env=dict(os.environ), timeout=300)
+    assert res.returncode == 1, res.stderr  # one recipe has an error
+    found = {os.path.basename(r["recipe"]).removesuffix(".toml"):
+             [f for f in r["findings"] if f["component"].startswith("augment")]
+             for r in json.loads(res.stdout)}
     # a loss without a decision threshold: an error at loss.type
-    code, found = check("loss='wasserstein'", "discriminator.norm='none'")
-    assert code == 1
-    assert [(f["level"], f["key"]) for f in found] == [("error", "loss.type")]
-    assert "'wasserstein' loss has none" in found[0]["message"]
+    (err,) = found["no-threshold"]
+    assert (err["level"], err["key"]) == ("error", "loss.type")
+    assert "'wasserstein' loss has none" in err["message"]
     # leaking operations with p allowed above 0.8: a warning naming them and the fix
-    code, found = check("augment[0].ops='bgc'")
-    assert code == 0
-    assert [(f["level"], f["key"]) for f in found] == [("warning", "augment")]
-    assert "xflip, rotate90, rotate, lumaflip, hue can leak" in found[0]["message"]
-    assert 'p_max = 0.8' in found[0]["fix"] and '"bgc_fixed"' in found[0]["fix"]
-    # capped at 0.8, or without the leaking operations: nothing (the bundled recipe)
-    assert check("augment[0].ops='bgc'", "augment[0].p_max=0.8") == (0, [])
-    assert check() == (0, [])
+    (warn,) = found["leaks"]
+    assert (warn["level"], warn["key"]) == ("warning", "augment")
+    assert "xflip, rotate90, rotate, lumaflip, hue can leak" in warn["message"]
+    assert "p_max = 0.8" in warn["fix"] and '"bgc_fixed"' in warn["fix"]
+    # capped at 0.8, or without the leaking operations: nothing
+    assert found["capped"] == [] and found["fixed"] == []
