@@ -28,6 +28,8 @@ def findings(recipe: str, *overrides: str) -> list:
     (['loss="least_squares"'], "loss (least_squares)", "least squares with a batch-norm"),
     (['penalty="gradient_penalty"'], "penalty[0] (gradient_penalty)",
      "Gulrajani et al. 2017, section 4"),
+    (['train.techniques=[{ type = "zcr" }]'], "train.techniques[0] (zcr)",
+     "latent consistency regularisation (zCR) with a batch-norm"),
 ])
 def test_batch_norm_hazards_are_warnings(overrides, component, words):
     found = findings("dcgan-32", *overrides)
@@ -80,3 +82,22 @@ def test_check_is_quiet_on_every_bundled_recipe_and_study():
     report = json.loads(res.stdout)
     assert [r for r in report if r["findings"]] == []
     assert len(report) == len(list(RECIPES.glob("*.toml")))
+
+
+def test_check_names_bcrs_deprecated_weights_and_refuses_both_spellings():
+    no_bn = 'discriminator.norm="none"'
+    (found,) = findings("dcgan-32", no_bn, 'penalty={ type = "bcr", weight = 2, real_weight = 3 }')
+    assert (found.level, found.component, found.key) == ("warning", "penalty[0] (bcr)", "penalty")
+    assert found.message.startswith("deprecated: bcr's real_weight and fake_weight are "
+                                    "multiplied by weight (here λ_real = 6, λ_fake = 20)")
+    assert 'write { type = "bcr", lambda_real = 6, lambda_fake = 20 }' in found.message
+    # the old meaning with equal sides reads as one weight; the new spelling says nothing
+    found = findings("dcgan-32", no_bn, 'penalty={ type = "bcr", real_weight = 1.0, '
+                     'fake_weight = 1.0 }')
+    assert [f.level for f in found] == ["warning"]
+    assert 'write { type = "bcr", weight = 1 }' in found[0].message
+    assert findings("dcgan-32", no_bn, 'penalty={ type = "bcr", weight = 10 }') == []
+    res = run_cli("check", "dcgan-32", "--set", SHAPES, "--set", no_bn, "--set",
+                  'penalty={ type = "bcr", lambda_real = 1, fake_weight = 2 }')
+    assert res.returncode == 1
+    assert "error: dcgan-32: penalty: bcr sets both real_weight/fake_weight" in res.stdout

@@ -559,8 +559,9 @@ POINTS: dict[str, Point] = {
               "    return forward(real, y), forward(fake, y)"),
         Point("d_term", "extra D terms", "d_term(batch)",
               "every D step: a term added to D's loss (batch: real, fake, y, real_logits, "
-              "fake_logits, discriminator; the weight is the technique's own)",
-              "a scalar tensor, or None to skip this step", (),
+              "fake_logits, discriminator, z, y_g: the latents and labels the fakes came "
+              "from; the weight is the technique's own)",
+              "a scalar tensor, or None to skip this step", ("zcr",),
               "def d_term(self, batch):\n    return 1e-3 * batch.real_logits.pow(2).mean()"),
         Point("g_select", "G's loss terms", "g_select(fake_logits)",
               "every G step: which fakes count in G's loss (one technique per run)",
@@ -570,7 +571,7 @@ POINTS: dict[str, Point] = {
         Point("g_term", "G's loss terms", "g_term(batch)",
               "every G step: a term added to G's loss (batch: z, y, fake, fake_logits, real, "
               "real_logits, generator, discriminator)",
-              "a scalar tensor, or None to skip this step", (),
+              "a scalar tensor, or None to skip this step", ("zcr",),
               "def g_term(self, batch):\n    return 0.1 * batch.fake.abs().mean()"),
         Point("before_step", "around each optimizer step", "before_step(network, params)",
               "after backward, before each optimizer step; network is \"generator\" or "

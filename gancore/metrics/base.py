@@ -26,12 +26,13 @@ class EvalInputs:
     """Everything a metric may read; each field is optional.
 
     Feature and probability tensors are ``[N, d]`` / ``[N, classes]``; logits are the
-    discriminator's raw outputs ``[N]``; ``fake_samples`` are raw generated samples (``[N, 2]``
-    for the 2D mixtures); ``modes`` ``[K, 2]`` and ``mode_std`` describe a 2D mixture;
-    ``real_stats`` (mean and covariance) can stand in for ``real_features`` in FID;
-    ``extractor_name`` names the network the features and probabilities came from;
-    ``d_threshold`` is the logit above which D calls an image real (the loss's
-    ``decision_threshold``; None: the midpoint of the mean real and fake logits).
+    discriminator's raw outputs ``[N]``, computed in eval mode (batch norm with its running
+    statistics; see :mod:`gancore.metrics.classification`); ``fake_samples`` are raw
+    generated samples (``[N, 2]`` for the 2D mixtures); ``modes`` ``[K, 2]`` and
+    ``mode_std`` describe a 2D mixture; ``real_stats`` (mean and covariance) can stand in
+    for ``real_features`` in FID; ``extractor_name`` names the network the features and
+    probabilities came from; ``d_threshold`` is the logit above which D calls an image real
+    (the loss's ``decision_threshold``; None: the midpoint of the mean real and fake logits).
     """
 
     real_features: torch.Tensor | None = None

@@ -77,6 +77,8 @@ COMPONENTS: dict[str, dict[str, tuple[str, str]]] = {
                      "freeze: D's first blocks kept fixed (FreezeD, Mo et al. 2020)"),
         "joint_d_pass": (f"{_T}.techniques.dpass:JointPass",
                          "d_pass: real and fake through D in one forward pass"),
+        "zcr": (f"{_T}.regularisers:ZCR",
+                "d_term, g_term: latent consistency regularisation (zCR, Zhao et al. 2021)"),
     },
     "tracker": {
         "jsonl": ("gancore.tracking.jsonl:JsonlTracker", "metrics.jsonl in the run folder "
@@ -100,7 +102,7 @@ TRACKER_NEEDS = {"tensorboard": ("tensorboard", "tensorboard"), "mlflow": ("mlfl
 TECHNIQUE_POINTS = {
     "ema": ("after_step",), "label_smoothing": ("d_targets",), "instance_noise": ("d_input",),
     "grad_clip": ("before_step",), "clip_weights": ("after_step",), "top_k": ("g_select",),
-    "freeze_d": ("freeze",), "joint_d_pass": ("d_pass",),
+    "freeze_d": ("freeze",), "joint_d_pass": ("d_pass",), "zcr": ("d_term", "g_term"),
 }
 
 

@@ -91,8 +91,11 @@ class GanUpdate:
             opt.step()
 
     def regularise(self, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None,
-                   real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor | None:
-        """The due penalties (``weight * interval * value``) and the techniques' D terms."""
+                   real_logits: torch.Tensor, fake_logits: torch.Tensor,
+                   z: torch.Tensor | None = None,
+                   y_g: torch.Tensor | None = None) -> torch.Tensor | None:
+        """The due penalties (``weight * interval * value``) and the techniques' D terms
+        (``z``, ``y_g``: the latents and labels of the fakes, for the D terms)."""
         run = self.run
         total = None
         d_updates = run.clock.d_updates
@@ -103,7 +106,7 @@ class GanUpdate:
                 term = (pen.weight * pen.interval) * value.float()
                 total = term if total is None else total + term
         if self.d_terms:
-            batch = DBatch(real, fake, y, real_logits, fake_logits, run.D)
+            batch = DBatch(real, fake, y, real_logits, fake_logits, run.D, z, y_g)
             for fn in self.d_terms:
                 term = fn(batch)
                 if term is not None:
@@ -134,7 +137,7 @@ class GanUpdate:
         if run.class_loss:
             d_loss = d_loss + run.loss.d_class_loss(real_cls, fake_cls, y)
         run.clock.d_updates += 1
-        penalty = self.regularise(real_in, fake_in, y_d, real_logits, fake_logits)
+        penalty = self.regularise(real_in, fake_in, y_d, real_logits, fake_logits, z, y_g)
         total = d_loss if penalty is None else d_loss + penalty
         run.opt_d.zero_grad(set_to_none=True)
         self.optimizer_step(total, run.opt_d, run.d_params, "discriminator")

@@ -10,7 +10,12 @@ sums to 1e-5 elsewhere (other kernels round differently in the last bits).
 
 The reference was recorded from the trainer as it was before the training step became
 components (every ``[train]`` technique flag an ``if`` in the loop), so a pass means the
-components reproduce that loop weight for weight.
+components reproduce that loop weight for weight. Each case keeps the recipe and overrides it
+was recorded with, so later edits of a bundled study do not move the reference.
+
+A case whose maths changed on purpose is recorded again from the current tree, with the
+reason: ``python -m tests.train.step_reference --rerecord ID ... --why "..."`` (the reason is
+kept in the case's ``rerecorded`` entry).
 """
 
 from __future__ import annotations
@@ -170,6 +175,13 @@ def platform_id() -> str:
     return f"torch {torch.__version__} | {platform.machine()} | {' '.join(isa)}"
 
 
+def recorded_case(case_id: str, entry: dict[str, Any]) -> Case:
+    """The case as recorded: its recipe (found by name) and overrides."""
+    from gancore.recipe.load import find_recipe
+
+    return Case(case_id, str(find_recipe(Path(entry["recipe"]).stem)), list(entry["overrides"]))
+
+
 def record(cases: list[Case]) -> dict[str, Any]:
     out: dict[str, Any] = {"platform": platform_id(), "steps": STEPS, "cases": {}}
     for case in cases:
@@ -181,13 +193,37 @@ def record(cases: list[Case]) -> dict[str, Any]:
     return out
 
 
+def rerecord(ids: list[str], why: str) -> dict[str, Any]:
+    """The reference with the cases ``ids`` recorded again from the current tree."""
+    result = json.loads(DATA.read_text(encoding="utf-8"))
+    unknown = sorted(set(ids) - set(result["cases"]))
+    if unknown:
+        sys.exit(f"not recorded cases: {unknown}")
+    if result["platform"] != platform_id():
+        sys.exit(f"the reference was recorded on {result['platform']}, this is {platform_id()}")
+    for case_id in ids:
+        entry = result["cases"][case_id]
+        with tempfile.TemporaryDirectory() as tmp:
+            entry["sections"] = train_case(recorded_case(case_id, entry), Path(tmp) / "run")
+        entry["rerecorded"] = why
+        print(case_id, flush=True)
+    return result
+
+
+USAGE = ("usage: python -m tests.train.step_reference --record\n"
+         "       python -m tests.train.step_reference --rerecord ID [ID ...] --why REASON")
+
 if __name__ == "__main__":
-    if "--record" not in sys.argv:
-        sys.exit("usage: python -m tests.train.step_reference --record")
     import warnings
 
     warnings.simplefilter("ignore")
-    result = record(all_cases())
+    if sys.argv[1:2] == ["--record"]:
+        result = record(all_cases())
+    elif sys.argv[1:2] == ["--rerecord"] and "--why" in sys.argv[:-1]:
+        at = sys.argv.index("--why")
+        result = rerecord(sys.argv[2:at], sys.argv[at + 1])
+    else:
+        sys.exit(USAGE)
     DATA.parent.mkdir(parents=True, exist_ok=True)
     DATA.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"wrote {len(result['cases'])} cases to {DATA}")

@@ -6,7 +6,7 @@ extension points, each a method the update calls at one moment of the step (the 
 
 - ``d_input(x)``: D's inputs, real and fake, in the D and G phases (instance noise);
 - ``d_targets(loss)``: D's targets, once at the start (label smoothing);
-- ``d_term(batch)``: an extra term of D's loss (a penalty written as a technique);
+- ``d_term(batch)``: an extra term of D's loss (a penalty written as a technique, zCR);
 - ``g_select(fake_logits)``: which fakes count in G's loss (top-k);
 - ``g_term(batch)``: an extra term of G's loss;
 - ``freeze(networks)``: which parameters train (FreezeD);
@@ -47,7 +47,9 @@ class BoundTechnique:
 
 @dataclass
 class DBatch:
-    """What a ``d_term`` sees: D's inputs and outputs of the D step, and D itself."""
+    """What a ``d_term`` sees: D's inputs and outputs of the D step, and D itself; ``z`` and
+    ``y_g`` are the latents and labels the step's fakes were made from (``y_g`` None for an
+    unconditional generator)."""
 
     real: Any
     fake: Any
@@ -55,6 +57,8 @@ class DBatch:
     real_logits: Any
     fake_logits: Any
     discriminator: Any
+    z: Any = None
+    y_g: Any = None
 
 
 @dataclass

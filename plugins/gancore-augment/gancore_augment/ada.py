@@ -1,17 +1,23 @@
-"""Adaptive discriminator augmentation (ADA, Karras et al. 2020).
+"""Adaptive discriminator augmentation (ADA, Karras et al. 2020, "Training generative
+adversarial networks with limited data").
 
-Two components work together:
+The ``ada`` augment applies the reference's pipeline (:mod:`gancore_augment.pipeline`, after
+NVlabs/stylegan2-ada-pytorch ``training/augment.py``; the ``bgc`` preset by default) with a
+probability ``p`` that it adapts itself, as the reference's training loop does
+(``training/training_loop.py``, "Execute ADA heuristic"; POSTECH-CVLab/PyTorch-StudioGAN
+``src/worker.py``, "apply ada heuristics"):
 
-- the ``ada`` augment applies a pipeline of differentiable operations, each to every sample
-  with probability ``p``, and keeps ``p`` (with the statistics of the running interval) as
-  module state, so checkpoints hold it and ``--resume`` restores it;
-- the ``ada`` callback, on by default, hands the discriminator's outputs on real images after
-  every step to each ``ada`` augment of the run (:meth:`ADA.observe`), and adds ``aug_p`` (and
-  ``ada_rt``) to the log records.
+- every critic batch feeds the overfitting heuristic: the augment subscribes to the run's
+  ``d.real_logits`` (published once per discriminator update, ``n_critic`` times a step) and
+  adds ``sign(D(x_real) − t)`` to a sum kept on the device, ``t`` being the loss's decision
+  threshold (``run.decision_threshold``: 0 for BCE and hinge, 0.5 for the default least
+  squares; a loss without one cannot drive ADA and is refused when the recipe is checked);
+- every ``interval`` steps (``interval × n_critic`` batches), r_t = E[sign(D(x_real) − t)]
+  over the N images of the interval moves ``p`` by sign(r_t − target) · N / (ada_kimg · 1000),
+  clamped to [0, ``p_max``]. The sum is read from the device once per interval.
 
-Every ``interval`` steps the overfitting heuristic r_t = E[sign(D(x_real))] over the
-interval's real images moves ``p`` by sign(r_t - target) * images / (ada_kimg * 1000), clamped
-to [0, 1]. The signs are summed on the device; the sum is read once per interval.
+``p``, the running sum and counts are the module's state (``--resume`` continues exactly). The
+``ada`` callback, on by default, adds ``aug_p`` and ``ada_rt`` to the log records.
 """
 
 from __future__ import annotations
@@ -20,21 +26,17 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 import torch
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from torch import nn
 
-from gancore.plugin import Chance, Interval, Params, RecipeError, suggest
-from gancore_augment import ops
+from gancore.plugin import Chance, Interval, Params, RecipeError
+from gancore_augment import opsets, pipeline
 from gancore_augment.augments import Ratio
 
-#: Operations an ``ada`` pipeline may name, each applied with probability ``p``.
-ADA_OPS = ("xflip", "rotate90", "translation", "brightness", "contrast", "saturation", "cutout")
-#: The default pipeline: the paper's pixel blitting and colour transformations.
-DEFAULT_OPS = ("xflip", "rotate90", "translation", "brightness", "contrast", "saturation")
-
-#: Standard deviations of the paper's colour transformations (brightness is added; contrast
-#: and saturation multiply by 2 ** N(0, std)).
-BRIGHTNESS_STD, CONTRAST_STD, SATURATION_STD = 0.2, 0.5, 1.0
+#: Operations an ``ada`` pipeline may name (the reference's, and cutout).
+ADA_OPS = opsets.ORDER
+#: The default pipeline: the reference's ``bgc`` (blitting, geometry, colour).
+DEFAULT_OPS = "bgc"
 
 Kimg = Annotated[
     float,
@@ -45,56 +47,53 @@ Kimg = Annotated[
 HeuristicTarget = Annotated[
     float,
     Field(ge=-1.0, le=1.0, allow_inf_nan=False,
-          description="target of r_t = E[sign(D(real))], in [-1, 1]"),
+          description="target of r_t = E[sign(D(real) - threshold)], in [-1, 1]"),
 ]
 
-_OPS_HINT = (f"name at least one of {', '.join(ADA_OPS)}, e.g. ops = [\"xflip\", "
-             "\"translation\", \"brightness\"], or leave ops out for the default pipeline")
 
-
-def check_ops(names: Sequence[str]) -> list[str]:
-    """``names`` as a list, or a ``ValueError`` for an empty, unknown or repeated one."""
-    names = list(names)
-    if not names:
-        raise ValueError(f"the ada pipeline is empty: {_OPS_HINT}")
-    for name in names:
-        if name not in ADA_OPS:
-            raise ValueError(f"unknown operation {name!r}{suggest(name, ADA_OPS)} "
-                             f"(known: {', '.join(ADA_OPS)})")
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise ValueError(f"operation {twice[0]!r} is named twice: name each operation once")
-    return names
+def check_ops(names: str | Sequence[str]) -> str | list[str]:
+    """``names`` validated (a preset or a list of operations), or a ``ValueError``."""
+    return opsets.check_ops(names)
 
 
 class AdaParams(Params):
     """Parameters of ``ada``."""
 
-    ops: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_OPS),
-        description="the pipeline, in order, each applied with probability p: "
-        + ", ".join(ADA_OPS) + " (at least one)",
+    ops: str | list[str] = Field(
+        DEFAULT_OPS,
+        description="a preset (" + ", ".join(opsets.PRESETS) + ") or a list of operations ("
+        + ", ".join(ADA_OPS) + "), applied in the reference's order",
     )
-    p: Chance = Field(0.0, description="the probability to start from, in [0, 1]")
+    p: Chance = Field(0.0, description="the probability to start from, in [0, p_max]")
     target: HeuristicTarget = 0.6
     interval: Interval = Field(4, description="steps between two updates of p (1..10**9)")
     ada_kimg: Kimg = 500.0
-    translation_ratio: Ratio = Field(0.125, description="largest shift, fraction of the size")
+    p_max: Chance = Field(1.0, description="the largest p, in [0, 1] (0.8: below the leaks)")
+    translation_ratio: Ratio = Field(
+        0.125, description="largest integer shift (xint), fraction of the size")
     cutout_ratio: Ratio = Field(0.5, description="side of the cut square, fraction of the size")
 
     @field_validator("ops")
     @classmethod
-    def _known_ops(cls, value: list[str]) -> list[str]:
+    def _known_ops(cls, value: str | list[str]) -> str | list[str]:
         return check_ops(value)
+
+    @model_validator(mode="after")
+    def _p_below_cap(self) -> AdaParams:
+        if self.p > self.p_max:
+            raise ValueError(f"p = {self.p} is above p_max = {self.p_max}: start at or below "
+                             "the cap")
+        return self
 
 
 class ADA(nn.Module):
-    """Adaptive discriminator augmentation: ``ops`` in order, each with probability ``p``.
+    """Adaptive discriminator augmentation: the reference's pipeline at an adaptive ``p``.
 
-    ``p`` is adapted by :meth:`observe` (the ``ada`` callback calls it every step) and is part
-    of the module's state with the running interval's sign sum, image and step counts.
-    Apply the same instance to real and fake batches; each call draws new parameters per
-    sample. At ``p = 0`` the images are returned unchanged.
+    Made in a run (it declares ``run``), it subscribes to ``d.real_logits`` and adapts ``p``
+    itself. Made without a run, call :meth:`observe` with each batch of D's outputs on real
+    images (threshold 0 unless :attr:`threshold` is set; each call counts as a step). Apply the
+    same instance to real and fake batches; each call draws new parameters per sample. At
+    ``p = 0`` the images are returned unchanged (and no random number is drawn).
     """
 
     Params = AdaParams
@@ -102,83 +101,75 @@ class ADA(nn.Module):
 
     def __init__(
         self,
-        ops: Sequence[str] = DEFAULT_OPS,
+        ops: str | Sequence[str] = DEFAULT_OPS,
         p: float = 0.0,
         target: float = 0.6,
         interval: int = 4,
         ada_kimg: float = 500.0,
+        p_max: float = 1.0,
         translation_ratio: float = 0.125,
         cutout_ratio: float = 0.5,
+        *,
+        run: Any = None,
     ) -> None:
         super().__init__()
-        self.ops = check_ops(ops)
-        self.p = float(p)
+        self.spec = check_ops(ops if isinstance(ops, str) else list(ops))
+        self.ops = opsets.expand(self.spec)
+        self.p_max = float(p_max)
+        self.p = min(float(p), self.p_max)
         self.target, self.interval, self.ada_kimg = float(target), int(interval), float(ada_kimg)
         self.translation_ratio, self.cutout_ratio = translation_ratio, cutout_ratio
-        #: sum of sign(D(real)) over the running interval, on the device of the logits
+        self.strengths = pipeline.Strengths(xint_max=translation_ratio, cutout_size=cutout_ratio)
+        #: sum of sign(D(real) - threshold) over the running interval, on the logits' device
         self.register_buffer("sign_sum", torch.zeros((), dtype=torch.int64))
-        self.steps = 0  # steps observed in the running interval
+        self.batches = 0  # D batches observed in the running interval
         self.seen = 0  # real images observed in the running interval (this process)
         self.rt: float | None = None  # r_t of the last finished interval
+        #: the loss's decision threshold; None: read from the run at the first batch
+        self.threshold: float | None = None if run is not None else 0.0
+        self._run = run
+        self._per_step = 1
+        if run is not None:
+            self._per_step = int(run.recipe.train.n_critic)
+            run.stats.subscribe("d.real_logits", self.observe)
 
     # -- the pipeline ---------------------------------------------------------------------
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         if self.p <= 0.0 or x.dim() != 4:
             return x
-        for op in self.ops:
-            x = self.apply_op(op, x, generator)
-        return x
-
-    def apply_op(
-        self, op: str, x: torch.Tensor, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
-        """Apply the operation ``op`` to each sample of ``x`` with probability ``p``."""
-        n, _, h, w = x.shape
-        dev = x.device
-        chosen = torch.rand(n, generator=generator, device=dev) < self.p
-        if op == "xflip":  # a flip or none, each half the time, as in the paper
-            coin = torch.randint(0, 2, (n,), generator=generator, device=dev) == 1
-            return ops.xflip(x, chosen & coin)
-        if op == "rotate90":  # non-square images: half turns only
-            k = torch.randint(0, 4, (n,), generator=generator, device=dev)
-            k = k if h == w else k - k % 2
-            return ops.rotate90(x, torch.where(chosen, k, 0))
-        if op == "translation":
-            sy, sx = int(h * self.translation_ratio + 0.5), int(w * self.translation_ratio + 0.5)
-            dy = torch.randint(-sy, sy + 1, (n,), generator=generator, device=dev)
-            dx = torch.randint(-sx, sx + 1, (n,), generator=generator, device=dev)
-            return ops.translate(x, torch.where(chosen, dy, 0), torch.where(chosen, dx, 0))
-        if op == "cutout":
-            ch, cw = int(h * self.cutout_ratio + 0.5), int(w * self.cutout_ratio + 0.5)
-            top = torch.randint(0, h, (n,), generator=generator, device=dev) - ch // 2
-            left = torch.randint(0, w, (n,), generator=generator, device=dev) - cw // 2
-            out = ops.cut(x, top, left, ch, cw)
-        else:
-            z = torch.randn(n, generator=generator, device=dev)
-            if op == "brightness":
-                out = ops.brightness(x, z * BRIGHTNESS_STD)
-            elif op == "contrast":
-                out = ops.contrast(x, torch.exp2(z * CONTRAST_STD))
-            else:
-                out = ops.saturation(x, torch.exp2(z * SATURATION_STD))
-        return torch.where(chosen.view(n, 1, 1, 1), out, x)
+        return pipeline.augment(x, self.ops, self.p, generator, self.strengths)
 
     # -- the adaptation -------------------------------------------------------------------
-    def observe(self, real_logits: torch.Tensor) -> float | None:
-        """Add one step's discriminator outputs on real images to the running interval.
+    def _threshold(self) -> float:
+        if self.threshold is None:
+            value = self._run.decision_threshold
+            if value is None:
+                loss = self._run.recipe.loss.type
+                raise RecipeError(
+                    f"ada adapts p from D's outputs on real images above the loss's decision "
+                    f"threshold, and the {loss!r} loss has none", key="loss.type",
+                    hint="use a loss with a fixed threshold (bce, hinge, least_squares) or a "
+                    'fixed augmentation (type = "diffaugment")')
+            self.threshold = float(value)
+        return self.threshold
 
-        After ``interval`` calls, ``p`` moves by sign(r_t - target) * images /
-        (ada_kimg * 1000), clamped to [0, 1], where r_t is the mean sign of the interval's
-        outputs and images their number (over every process when distributed); returns the
-        new ``p`` then, else None. Only that step reads a value from the device.
+    def observe(self, real_logits: torch.Tensor) -> float | None:
+        """Add one batch of D's outputs on real images to the running interval.
+
+        After ``interval`` steps' batches, ``p`` moves by sign(r_t − target) · N /
+        (ada_kimg · 1000), clamped to [0, p_max], where r_t is the mean of
+        sign(D(x) − threshold) over the interval's N outputs (over every process when
+        distributed); returns the new ``p`` then, else None. Only that batch reads a value
+        from the device.
         """
         logits = real_logits.detach()
+        threshold = self._threshold()
         if self.sign_sum.device != logits.device:
             self.sign_sum = self.sign_sum.to(logits.device)
-        self.sign_sum += (logits > 0).sum() - (logits < 0).sum()
+        self.sign_sum += (logits > threshold).sum() - (logits < threshold).sum()
         self.seen += logits.numel()
-        self.steps += 1
-        if self.steps < self.interval:
+        self.batches += 1
+        if self.batches < self.interval * self._per_step:
             return None
         total, seen = self.sign_sum, self.seen
         if torch.distributed.is_available() and torch.distributed.is_initialized():
@@ -189,32 +180,35 @@ class ADA(nn.Module):
                 seen *= world
         rt = int(total) / seen if seen else 0.0  # the host sync, once per interval
         direction = (rt > self.target) - (rt < self.target)
-        self.p = min(max(self.p + direction * seen / (self.ada_kimg * 1000), 0.0), 1.0)
+        self.p = min(max(self.p + direction * seen / (self.ada_kimg * 1000), 0.0), self.p_max)
         self.rt = rt
         self.sign_sum.zero_()
-        self.seen = self.steps = 0
+        self.seen = self.batches = 0
         return self.p
 
     def get_extra_state(self) -> dict[str, Any]:
-        return {"p": self.p, "steps": self.steps, "seen": self.seen, "rt": self.rt}
+        return {"p": self.p, "batches": self.batches, "seen": self.seen, "rt": self.rt}
 
     def set_extra_state(self, state: dict[str, Any]) -> None:
         self.p = float(state["p"])
-        self.steps, self.seen = int(state["steps"]), int(state["seen"])
+        # "steps": the name of gancore-augment 0.1 (one batch a step)
+        self.batches = int(state.get("batches", state.get("steps", 0)))
+        self.seen = int(state["seen"])
         self.rt = None if state.get("rt") is None else float(state["rt"])
 
     def extra_repr(self) -> str:
-        return (f"ops={','.join(self.ops)!r}, p={self.p:.4g}, target={self.target}, "
-                f"interval={self.interval}, ada_kimg={self.ada_kimg:g}")
+        spec = self.spec if isinstance(self.spec, str) else ",".join(self.spec)
+        return (f"ops={spec!r}, p={self.p:.4g}, target={self.target}, interval={self.interval}, "
+                f"ada_kimg={self.ada_kimg:g}, p_max={self.p_max:g}")
 
 
 class AdaUpdate:
-    """Drives the ``ada`` augments of a run: after every step it hands them the
-    discriminator's outputs on real images, and it logs ``aug_p`` (and ``ada_rt``, the last
-    r_t); with several ``ada`` augments the keys end in ``_0``, ``_1``...
+    """Logs the ``ada`` augments of a run: ``aug_p`` (and ``ada_rt``, the last r_t) in every
+    log record; with several ``ada`` augments the keys end in ``_0``, ``_1``...
 
-    On by default; with no ``ada`` augment in the recipe it does nothing, unless the recipe
-    names it in ``[train] callbacks``, which is then an error.
+    The augments adapt ``p`` themselves (from every critic batch); this callback only reports
+    them. On by default; with no ``ada`` augment in the recipe it does nothing, unless the
+    recipe names it in ``[train] callbacks``, which is then an error.
     """
 
     optional = False
@@ -222,32 +216,25 @@ class AdaUpdate:
     def __init__(self) -> None:
         self.augments: list[ADA] = []
 
-    def wanted(self, trainer: Any) -> bool:
+    def wanted(self, run: Any) -> bool:
         """Only in runs with an ``ada`` augment (or that name the callback: an error then)."""
-        self.augments = [a for a in trainer.augments if isinstance(a, ADA)]
-        return bool(self.augments) or any(s.type == "ada" for s in trainer.cfg.callbacks)
+        self.augments = [a for a in run.components("augment") if isinstance(a, ADA)]
+        return bool(self.augments) or any(s.type == "ada" for s in run.recipe.train.callbacks)
 
-    def on_run_start(self, trainer: Any) -> None:
+    def on_run_start(self, run: Any) -> None:
         if self.augments:
             return
-        named = [i for i, spec in enumerate(trainer.cfg.callbacks) if spec.type == "ada"]
+        named = [i for i, spec in enumerate(run.recipe.train.callbacks) if spec.type == "ada"]
         if named:
             key = f"train.callbacks[{named[0]}]"
             raise RecipeError(
-                "the ada callback adapts the probability of an ada augment, but the recipe's "
+                "the ada callback reports the probability of an ada augment, but the recipe's "
                 '[[augment]] list has none: add [[augment]] type = "ada" to the recipe (the '
                 'callback is on by default with it), or remove "ada" from train.callbacks',
                 key=key,
             )
 
-    def on_step_end(self, trainer: Any, step: int) -> None:
-        logits = trainer.last_real_logits
-        if logits is None:
-            return
-        for augment in self.augments:
-            augment.observe(logits)
-
-    def on_log(self, trainer: Any, record: dict[str, Any]) -> None:
+    def on_log(self, run: Any, record: dict[str, Any]) -> None:
         several = len(self.augments) > 1
         for j, augment in enumerate(self.augments):
             suffix = f"_{j}" if several else ""

@@ -42,6 +42,11 @@ class DiffAugmentParams(Params):
 class DiffAugment(nn.Module):
     """DiffAugment (Zhao et al. 2020): the policy's operations, in canonical order.
 
+    As ``DiffAugment_pytorch.py`` of mit-han-lab/data-efficient-gans (copied in google/lecam-gan
+    ``third_party/DiffAugment_pytorch.py``): brightness, saturation and contrast drawn
+    uniformly, translation filled with zeros, cutout; every image, no probability. None of them
+    flips or rotates an image, so nothing leaks an orientation into the generator.
+
     Apply the same instance to real and fake batches; each call draws new random parameters
     per sample.
     """

@@ -17,17 +17,21 @@ COMPONENTS: list[tuple[str, str, str]] = [
     ("color", f"{_M}:Color", "random brightness, saturation and contrast"),
     ("translation", f"{_M}:Translation", "random shift with zero padding"),
     ("cutout", f"{_M}:Cutout", "zero a random square"),
-    ("ada", "gancore_augment.ada:ADA", "ADA: a pipeline applied with an adaptive probability p"),
+    ("ada", "gancore_augment.ada:ADA",
+     "ADA: the bgc pipeline at a probability p adapted from every critic batch"),
 ]
 
 
 @hookimpl
 def gancore_register_components(registry: Registry) -> None:
-    """Register the augmentations and the callback that adapts ``ada``."""
+    """Register the augmentations and the callback that logs ``ada``'s p."""
+    from gancore_augment.requirements import ADA_REQUIRES
+
     for name, factory, summary in COMPONENTS:
-        registry.add("augment", name, factory, summary=summary)
+        meta = {"requires": ADA_REQUIRES} if name == "ada" else {}
+        registry.add("augment", name, factory, summary=summary, **meta)
     registry.add("callback", "ada", "gancore_augment.ada:AdaUpdate", default=True,
-                 summary="adapts the p of ada augments from D(real); on by default")
+                 summary="logs aug_p and ada_rt of the ada augments; on by default")
 
 
 @hookimpl

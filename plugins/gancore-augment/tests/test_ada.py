@@ -1,24 +1,33 @@
-"""ADA: the paper's update of p, its state across --resume, the pipeline's operations, the
-callback that drives it, its log keys and its bad input."""
+"""ADA: the update of p against the reference's rule on scripted D outputs (BCE and least
+squares), every critic batch feeding it, its cap, its state across --resume, the callback that
+logs it, its requirements and its bad input."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
-from gancore_augment import ops, plugin
-from gancore_augment.ada import ADA, ADA_OPS, AdaUpdate
+from gancore_augment import plugin
+from gancore_augment.ada import ADA, AdaUpdate
 
 import gancore
+from gancore.metrics.classification import decision_threshold
 from gancore.plugin import RecipeError
 from gancore.testing import make_trainer, read_checkpoint, resume_matches
+from gancore.train.losses import BCE, Hinge, LeastSquares
+from gancore.train.report import Report
 
 #: The bundled recipe shrunk to a run of a fraction of a second on the built-in shapes.
 TINY = [
     "data.type='shapes'", "data.num_samples=64", "train.batch_size=8", "train.device='cpu'",
-    "train.precision='fp32'", "train.channels_last='off'", "train.ema=0.9",
+    "train.precision='fp32'", "train.channels_last='off'",
+    "train.techniques=[{ type = 'ema', decay = 0.9 }]",
     "generator.latent_dim=8", "generator.stem.out_channels=16",
     "generator.blocks[0].out_channels=8", "generator.blocks[1].out_channels=8",
     "discriminator.blocks[0].out_channels=8", "discriminator.blocks[1].out_channels=8",
@@ -27,61 +36,145 @@ TINY = [
 ]
 
 
-@pytest.fixture
-def registry():
-    return gancore.load_plugins(extra=[("gancore-augment", plugin)], autoload=False).registry
+def run_view(loss, n_critic: int = 1, loss_type: str = "bce") -> SimpleNamespace:
+    """What ``ada`` reads of a run: its report channel, the loss's threshold, n_critic."""
+    return SimpleNamespace(
+        stats=Report(), decision_threshold=decision_threshold(loss),
+        recipe=SimpleNamespace(train=SimpleNamespace(n_critic=n_critic),
+                               loss=SimpleNamespace(type=loss_type)))
 
 
-@pytest.fixture
-def images():
-    return torch.rand(6, 3, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1
+def reference_trajectory(batches: list[np.ndarray], threshold: float, target: float,
+                         interval: int, kimg: float, p_max: float = 1.0) -> list[float]:
+    """p after each interval by the reference's rule, written out with numpy (float64):
+    r_t = mean(sign(D(x) - threshold)) over the interval's images, p += sign(r_t - target) *
+    images / (kimg * 1000), clamped to [0, p_max] (NVlabs/stylegan2-ada-pytorch
+    training/training_loop.py; StudioGAN src/worker.py, which clamps at 1)."""
+    out, p = [], 0.0
+    for start in range(0, len(batches) - interval + 1, interval):
+        outputs = np.concatenate(batches[start:start + interval]).astype(np.float64)
+        r_t = np.mean(np.sign(outputs - threshold))
+        p = float(np.clip(p + np.sign(r_t - target) * outputs.size / (kimg * 1000), 0, p_max))
+        out.append(p)
+    return out
 
 
-# -- the update of p ---------------------------------------------------------------------------
-def _scripted_logits(signs: list[int], generator: torch.Generator) -> torch.Tensor:
-    """Logits with the given signs and random magnitudes."""
-    magnitude = torch.rand(len(signs), generator=generator) * 3 + 0.01
-    return torch.tensor(signs, dtype=torch.float32) * magnitude
+def publish(view: SimpleNamespace, batches: list[np.ndarray]) -> None:
+    """Publish each batch as the update does, once per D phase."""
+    for b in batches:
+        view.stats.publish("d.real_logits", torch.tensor(b, dtype=torch.float32))
 
 
-def test_p_follows_the_papers_rule_on_scripted_outputs():
-    batch, interval, kimg, target = 5, 2, 0.025, 0.6  # each step of p: 10 / 25 = 0.4
-    ada = ADA(target=target, interval=interval, ada_kimg=kimg)
-    # per interval, the signs of D(real) over its two steps of 5 images (0: a logit of 0)
-    intervals = [
-        [1] * 10,                            # r = 1: up to 0.4
-        [1] * 9 + [-1],                      # r = 0.8: up to 0.8
-        [1] * 7 + [0, -1, 1],                # r = 0.7: up, clamped at 1
-        [1] * 8 + [-1] * 2,                  # r = 0.6 = target: unchanged
-        [-1] * 5 + [1] * 5,                  # r = 0: down to 0.6
-        [0] * 10,                            # r = 0: down to 0.2
-        [-1] * 10,                           # r = -1: down, clamped at 0
-        [1] * 4 + [-1] * 6,                  # r = -0.2: stays at 0
-        [1] * 10,                            # r = 1: up to 0.4 again
-    ]
-    g = torch.Generator().manual_seed(1)
-    got, expected, p = [], [], 0.0
-    for signs in intervals:
-        steps = [_scripted_logits(signs[i:i + batch], g) for i in range(0, len(signs), batch)]
-        for step in steps[:-1]:
-            assert ada.observe(step) is None
-        got.append(ada.observe(steps[-1]))
-        # the paper's rule, written out independently
-        r_t = np.mean(np.sign(torch.cat(steps).numpy().astype(np.float64)))
-        p = float(np.clip(p + np.sign(r_t - target) * (batch * interval) / (kimg * 1000), 0, 1))
-        expected.append(p)
-        assert ada.p == p and ada.rt == pytest.approx(r_t, abs=1e-12)
-    assert got == expected
-    assert got[2] == 1.0 and got[3] == 1.0 and got[6] == 0.0 and got[7] == 0.0
-    assert ada.steps == 0 and ada.seen == 0 and int(ada.sign_sum) == 0
+def trajectory(ada: ADA, view: SimpleNamespace, batches: list[np.ndarray],
+               interval: int) -> list[float]:
+    got = []
+    for start in range(0, len(batches), interval):
+        publish(view, batches[start:start + interval])
+        got.append(ada.p)
+    return got
 
 
-def test_the_sums_stay_on_the_device_between_updates():
-    ada = ADA(interval=3)
-    ada.observe(torch.tensor([1.0, -2.0, 3.0, 4.0]))
-    ada.observe(torch.tensor([-1.0, 0.0, 0.5, 2.0]))
-    assert isinstance(ada.sign_sum, torch.Tensor) and ada.sign_sum.dtype == torch.int64
-    assert int(ada.sign_sum) == 2 + 1 and ada.seen == 8 and ada.steps == 2 and ada.p == 0.0
+# -- the update of p on scripted D outputs ----------------------------------------------------
+def test_bce_p_follows_the_reference_rule_on_a_scripted_sequence():
+    rng = np.random.default_rng(1)
+    # D's logits drift from overfitting (mostly positive) to underfitting (mostly negative)
+    means = [2.0] * 6 + [0.8] * 4 + [-1.5] * 6 + [0.3] * 4
+    batches = [rng.normal(m, 1.0, size=5) for m in means]
+    batches[3][:2] = 0.0  # a logit exactly at the threshold counts 0
+    view = run_view(BCE())
+    ada = ADA(target=0.6, interval=2, ada_kimg=0.025, run=view)  # a step of 10/25 = 0.4
+    got = trajectory(ada, view, batches, 2)
+    want = reference_trajectory(batches, 0.0, 0.6, 2, 0.025)
+    assert got == pytest.approx(want, abs=1e-12)
+    assert max(got) == 1.0 and got[-1] < 1.0 and 0.0 in got  # clamped at both ends
+    assert ada.threshold == 0.0 and ada.batches == 0 and int(ada.sign_sum) == 0
+
+
+def test_least_squares_outputs_uniform_in_0_1_do_not_drive_p_up():
+    """The bug of gancore-augment 0.1: it counted D(x) > 0, so least-squares outputs uniform
+    in (0, 1) read r_t = 1 and drove p to 1. Against the loss's threshold (0.5) they read
+    r_t ~ 0, below the target: p stays at 0."""
+    rng = np.random.default_rng(2)
+    batches = [rng.uniform(0.0, 1.0, size=16) for _ in range(40)]
+    loss = LeastSquares()
+    assert decision_threshold(loss) == 0.5
+    view = run_view(loss, loss_type="least_squares")
+    ada = ADA(target=0.6, interval=4, ada_kimg=0.1, run=view)
+    got = trajectory(ada, view, batches, 4)
+    assert got == pytest.approx(reference_trajectory(batches, 0.5, 0.6, 4, 0.1), abs=1e-12)
+    assert max(got) == 0.0 and abs(ada.rt) < 0.3
+    # the same outputs against threshold 0 (the old heuristic) would have driven p to 1
+    assert reference_trajectory(batches, 0.0, 0.6, 4, 0.1)[-1] == 1.0
+
+
+def test_least_squares_p_follows_the_reference_rule_on_a_scripted_sequence():
+    rng = np.random.default_rng(3)
+    # outputs near the real target (1) then near the fake target (0), with a -1/1 coding too
+    for loss, high, low in ((LeastSquares(), 0.9, 0.2), (LeastSquares(a=-1.0, b=1.0), 0.7, -0.6)):
+        batches = [rng.normal(m, 0.3, size=6) for m in [high] * 10 + [low] * 6 + [high] * 4]
+        t = decision_threshold(loss)
+        view = run_view(loss, loss_type="least_squares")
+        ada = ADA(target=0.6, interval=2, ada_kimg=0.04, run=view)  # a step of 12/40 = 0.3
+        got = trajectory(ada, view, batches, 2)
+        assert got == pytest.approx(reference_trajectory(batches, t, 0.6, 2, 0.04), abs=1e-12)
+        assert max(got) > 0.5 and min(got[5:]) < max(got)
+
+
+def test_every_critic_batch_feeds_the_heuristic():
+    """With n_critic = 3 an interval of 2 steps is 6 batches: p moves by their 6 B images, so
+    per image it adapts as fast as with one critic batch a step."""
+    rng = np.random.default_rng(4)
+    batches = [rng.normal(1.0, 0.5, size=4) for _ in range(12)]
+    view = run_view(Hinge(), n_critic=3)
+    ada = ADA(target=0.0, interval=2, ada_kimg=0.1, run=view)
+    publish(view, batches[:5])
+    assert ada.p == 0.0 and ada.batches == 5 and ada.seen == 20
+    publish(view, batches[5:6])
+    assert ada.p == pytest.approx(24 / 100) and ada.batches == 0
+    publish(view, batches[6:])
+    assert ada.p == pytest.approx(reference_trajectory(batches, 0.0, 0.0, 6, 0.1)[-1])
+    assert ada.p == pytest.approx(48 / 100)
+
+
+def test_p_is_capped_at_p_max():
+    view = run_view(BCE())
+    ada = ADA(target=0.0, interval=1, ada_kimg=0.01, p_max=0.8, run=view)
+    publish(view, [np.ones(6)] * 5)  # each update +0.6, capped
+    assert ada.p == 0.8
+    batches = [np.ones(6)] * 3 + [-np.ones(6)] * 2
+    assert reference_trajectory(batches, 0.0, 0.0, 1, 0.01, p_max=0.8) == pytest.approx(
+        [0.6, 0.8, 0.8, 0.2, 0.0])
+
+
+def test_a_loss_without_a_threshold_cannot_drive_ada():
+    from gancore.train.losses import Wasserstein
+
+    view = run_view(Wasserstein(), loss_type="wasserstein")
+    ada = ADA(run=view)
+    with pytest.raises(RecipeError, match="'wasserstein' loss has none") as info:
+        view.stats.publish("d.real_logits", torch.ones(4))
+    assert info.value.key == "loss.type" and ada.threshold is None
+
+
+def test_without_a_run_observe_counts_each_call_as_a_step():
+    ada = ADA(interval=3, ada_kimg=0.01, target=0.0)
+    for logits in ([1.0, 2.0], [3.0, -1.0], [1.0, 1.0], [2.0, 2.0]):
+        ada.observe(torch.tensor(logits))
+    assert (ada.p, ada.batches, ada.seen, ada.rt) == (0.6, 1, 2, 4 / 6)
+    b = ADA(interval=3, ada_kimg=0.01, target=0.0)
+    b.load_state_dict(ada.state_dict())
+    assert (b.p, b.batches, b.seen, b.rt) == (ada.p, ada.batches, ada.seen, ada.rt)
+    for logits in ([-1.0, -1.0], [-3.0, -1.0]):
+        assert ada.observe(torch.tensor(logits)) == b.observe(torch.tensor(logits))
+    assert ada.p == b.p == 0.0 and ada.rt == b.rt == -2 / 6
+
+
+def test_a_state_saved_by_version_0_1_loads():
+    ada = ADA()
+    state = ada.state_dict()
+    state["_extra_state"] = {"p": 0.25, "steps": 3, "seen": 24, "rt": 0.5}
+    ada.load_state_dict(state)
+    assert (ada.p, ada.batches, ada.seen, ada.rt) == (0.25, 3, 24, 0.5)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -100,19 +193,27 @@ def test_observing_does_not_sync_with_the_gpu_between_intervals():
     assert ada.observe(logits) is not None  # the interval's one read
 
 
-def test_state_round_trip_keeps_a_running_interval():
-    a = ADA(interval=3, ada_kimg=0.01, target=0.0)
-    for logits in ([1.0, 2.0], [3.0, -1.0], [1.0, 1.0], [2.0, 2.0]):
-        a.observe(torch.tensor(logits))
-    b = ADA(interval=3, ada_kimg=0.01, target=0.0)
-    b.load_state_dict(a.state_dict())
-    assert (b.p, b.steps, b.seen, b.rt) == (a.p, a.steps, a.seen, a.rt) == (0.6, 1, 2, 4 / 6)
-    for logits in ([-1.0, -1.0], [-3.0, -1.0]):
-        assert a.observe(torch.tensor(logits)) == b.observe(torch.tensor(logits))
-    assert a.p == b.p == 0.0 and a.rt == b.rt == -2 / 6
+# -- in a run ----------------------------------------------------------------------------------
+def test_in_a_run_every_critic_batch_moves_p(tmp_path):
+    # target -1: every interval raises p by its images / (kimg * 1000)
+    overrides = [*TINY, "train.n_critic=2", "augment[0].interval=1",
+                 "augment[0].ada_kimg=0.4", "augment[0].target=-1.0"]
+    trainer = make_trainer("dcgan-32-ada", overrides=overrides, steps=2, out=tmp_path / "run")
+    trainer.fit()
+    (augment,) = trainer.augments
+    assert augment.p == pytest.approx(2 * (2 * 8) / 400)  # 2 steps of 2 batches of 8 images
 
 
-# -- resume ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(("loss", "threshold"), [
+    ("least_squares", 0.5), ("{ type = 'least_squares', a = -1.0, b = 1.0 }", 0.0),
+    ("hinge", 0.0)])
+def test_in_a_run_the_threshold_is_the_losss(loss, threshold):
+    trainer = make_trainer("dcgan-32-ada", overrides=[
+        *TINY, f"loss={loss}", "discriminator.norm='none'"], steps=1)
+    trainer.fit()
+    assert trainer.augments[0].threshold == threshold
+
+
 def test_p_resumes_exactly_with_the_bundled_recipe(tmp_path):
     overrides = [*TINY, "augment[0].interval=2", "augment[0].ada_kimg=0.05",
                  "augment[0].target=-1.0"]  # p rises by 16/50 = 0.32 every 2 steps
@@ -121,7 +222,7 @@ def test_p_resumes_exactly_with_the_bundled_recipe(tmp_path):
     one, two = done.straight, done.resumed
     saved = read_checkpoint(tmp_path / "resumed" / "step_0000003.safetensors")
     state = saved.info.trainer.components["augment[0]"].state
-    assert state["_extra_state"]["steps"] == 1  # stopped in the middle of an interval
+    assert state["_extra_state"]["batches"] == 1  # stopped in the middle of an interval
     assert state["_extra_state"]["p"] > 0
     assert "state.augment[0].sign_sum" in saved.tensors
     assert one.augments[0].p == two.augments[0].p > 0
@@ -153,60 +254,13 @@ def test_p_reaches_the_trackers(tmp_path, register_plugin):
     assert [(step, v["aug_p"]) for step, v in Recorder.last.values] == [(1, 0.25), (2, 0.25)]
 
 
-# -- the operations --------------------------------------------------------------------------
-@pytest.mark.parametrize("op", ADA_OPS)
-def test_each_operation_is_the_identity_at_p_0_and_changes_images_at_p_1(images, op):
-    g = torch.Generator().manual_seed(3)
-    assert torch.equal(ADA(ops=[op], p=0.0)(images, g), images)
-    assert torch.equal(ADA(ops=[op], p=0.0).apply_op(op, images, g), images)
-    out = ADA(ops=[op], p=1.0)(images, g)
-    assert out.shape == images.shape and out.dtype == images.dtype
-    assert not torch.equal(out, images)
-
-
-@pytest.mark.parametrize("op", ADA_OPS)
-def test_each_operation_touches_only_the_samples_drawn(op):
-    x = torch.rand(400, 3, 8, 8, generator=torch.Generator().manual_seed(4)) * 2 - 1
-    out = ADA(ops=[op], p=0.3).apply_op(op, x, torch.Generator().manual_seed(5))
-    drawn = torch.rand(400, generator=torch.Generator().manual_seed(5)) < 0.3  # its first draw
-    changed = (out != x).flatten(1).any(1)
-    assert not changed[~drawn].any()
-    # a drawn sample may be left as it is: no flip (1/2), no turn (1/4), no shift (1/9)
-    expected = {"xflip": 1 / 2, "rotate90": 3 / 4, "translation": 8 / 9}.get(op, 1.0)
-    assert abs(float(changed[drawn].float().mean()) - expected) < 0.12
-    assert 0.2 < drawn.float().mean() < 0.4
-
-
-@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16])
-def test_the_pipeline_keeps_shape_and_dtype_and_passes_gradients(dtype):
-    ada = ADA(ops=list(ADA_OPS), p=1.0)
-    for shape in [(4, 3, 16, 16), (4, 1, 8, 12)]:  # square and not (half turns only)
-        x = (torch.rand(*shape, generator=torch.Generator().manual_seed(6)) * 2 - 1).to(dtype)
-        x.requires_grad_(True)
-        out = ada(x, torch.Generator().manual_seed(7))
-        assert out.shape == x.shape and out.dtype == dtype
-        out.float().square().sum().backward()
-        assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
-
-
-def test_rotate90_and_xflip_match_torch():
-    x = torch.rand(8, 2, 5, 5)
-    k = torch.tensor([0, 1, 2, 3, 4, -1, 5, 2])
-    out = ops.rotate90(x, k)
-    for b in range(8):
-        assert torch.equal(out[b], torch.rot90(x[b], int(k[b]), dims=(-2, -1))), b
-    wide = torch.rand(4, 2, 4, 6)
-    out = ops.rotate90(wide, torch.tensor([0, 1, 2, 3]))
-    assert torch.equal(out[1], wide[1]) and torch.equal(out[3], wide[3].flip(-1).flip(-2))
-    flip = torch.tensor([True, False, True, False, False, True, False, False])
-    out = ops.xflip(x, flip)
-    assert torch.equal(out[flip], x[flip].flip(-1)) and torch.equal(out[~flip], x[~flip])
-
-
-def test_the_same_seed_gives_the_same_augmentation(images):
-    ada = ADA(p=0.7)
-    a = ada(images, torch.Generator().manual_seed(8))
-    assert torch.equal(a, ada(images, torch.Generator().manual_seed(8)))
+def test_p_adapts_without_the_callback(tmp_path):
+    overrides = [*TINY, "train.default_callbacks=false", "augment[0].interval=1",
+                 "augment[0].ada_kimg=0.08", "augment[0].target=-1.0"]
+    trainer = make_trainer("dcgan-32-ada", overrides=overrides, steps=2, out=tmp_path / "run")
+    result = trainer.fit()
+    assert trainer.augments[0].p == pytest.approx(2 * 8 / 80)
+    assert all("aug_p" not in r for r in result.records)  # the callback only logs
 
 
 def test_both_components_pass_check_pack_with_p_1(check_pack):
@@ -215,11 +269,14 @@ def test_both_components_pass_check_pack_with_p_1(check_pack):
 
 
 # -- the callback and the recipe ---------------------------------------------------------------
-def test_the_bundled_recipe_turns_the_callback_on_by_default(tmp_path):
+def test_the_bundled_recipe_turns_the_callback_on_by_default():
     trainer = make_trainer("dcgan-32-ada", overrides=TINY, steps=1)
     (augment,) = trainer.augments
-    assert isinstance(augment, ADA) and augment.ops[:2] == ["xflip", "rotate90"]
-    assert (augment.target, augment.interval, augment.ada_kimg) == (0.6, 4, 500.0)
+    assert isinstance(augment, ADA) and augment.spec == "bgc_fixed"
+    assert augment.ops == ("xint", "scale", "aniso", "xfrac", "brightness", "contrast",
+                           "saturation")
+    assert (augment.target, augment.interval, augment.ada_kimg, augment.p_max) == (
+        0.6, 4, 500.0, 1.0)
     assert [(b.key, type(b.obj)) for b in trainer.callbacks
             if b.name == "ada"] == [("callback:ada", AdaUpdate)]
     gan = gancore.build("dcgan-32-ada")
@@ -238,13 +295,13 @@ def test_without_an_ada_augment_the_default_callback_is_idle():
 
 def test_the_ada_callback_without_an_ada_augment_is_one_error(tmp_path):
     trainer = make_trainer("dcgan-32", overrides=[*TINY, "train.callbacks=['ada']"],
-                             steps=2, out=tmp_path / "run")
+                           steps=2, out=tmp_path / "run")
     with pytest.raises(RecipeError) as info:
         trainer.fit()
     msg = str(info.value)
     assert info.value.exit_code == 2 and info.value.key == "train.callbacks[0]"
     assert not (tmp_path / "run" / "last.safetensors").exists()  # nothing trained, nothing kept
-    assert "train.callbacks[0]: the ada callback adapts the probability of an ada augment, " \
+    assert "train.callbacks[0]: the ada callback reports the probability of an ada augment, " \
         "but the recipe's [[augment]] list has none" in msg
     assert 'add [[augment]] type = "ada" to the recipe' in msg
     assert 'or remove "ada" from train.callbacks' in msg
@@ -253,14 +310,22 @@ def test_the_ada_callback_without_an_ada_augment_is_one_error(tmp_path):
 @pytest.mark.parametrize(
     ("setting", "key", "text"),
     [
-        ("augment[0].ops=[]", "augment[0].ops", "the ada pipeline is empty: name at least one of "
-         "xflip, rotate90, translation, brightness, contrast, saturation, cutout"),
-        ("augment[0].ops=['xflip','rotate']", "augment[0].ops",
-         "unknown operation 'rotate'; did you mean 'rotate90'?"),
+        ("augment[0].ops=[]", "augment[0].ops", "the ada pipeline is empty: name a preset "
+         "(blit, geom, color, bg, bgc, bgc_fixed) or a list of operations (xflip, rotate90, "
+         "xint, scale, rotate, aniso, xfrac, brightness, contrast, lumaflip, hue, saturation, "
+         "cutout)"),
+        ("augment[0].ops=['xflip','rotate9']", "augment[0].ops",
+         "unknown operation 'rotate9'; did you mean 'rotate90'?"),
+        ("augment[0].ops='bgcf'", "augment[0].ops", "unknown preset 'bgcf'; did you mean"),
         ("augment[0].ops=['xflip','xflip']", "augment[0].ops",
          "operation 'xflip' is named twice"),
+        ("augment[0].ops=['translation','xint']", "augment[0].ops",
+         "operation 'xint' is named twice"),
         ("augment[0].ada_kimg=0", "augment[0].ada_kimg", "greater than 0"),
         ("augment[0].p=1.5", "augment[0].p", "less than or equal to 1"),
+        ("augment[0].p_max=1.5", "augment[0].p_max", "less than or equal to 1"),
+        ("augment[0]={ type = 'ada', p = 0.9, p_max = 0.8 }", "augment[0]",
+         "p = 0.9 is above p_max = 0.8"),
         ("augment[0].interval=0", "augment[0].interval", "greater than or equal to 1"),
         ("augment[0].target=2", "augment[0].target", "less than or equal to 1"),
     ],
@@ -276,3 +341,44 @@ def test_bad_settings_name_their_key(setting, key, text):
 def test_an_empty_pipeline_from_python_is_refused():
     with pytest.raises(ValueError, match="the ada pipeline is empty"):
         ADA(ops=[])
+
+
+def test_the_old_name_translation_is_xint():
+    assert ADA(ops=["xflip", "translation"]).ops == ("xflip", "xint")
+
+
+# -- requirements, through `gancore check` -------------------------------------------------------
+RECIPES = {
+    "no-threshold": """loss = "wasserstein"
+[discriminator]
+norm = "none"
+""",
+    "leaks": 'augment = [{ type = "ada", ops = "bgc" }]\n',
+    "capped": 'augment = [{ type = "ada", ops = "bgc", p_max = 0.8 }]\n',
+    "fixed": "",  # the bundled recipe: bgc_fixed
+}
+
+
+def test_gancore_check_names_the_requirements(tmp_path):
+    paths = []
+    for name, body in RECIPES.items():
+        path = tmp_path / f"{name}.toml"
+        path.write_text(f'extends = "dcgan-32-ada"\n{body}\n[data]\ntype = "shapes"\n')
+        paths.append(str(path))
+    res = subprocess.run([sys.executable, "-m", "gancore", "check", *paths, "--json"],
+                         capture_output=True, text=True, env=dict(os.environ), timeout=300)
+    assert res.returncode == 1, res.stderr  # one recipe has an error
+    found = {os.path.basename(r["recipe"]).removesuffix(".toml"):
+             [f for f in r["findings"] if f["component"].startswith("augment")]
+             for r in json.loads(res.stdout)}
+    # a loss without a decision threshold: an error at loss.type
+    (err,) = found["no-threshold"]
+    assert (err["level"], err["key"]) == ("error", "loss.type")
+    assert "'wasserstein' loss has none" in err["message"]
+    # leaking operations with p allowed above 0.8: a warning naming them and the fix
+    (warn,) = found["leaks"]
+    assert (warn["level"], warn["key"]) == ("warning", "augment")
+    assert "xflip, rotate90, rotate, lumaflip, hue can leak" in warn["message"]
+    assert "p_max = 0.8" in warn["fix"] and '"bgc_fixed"' in warn["fix"]
+    # capped at 0.8, or without the leaking operations: nothing
+    assert found["capped"] == [] and found["fixed"] == []
