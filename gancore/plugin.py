@@ -8,7 +8,9 @@
   ``gancore_commands(app)``)
 - training: :class:`RunView` (what callbacks and techniques see of a run), :data:`POINTS`
   (the extension points of the step), :class:`StopTraining`, :data:`STATS` (the report
-  channel's statistics), :class:`DBatch` / :class:`GBatch`; :class:`Requirement`,
+  channel's statistics) and :class:`Report` (the channel itself, for a pack's tests),
+  :func:`decision_threshold` (where a loss separates real from fake D outputs),
+  :class:`DBatch` / :class:`GBatch`; :class:`Requirement`,
   :func:`batch_norm_in`, :func:`unlabelled_data` (what a component needs from a recipe)
 - the contract: :data:`KINDS` (every kind: places, protocol, supplied arguments, checks) and the
   protocols (:class:`Block`, :class:`Generator`, :class:`Discriminator`, :class:`Loss`,
@@ -67,6 +69,8 @@ _LAZY = {
     "POINTS": "gancore.core.kinds:POINTS",
     "RunView": "gancore.train.run:RunView",
     "STATS": "gancore.train.report:STATS",
+    "Report": "gancore.train.report:Report",
+    "decision_threshold": "gancore.metrics.classification:decision_threshold",
     "DBatch": "gancore.train.techniques:DBatch",
     "GBatch": "gancore.train.techniques:GBatch",
     "Requirement": "gancore.core.requirements:Requirement",

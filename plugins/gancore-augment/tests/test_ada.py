@@ -17,11 +17,14 @@ from gancore_augment import plugin
 from gancore_augment.ada import ADA, AdaUpdate
 
 import gancore
-from gancore.metrics.classification import decision_threshold
-from gancore.plugin import RecipeError
+from gancore.plugin import RecipeError, Report, decision_threshold
 from gancore.testing import make_trainer, read_checkpoint, resume_matches
-from gancore.train.losses import BCE, Hinge, LeastSquares
-from gancore.train.report import Report
+
+
+def make_loss(name: str, **params: float):
+    """A registered loss, made the way a recipe's ``loss`` table makes it."""
+    return gancore.get_registry().create("loss", name, **params)
+
 
 #: The bundled recipe shrunk to a run of a fraction of a second on the built-in shapes.
 TINY = [
@@ -81,7 +84,7 @@ def test_bce_p_follows_the_reference_rule_on_a_scripted_sequence():
     means = [2.0] * 6 + [0.8] * 4 + [-1.5] * 6 + [0.3] * 4
     batches = [rng.normal(m, 1.0, size=5) for m in means]
     batches[3][:2] = 0.0  # a logit exactly at the threshold counts 0
-    view = run_view(BCE())
+    view = run_view(make_loss("bce"))
     ada = ADA(target=0.6, interval=2, ada_kimg=0.025, run=view)  # a step of 10/25 = 0.4
     got = trajectory(ada, view, batches, 2)
     want = reference_trajectory(batches, 0.0, 0.6, 2, 0.025)
@@ -96,7 +99,7 @@ def test_least_squares_outputs_uniform_in_0_1_do_not_drive_p_up():
     r_t ~ 0, below the target: p stays at 0."""
     rng = np.random.default_rng(2)
     batches = [rng.uniform(0.0, 1.0, size=16) for _ in range(40)]
-    loss = LeastSquares()
+    loss = make_loss("least_squares")
     assert decision_threshold(loss) == 0.5
     view = run_view(loss, loss_type="least_squares")
     ada = ADA(target=0.6, interval=4, ada_kimg=0.1, run=view)
@@ -110,7 +113,9 @@ def test_least_squares_outputs_uniform_in_0_1_do_not_drive_p_up():
 def test_least_squares_p_follows_the_reference_rule_on_a_scripted_sequence():
     rng = np.random.default_rng(3)
     # outputs near the real target (1) then near the fake target (0), with a -1/1 coding too
-    for loss, high, low in ((LeastSquares(), 0.9, 0.2), (LeastSquares(a=-1.0, b=1.0), 0.7, -0.6)):
+    codings = ((make_loss("least_squares"), 0.9, 0.2),
+               (make_loss("least_squares", a=-1.0, b=1.0), 0.7, -0.6))
+    for loss, high, low in codings:
         batches = [rng.normal(m, 0.3, size=6) for m in [high] * 10 + [low] * 6 + [high] * 4]
         t = decision_threshold(loss)
         view = run_view(loss, loss_type="least_squares")
@@ -125,7 +130,7 @@ def test_every_critic_batch_feeds_the_heuristic():
     per image it adapts as fast as with one critic batch a step."""
     rng = np.random.default_rng(4)
     batches = [rng.normal(1.0, 0.5, size=4) for _ in range(12)]
-    view = run_view(Hinge(), n_critic=3)
+    view = run_view(make_loss("hinge"), n_critic=3)
     ada = ADA(target=0.0, interval=2, ada_kimg=0.1, run=view)
     publish(view, batches[:5])
     assert ada.p == 0.0 and ada.batches == 5 and ada.seen == 20
@@ -137,7 +142,7 @@ def test_every_critic_batch_feeds_the_heuristic():
 
 
 def test_p_is_capped_at_p_max():
-    view = run_view(BCE())
+    view = run_view(make_loss("bce"))
     ada = ADA(target=0.0, interval=1, ada_kimg=0.01, p_max=0.8, run=view)
     publish(view, [np.ones(6)] * 5)  # each update +0.6, capped
     assert ada.p == 0.8
@@ -147,9 +152,8 @@ def test_p_is_capped_at_p_max():
 
 
 def test_a_loss_without_a_threshold_cannot_drive_ada():
-    from gancore.train.losses import Wasserstein
 
-    view = run_view(Wasserstein(), loss_type="wasserstein")
+    view = run_view(make_loss("wasserstein"), loss_type="wasserstein")
     ada = ADA(run=view)
     with pytest.raises(RecipeError, match="'wasserstein' loss has none") as info:
         view.stats.publish("d.real_logits", torch.ones(4))
