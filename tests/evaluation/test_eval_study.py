@@ -25,6 +25,7 @@ def test_bundled_studies_resolve(path):
     study = load_study(path)
     assert study.meta.steps and study.meta.description
     assert len(study.entries) >= 2
+    assert len(study.meta.seeds) >= 3, "one run is one sample: a study trains 3 seeds or more"
     text = path.read_text(encoding="utf-8")
     assert text.startswith("#")
     for entry in study.entries:
@@ -136,8 +137,12 @@ def test_invalid_toml_names_the_file(tmp_path):
 
 @pytest.mark.parametrize("path", sorted(STUDIES.glob("*.toml")), ids=lambda p: p.stem)
 def test_bundled_studies_pass_the_checks_before_training(path, tmp_path):
-    """Every variant builds, differs from every other one, and is tested against a named
-    baseline that is one of the variants."""
+    """Every variant builds without a requirement warning (no part joined to one it cannot
+    work with), differs from every other one, and is tested against a named baseline that is
+    one of the variants."""
+    import warnings
+
+    from gancore.core.requirements import RequirementWarning
     from gancore.evaluation import EvalSettings
     from gancore.evaluation.plan import validate
     from gancore.packs.loader import get_registry
@@ -149,9 +154,13 @@ def test_bundled_studies_pass_the_checks_before_training(path, tmp_path):
     on_fmnist = "data.limit" in path.read_text(encoding="utf-8")
     if on_fmnist and not Path("/usr/share/datasets/fashion-mnist").exists():
         pytest.skip("needs Fashion-MNIST (apt-get install dataset-fashion-mnist)")
-    recipes = validate(study.entries, overrides=[] if on_fmnist else ["data.type=shapes"],
-                       seed=0, steps=10, settings=EvalSettings(metrics=study.meta.metrics),
-                       registry=get_registry(), study=study)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        recipes = validate(study.entries, overrides=[] if on_fmnist else ["data.type=shapes"],
+                           seed=0, steps=10, settings=EvalSettings(metrics=study.meta.metrics),
+                           registry=get_registry(), study=study)
+    joined = [str(w.message) for w in caught if issubclass(w.category, RequirementWarning)]
+    assert not joined, joined
     base = recipes[study.baseline]
     starts = {e.name: e.init_from for e in study.entries}
     for entry in study.variants:
