@@ -358,8 +358,26 @@ def print_comparison(comparison: Any) -> None:
                   + " Losses: final/mean over the run's log.", highlight=False)
     if comparison.stats is not None and not comparison.multi_seed:
         console.print(comparison.stats.method().replace("`", ""), highlight=False)
+    print_published(comparison)
     files = ", ".join(str(p) for p in comparison.files.values())
     console.print(f"[green]wrote[/] {files}", highlight=False)
+
+
+def print_published(comparison: Any) -> None:
+    """Each variant's published direction beside the measured verdict (when any has one)."""
+    from gancore.evaluation.tables import published_table
+
+    headers, rows = published_table(comparison)
+    if not rows:
+        return
+    table = Table(title=f"{comparison.name}: published directions", title_justify="left",
+                  box=box.SIMPLE_HEAD)
+    for header in headers:
+        table.add_column(header, no_wrap=header != "source")
+    for row in rows:
+        colour = {"reproduced": "green", "contradicted": "red"}.get(row[-1], "yellow")
+        table.add_row(*row[:-1], f"[{colour}]{row[-1]}[/]")
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
