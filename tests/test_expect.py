@@ -31,6 +31,8 @@ def test_a_recipe_records_its_band_and_children_do_not_inherit_it(tmp_path):
     assert band.steps == 600 and band.seeds == [0, 1, 2] and band.recorded == "by hand"
     assert band.data == {"type": "fashion_mnist", "limit": 2000}
     assert recipe.to_dict()["expect"]["interval"] == [30.0, 45.5]
+    assert "num_samples" not in recipe.to_dict()["expect"]  # unset keys left out
+    assert load_recipe(recipe.to_dict()).expect == band  # what a checkpoint reads back
     child = _recipe(tmp_path, 'extends = "parent.toml"\n', "child.toml")
     assert load_recipe(str(child)).expect is None
     assert "expect" not in load_recipe("dcgan-32").to_dict()

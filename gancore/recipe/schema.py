@@ -228,7 +228,10 @@ class Recipe(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON- and TOML-ready apart from None values; no ``expect`` key when the
         recipe records no ``[expect]`` table, so such recipes read as they always did)."""
-        return self.model_dump(mode="json", exclude={"expect"} if self.expect is None else None)
+        data = self.model_dump(mode="json", exclude={"expect"})
+        if self.expect is not None:
+            data["expect"] = self.expect.to_toml_dict()
+        return data
 
     def to_toml(self) -> str:
         """The recipe as TOML (None values left out)."""
