@@ -159,6 +159,8 @@ def test_published_directions_in_the_comparison(tmp_path, make_tiny, eval_cache)
     md = (out / "comparison.md").read_text(encoding="utf-8")
     assert "## Published directions" in md and "B 2018, Table 2" in md
     assert f"| hinge-lr | hinge | {rows['hinge-lr']['metric']} | same |" in md
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert '<table id="published">' in page and "A 2017, Table 1" in page
     data = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
     assert [r["variant"] for r in data["published"]] == ["hinge", "hinge-lr", "plain"]
     assert data["statistics"]["against"] == {"hinge-lr": "hinge"}
