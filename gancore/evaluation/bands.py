@@ -179,10 +179,11 @@ def band_rule(values: Sequence[float], metric: str) -> tuple[float, float]:
 
 
 def _round(value: float, how: Any) -> float:
+    """``value`` rounded (``how``: floor or ceil) to 4 significant digits, written exactly."""
     if value == 0 or not math.isfinite(value):
         return value
-    scale = 10.0 ** (math.floor(math.log10(abs(value))) - 3)
-    return float(how(value / scale) * scale)
+    exponent = math.floor(math.log10(abs(value))) - 3
+    return float(f"{how(value / 10.0 ** exponent)}e{exponent}")
 
 
 def _band_metric(comparison: Comparison, name: str, results: Sequence[EntryResult]) -> str:
@@ -259,5 +260,6 @@ def write_bands(path: Path, bands: dict[str, Expect]) -> None:
         variant = variants[name]  # type: ignore[index]
         if "expect" in variant:  # type: ignore[operator]
             del variant["expect"]  # type: ignore[union-attr]
+        table.add(tomlkit.nl())  # a blank line before the next table
         variant["expect"] = table  # type: ignore[index]
     atomic_write_text(path, tomlkit.dumps(doc), what="the study file")

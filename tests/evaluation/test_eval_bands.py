@@ -63,6 +63,8 @@ def test_band_rule():
     low, high = band_rule(values, "fid/classifier:shapes")
     assert low <= mean - SPREAD * sd and high >= mean + SPREAD * sd
     assert low == pytest.approx(mean - SPREAD * sd, abs=1e-2)
+    for end in band_rule([152.31, 104.87, 131.93], "fid"):  # 4 digits, written exactly
+        assert repr(end) == f"{end:.4g}"
     assert high == pytest.approx(mean + SPREAD * sd, abs=1e-2)
     # no spread: the relative floor
     assert band_rule([20.0, 20.0, 20.0], "fid") == (pytest.approx(20 - 20 * FLOOR),
@@ -94,6 +96,7 @@ def test_record_then_check_bands(tmp_path, make_tiny, cli):
     assert text.startswith(STUDY.split("[variants.bce]")[0])
     assert "# the hinge loss" in text and 'base = "tiny.toml"   # the test\'s recipe' in text
     assert text.index("[variants.bce.expect]") < text.index("[variants.hinge]")
+    assert "\n\n# the hinge loss\n[variants.hinge]" in text
     data = read_toml(path)
     for name in ("bce", "hinge"):
         band = data["variants"][name]["expect"]
