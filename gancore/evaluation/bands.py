@@ -243,6 +243,7 @@ def write_bands(path: Path, bands: dict[str, Expect]) -> None:
     at ``path``, replacing the band it had; the rest of the file (comments, order, layout) is
     kept as written (tomlkit), and the file is replaced atomically."""
     import tomlkit
+    from tomlkit.items import Comment, Whitespace
 
     from gancore.storage.io import atomic_write_text
 
@@ -258,8 +259,28 @@ def write_bands(path: Path, bands: dict[str, Expect]) -> None:
             else:
                 table.add(key, value)
         variant = variants[name]  # type: ignore[index]
-        if "expect" in variant:  # type: ignore[operator]
+        # blank lines and comments at the end of a table belong to the next table's header:
+        # those of the variant's table (or of the band it had) go below the new band
+        had = variant.get("expect")  # type: ignore[union-attr]
+        trailing = _take_trailing(had if had is not None else variant, Comment, Whitespace)
+        if had is not None:
             del variant["expect"]  # type: ignore[union-attr]
-        table.add(tomlkit.nl())  # a blank line before the next table
+            _take_trailing(variant, Comment, Whitespace)  # the Null a removed table leaves
+        for item in trailing or [tomlkit.nl()]:
+            table.add(item)
         variant["expect"] = table  # type: ignore[index]
-    atomic_write_text(path, tomlkit.dumps(doc), what="the study file")
+    text = tomlkit.dumps(doc)
+    atomic_write_text(path, text if text.endswith("\n") else text + "\n",
+                      what="the study file")
+
+
+def _take_trailing(table: Any, *kinds: type) -> list[Any]:
+    """Remove the key-less items (comments, blank lines) at the end of a tomlkit table's
+    body and return those of ``kinds``, in order."""
+    body = table.value.body
+    taken: list[Any] = []
+    while body and body[-1][0] is None:
+        item = body.pop()[1]
+        if isinstance(item, kinds):
+            taken.insert(0, item)
+    return taken

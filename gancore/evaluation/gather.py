@@ -168,15 +168,15 @@ def gather(
     by_variant = {v: rows for v, rows in by_variant.items() if rows}
     stats = study_stats(by_variant, baseline, len(seeds) if seeds else 1,
                         against={e.name: e.against for e in entries if e.against})
-    diffs = {}
-    if baseline in recipes:
-        for v, recipe in recipes.items():
-            if v != baseline and not by_name[v].train_only:
-                diffs[v] = recipe_differences(recipes[baseline], recipe)
-                if by_name[v].init_from != by_name[baseline].init_from:
-                    start = by_name[v].init_from
-                    diffs[v].insert(0, f"starts from the final checkpoint of {start!r}"
-                                    if start else "starts from scratch")
+    diffs = {}  # each variant against the variant it is tested against
+    for v, recipe in recipes.items():
+        ref = stats.reference(v)
+        if v != baseline and not by_name[v].train_only and ref in recipes:
+            diffs[v] = recipe_differences(recipes[ref], recipe)
+            if by_name[v].init_from != by_name[ref].init_from:
+                start = by_name[v].init_from
+                diffs[v].insert(0, f"starts from the final checkpoint of {start!r}"
+                                if start else "starts from scratch")
     first = results[0].evaluation if results else {}
     info = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),

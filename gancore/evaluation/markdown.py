@@ -62,7 +62,9 @@ def markdown(comparison: Comparison) -> str:
         lines.append(f"- **{r.entry.name}**: `{what}`{sets}{note} (run: `{r.run}`)")
         diff = comparison.diffs.get(r.entry.name)
         if diff:
-            lines.append(f"  - differs from `{s.get('baseline')}` in: "
+            ref = comparison.stats.reference(r.entry.name) if comparison.stats \
+                else s.get("baseline")
+            lines.append(f"  - differs from `{ref}` in: "
                          + "; ".join(f"`{d}`" for d in diff))
     lines += ["", "![samples](samples.png)", "", "![losses](losses.png)", "",
               "All of it, with the sample grids of every seed: [report.html](report.html)", ""]

@@ -121,7 +121,7 @@ def render(comparison: Comparison, registry: object = None,
     parts.append('<table class="settings" id="settings"><tbody>' + "".join(
         f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows) + "</tbody></table>")
 
-    # variants and their differences from the baseline
+    # variants and their differences from the variant each is tested against
     parts.append("<h2>Variants</h2><ul id=\"variants\">")
     for r in comparison.first_runs():
         name = r.entry.name
@@ -132,7 +132,9 @@ def render(comparison: Comparison, registry: object = None,
             item += " <em>(baseline)</em>"
         elif name in comparison.diffs:
             diff = comparison.diffs[name]
-            item += (f"<br>differs from the baseline in {len(diff)} setting(s):<ul>"
+            ref = comparison.stats.reference(name) if comparison.stats else "the baseline"
+            ref = "the baseline" if ref == s.get("baseline") else ref
+            item += (f"<br>differs from {_e(ref)} in {len(diff)} setting(s):<ul>"
                      + "".join(f"<li><code>{_e(d)}</code></li>" for d in diff) + "</ul>")
         parts.append(item + "</li>")
     parts.append("</ul>")

@@ -20,6 +20,7 @@ from gancore.evaluation import load_study
 from gancore.evaluation.bands import FLOOR, MIN_SEEDS, RANGES, SPREAD, band_rule
 from gancore.recipe import read_toml
 
+ROOT = Path(__file__).resolve().parents[2]
 STUDY = textwrap.dedent("""\
     # A tiny study: two losses on shapes.
     [study]
@@ -75,6 +76,35 @@ def test_band_rule():
     with pytest.raises(ValueError, match="3 values or more"):
         band_rule([1.0, 2.0], "fid")
     assert MIN_SEEDS == 3
+
+
+def test_write_bands_keeps_the_file_and_replaces_only_the_bands(tmp_path):
+    """Written twice into a copy of a bundled study: its comments and tables stay, the second
+    band replaces the first, and the study loads with the bands written."""
+    from gancore.evaluation.bands import write_bands
+    from gancore.recipe.expect import Expect
+
+    bundled = (ROOT / "studies" / "architectures.toml").read_text(encoding="utf-8")
+    path = tmp_path / "architectures.toml"
+    path.write_text(bundled + "# the end\n", encoding="utf-8")
+    names = [e.name for e in load_study(path).variants]
+    band = Expect(metric="fid", interval=(40.1, 52.2), steps=1200, seeds=[0, 1, 2],
+                  data={"type": "builtin:fashion_mnist", "image_size": 32}, recorded="a")
+    write_bands(path, {names[0]: band, names[-1]: band})
+    first = path.read_text(encoding="utf-8")
+    wider = band.model_copy(update={"interval": (30.0, 60.0), "recorded": "b"})
+    write_bands(path, {names[0]: wider, names[-1]: wider})
+    second = path.read_text(encoding="utf-8")
+    assert second == first.replace("[40.1, 52.2]", "[30.0, 60.0]").replace(
+        'recorded = "a"', 'recorded = "b"')
+    # the original file, line by line, is still there in order, with the bands in between
+    kept = iter(second.splitlines())
+    assert all(line in kept for line in (bundled + "# the end\n").splitlines())
+    study = load_study(path)
+    bands = {e.name: e.expect for e in study.variants}
+    assert bands[names[0]] == wider and bands[names[-1]] == wider
+    assert all(bands[n] is None for n in names[1:-1])
+    assert not list(tmp_path.glob("*.tmp*"))  # written through a temporary file, renamed
 
 
 def _study(tmp_path: Path, make_tiny) -> Path:

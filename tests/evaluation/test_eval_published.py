@@ -159,6 +159,10 @@ def test_published_directions_in_the_comparison(tmp_path, make_tiny, eval_cache)
     md = (out / "comparison.md").read_text(encoding="utf-8")
     assert "## Published directions" in md and "B 2018, Table 2" in md
     assert f"| hinge-lr | hinge | {rows['hinge-lr']['metric']} | same |" in md
+    # a variant's recipe differences are those from the variant it is tested against
+    assert [d.partition(":")[0] for d in result.diffs["hinge-lr"]] == ["train.batch_size"]
+    assert "differs from `hinge` in: `train.batch_size" in md
+    assert any(d.startswith("loss") for d in result.diffs["hinge"])
     page = (out / "report.html").read_text(encoding="utf-8")
     assert '<table id="published">' in page and "A 2017, Table 1" in page
     data = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
