@@ -189,9 +189,20 @@ def compare_cmd(
     extractor: ExtractorOption = None,
     inception_weights: WeightsOption = None,
     data_root: DataRootOption = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="say per variant whether it scores inside the band "
+                           "its \\[expect] table records; exit 1 when one is not")
+    ] = False,
+    record_bands: Annotated[
+        bool, typer.Option("--record-bands", help="write each variant's band into the study "
+                           "file from its finished seeds (3 or more)")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
-    """Train (or load) each recipe under the same budget and seeds, evaluate, compare."""
+    """Train (or load) each recipe under the same budget and seeds, evaluate, compare.
+
+    With --check, then say per variant whether it scores inside its band (exit 1 when one is
+    not); with --record-bands, write the bands of the finished runs into the study file."""
     from gancore.core.errors import GancoreError
     from gancore.evaluation.compare import compare, entries_from_args
     from gancore.evaluation.runs import StudyFailed
@@ -205,6 +216,8 @@ def compare_cmd(
     entries, study = entries_from_args(sources or [])
     meta = study.meta if study is not None else None
     seed_list = _seed_list(seeds, meta, study)
+    if record_bands:
+        _check_recordable(study, seed_list)
     if meta is not None:
         steps = steps if steps is not None else meta.steps
         seed = seed if seed is not None else meta.seed
@@ -238,8 +251,76 @@ def compare_cmd(
         partial = getattr(exc, "comparison", None)
         if partial is not None and partial.results:
             print_comparison(partial)
+            if check:
+                _check(partial, study)
         raise
     print_comparison(result)
+    if record_bands:
+        _record(result, study, sources or [])
+    if check and not _check(result, study):
+        raise typer.Exit(1)
+
+
+def _check_recordable(study: Any, seed_list: list[int] | None) -> None:
+    """Refuse ``--record-bands`` before training: a study file, 3 seeds or more."""
+    from gancore.core.errors import GancoreError
+    from gancore.evaluation.bands import MIN_SEEDS
+
+    if study is None:
+        raise GancoreError("--record-bands writes into a study file", key="--record-bands",
+                           hint="give one study .toml file (a recipe's [expect] is written "
+                                "by hand from a study's bands)")
+    if not seed_list or len(seed_list) < MIN_SEEDS:
+        raise GancoreError(
+            f"a band is recorded from {MIN_SEEDS} seeds or more (got "
+            f"{len(seed_list) if seed_list else 1})", source=str(study.path), key="study.seeds",
+            hint=f"set seeds = [0, 1, 2] in the study file, or pass --seeds {MIN_SEEDS}")
+
+
+def _record(comparison: Any, study: Any, sources: list[str]) -> None:
+    """Write the bands of the finished runs into the study file and show them."""
+    from gancore.evaluation.bands import record_bands, write_bands
+    from gancore.evaluation.tables import fmt
+
+    bands = record_bands(comparison, study,
+                         command="gancore compare " + " ".join(sources) + " --record-bands")
+    write_bands(study.path, bands)
+    for name, band in bands.items():
+        console.print(f"{name}: {band.metric} band [{fmt(band.low)}, {fmt(band.high)}] "
+                      f"({band.steps} steps, seeds {band.seeds})", highlight=False)
+    console.print(f"[green]wrote[/] the bands of {len(bands)} variants into {study.path}",
+                  highlight=False)
+
+
+def _check(comparison: Any, study: Any) -> bool:
+    """Print each variant's band check, write ``bands.json``; whether all banded are inside."""
+    from gancore.evaluation.bands import INSIDE, NO_BAND, OUTSIDE, check_bands, passed
+    from gancore.evaluation.tables import fmt
+    from gancore.storage.io import atomic_write_text
+
+    checks = check_bands(comparison, study)
+    ok = passed(checks)
+    atomic_write_text(comparison.out / "bands.json", json.dumps(
+        {"passed": ok, "variants": [c.as_dict() for c in checks]}, indent=2) + "\n",
+        what="the band check")
+    table = Table(title=f"{comparison.name}: expected bands", title_justify="left",
+                  box=box.SIMPLE_HEAD)
+    for header in ("variant", "band", "metric", "mean", "interval", "detail"):
+        table.add_column(header, no_wrap=header != "detail")
+    colours = {INSIDE: "green", OUTSIDE: "red", NO_BAND: "dim"}
+    for c in checks:
+        interval = "-" if c.low is None else f"[{fmt(c.low)}, {fmt(c.high)}]"
+        table.add_row(c.variant, f"[{colours.get(c.status, 'yellow')}]{c.status}[/]",
+                      c.metric or "-", fmt(c.mean), interval, c.detail)
+    console.print(table)
+    banded = [c for c in checks if c.status != NO_BAND]
+    if not banded:
+        console.print("no variant records a band: nothing to check", highlight=False)
+    else:
+        inside = sum(c.status == INSIDE for c in banded)
+        console.print(f"{inside} of {len(banded)} banded variants inside their bands"
+                      + ("" if ok else ": check failed"), highlight=False)
+    return ok
 
 
 def _seed_list(seeds: int | None, meta: Any, study: Any) -> list[int] | None:
@@ -358,8 +439,26 @@ def print_comparison(comparison: Any) -> None:
                   + " Losses: final/mean over the run's log.", highlight=False)
     if comparison.stats is not None and not comparison.multi_seed:
         console.print(comparison.stats.method().replace("`", ""), highlight=False)
+    print_published(comparison)
     files = ", ".join(str(p) for p in comparison.files.values())
     console.print(f"[green]wrote[/] {files}", highlight=False)
+
+
+def print_published(comparison: Any) -> None:
+    """Each variant's published direction beside the measured verdict (when any has one)."""
+    from gancore.evaluation.tables import published_table
+
+    headers, rows = published_table(comparison)
+    if not rows:
+        return
+    table = Table(title=f"{comparison.name}: published directions", title_justify="left",
+                  box=box.SIMPLE_HEAD)
+    for header in headers:
+        table.add_column(header, no_wrap=header != "source")
+    for row in rows:
+        colour = {"reproduced": "green", "contradicted": "red"}.get(row[-1], "yellow")
+        table.add_row(*row[:-1], f"[{colour}]{row[-1]}[/]")
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:

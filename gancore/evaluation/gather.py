@@ -85,6 +85,8 @@ class Comparison:
     stats: StudyStats | None = None
     diffs: dict[str, list[str]] = field(default_factory=dict)
     failed: list[dict[str, Any]] = field(default_factory=list)
+    #: variant -> its resolved recipe (as a dict), for the band checks
+    recipes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def variants(self) -> list[str]:
@@ -97,6 +99,7 @@ class Comparison:
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, **self.settings,
                 "statistics": self.stats.as_dict() if self.stats else None,
+                "published": self.published(),
                 "differences": self.diffs,
                 "failed": self.failed,
                 "entries": [r.as_dict() for r in self.results]}
@@ -116,6 +119,12 @@ class Comparison:
     def first_runs(self) -> list[EntryResult]:
         """The first run of each variant."""
         return first_runs(self.results)
+
+    def published(self) -> list[dict[str, Any]]:
+        """Per variant with a ``published`` direction: it beside the measured verdict."""
+        from gancore.evaluation.tables import published_rows
+
+        return published_rows(self)
 
 
 
@@ -157,16 +166,17 @@ def gather(
             {**r.scores, **{k: r.summary.get(k) for k in ("d_loss_final", "d_loss_mean",
                                                           "g_loss_final", "g_loss_mean")}})
     by_variant = {v: rows for v, rows in by_variant.items() if rows}
-    stats = study_stats(by_variant, baseline, len(seeds) if seeds else 1)
-    diffs = {}
-    if baseline in recipes:
-        for v, recipe in recipes.items():
-            if v != baseline and not by_name[v].train_only:
-                diffs[v] = recipe_differences(recipes[baseline], recipe)
-                if by_name[v].init_from != by_name[baseline].init_from:
-                    start = by_name[v].init_from
-                    diffs[v].insert(0, f"starts from the final checkpoint of {start!r}"
-                                    if start else "starts from scratch")
+    stats = study_stats(by_variant, baseline, len(seeds) if seeds else 1,
+                        against={e.name: e.against for e in entries if e.against})
+    diffs = {}  # each variant against the variant it is tested against
+    for v, recipe in recipes.items():
+        ref = stats.reference(v)
+        if v != baseline and not by_name[v].train_only and ref in recipes:
+            diffs[v] = recipe_differences(recipes[ref], recipe)
+            if by_name[v].init_from != by_name[ref].init_from:
+                start = by_name[v].init_from
+                diffs[v].insert(0, f"starts from the final checkpoint of {start!r}"
+                                if start else "starts from scratch")
     first = results[0].evaluation if results else {}
     info = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -185,7 +195,8 @@ def gather(
     }
     failed = [{"id": s.id, "error": states.get(s.id, {}).get("error")}
               for s in specs if states.get(s.id, {}).get("status") != "done"]
-    return Comparison(name, out, results, info, stats=stats, diffs=diffs, failed=failed)
+    return Comparison(name, out, results, info, stats=stats, diffs=diffs, failed=failed,
+                      recipes=dict(recipes))
 
 
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gancore.evaluation.tables import describe_budget, describe_settings, verdict_lines
+from gancore.evaluation.tables import (
+    describe_budget,
+    describe_settings,
+    published_table,
+    verdict_lines,
+)
 
 if TYPE_CHECKING:
     from gancore.evaluation.gather import Comparison
@@ -35,8 +40,15 @@ def markdown(comparison: Comparison) -> str:
         verdicts = verdict_lines(comparison)
         if verdicts:
             lines += ["", "Verdicts (adjusted p < 0.05 counts):", "", *verdicts]
-        lines += ["", "## Runs", ""]
-    lines += [""] if not comparison.multi_seed else []
+    headers_p, rows_p = published_table(comparison)
+    if rows_p:
+        lines += ["", "## Published directions", "",
+                  "Each variant's published direction beside the measured verdict of the same "
+                  "metric against the same variant: reproduced, not reproduced at this budget "
+                  "(no significant difference) or contradicted (a significant difference the "
+                  "other way).", ""]
+        lines += _md_table(headers_p, rows_p)
+    lines += ["", "## Runs", ""] if comparison.multi_seed or rows_p else [""]
     lines += _md_table(headers, rows)
     if comparison.failed:
         lines += ["", "Failed runs (not in the tables):", ""]
@@ -50,7 +62,9 @@ def markdown(comparison: Comparison) -> str:
         lines.append(f"- **{r.entry.name}**: `{what}`{sets}{note} (run: `{r.run}`)")
         diff = comparison.diffs.get(r.entry.name)
         if diff:
-            lines.append(f"  - differs from `{s.get('baseline')}` in: "
+            ref = comparison.stats.reference(r.entry.name) if comparison.stats \
+                else s.get("baseline")
+            lines.append(f"  - differs from `{ref}` in: "
                          + "; ".join(f"`{d}`" for d in diff))
     lines += ["", "![samples](samples.png)", "", "![losses](losses.png)", "",
               "All of it, with the sample grids of every seed: [report.html](report.html)", ""]

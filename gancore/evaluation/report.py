@@ -3,7 +3,8 @@
 Everything is inline: the style sheet, a few lines of script, and every image as a base64
 ``data:`` URI, so the file opens from disk (or as a mail attachment) with no network and no other
 file. The page shows the settings, each variant's resolved-recipe differences from the
-baseline, the table over seeds (intervals, tests, verdicts), the per-run table, the sample grid
+baseline, the table over seeds (intervals, tests, verdicts), the published directions beside
+the measured verdicts, the per-run table, the sample grid
 of every run with a seed picker, and the loss curves with a band over seeds. Without script
 the first seed's grids show; the script only switches seeds.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gancore.evaluation.figures import loss_bands_png, sample_png
-from gancore.evaluation.tables import describe_budget, describe_settings
+from gancore.evaluation.tables import describe_budget, describe_settings, published_table
 
 if TYPE_CHECKING:
     from gancore.evaluation.gather import Comparison
@@ -120,7 +121,7 @@ def render(comparison: Comparison, registry: object = None,
     parts.append('<table class="settings" id="settings"><tbody>' + "".join(
         f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows) + "</tbody></table>")
 
-    # variants and their differences from the baseline
+    # variants and their differences from the variant each is tested against
     parts.append("<h2>Variants</h2><ul id=\"variants\">")
     for r in comparison.first_runs():
         name = r.entry.name
@@ -131,7 +132,9 @@ def render(comparison: Comparison, registry: object = None,
             item += " <em>(baseline)</em>"
         elif name in comparison.diffs:
             diff = comparison.diffs[name]
-            item += (f"<br>differs from the baseline in {len(diff)} setting(s):<ul>"
+            ref = comparison.stats.reference(name) if comparison.stats else "the baseline"
+            ref = "the baseline" if ref == s.get("baseline") else ref
+            item += (f"<br>differs from {_e(ref)} in {len(diff)} setting(s):<ul>"
                      + "".join(f"<li><code>{_e(d)}</code></li>" for d in diff) + "</ul>")
         parts.append(item + "</li>")
     parts.append("</ul>")
@@ -149,6 +152,12 @@ def render(comparison: Comparison, registry: object = None,
                 classes[i][-1] = row[-1]
         parts.append("<h3>Over seeds</h3>")
         parts.append(_table(headers, srows, "stats", classes))
+    headers, prows = published_table(comparison)
+    if prows:
+        marks = {"reproduced": "better", "contradicted": "worse"}
+        pclasses = [["" for _ in row[:-1]] + [marks.get(row[-1], "")] for row in prows]
+        parts.append("<h3>Published directions</h3>")
+        parts.append(_table(headers, prows, "published", pclasses))
     headers, rrows = comparison.table()
     parts.append("<h3>Runs</h3>")
     parts.append(_table(headers, rrows, "runs"))

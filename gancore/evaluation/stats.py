@@ -3,7 +3,8 @@
 Each variant runs under several seeds; for one quantity (a score, a final or mean loss) the
 values of its runs give ``mean ± std`` (sample standard deviation, ``ddof=1``) and a 95%
 **Student t interval** ``mean ± t(0.975, n-1) · std / √n``. Each variant is tested against the
-baseline with **Welch's t-test** (unequal variances, two-sided); the p-values of every
+baseline (or the variant its study names in ``against``) with **Welch's t-test** (unequal
+variances, two-sided); the p-values of every
 (variant, score) pair are adjusted together with the **Holm–Bonferroni** step-down method, and a
 difference counts at adjusted ``p < 0.05``. Only scores with a known direction (lower FID is
 better, higher recall is better, see :data:`DIRECTIONS`) get a better/worse verdict and join the
@@ -38,6 +39,10 @@ SKIPPED = ("kid_std", "is_std", "modes_total", "d_real_accuracy", "d_fake_accura
 LOSSES = ("d_loss_final", "d_loss_mean", "g_loss_final", "g_loss_mean")
 
 BETTER, WORSE, SAME = "better", "worse", "no difference at this budget"
+#: A measured verdict beside a published direction (:func:`published_verdict`).
+REPRODUCED = "reproduced"
+NOT_REPRODUCED = "not reproduced at this budget"
+CONTRADICTED = "contradicted"
 
 
 def direction(key: str) -> int | None:
@@ -111,15 +116,18 @@ def holm(pvalues: Sequence[float]) -> list[float]:
 
 @dataclass
 class Test:
-    """A variant's quantity against the baseline's."""
+    """A variant's quantity against the baseline's (or that of the variant it is tested
+    against: ``against``)."""
 
     delta: float
     p: float | None = None
     p_holm: float | None = None
     verdict: str = ""
+    against: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"delta": self.delta, "p": self.p, "p_holm": self.p_holm, "verdict": self.verdict}
+        return {"against": self.against, "delta": self.delta, "p": self.p,
+                "p_holm": self.p_holm, "verdict": self.verdict}
 
 
 @dataclass
@@ -133,6 +141,12 @@ class StudyStats:
     tests: dict[str, dict[str, Test]] = field(default_factory=dict)  # variant -> key -> test
     comparisons: int = 0
     seeds: int = 1
+    #: variant -> the variant it is tested against, where that is not the baseline
+    against: dict[str, str] = field(default_factory=dict)
+
+    def reference(self, variant: str) -> str:
+        """The variant ``variant`` is tested against."""
+        return self.against.get(variant, self.baseline)
 
     @property
     def intervals(self) -> bool:
@@ -146,16 +160,22 @@ class StudyStats:
         return (
             f"Mean ± standard deviation over {self.seeds} seeds; 95% interval: Student t "
             f"interval of the mean. Each variant is compared with the baseline "
-            f"`{self.baseline}` by Welch's t-test (two-sided); the p-values of all "
+            f"`{self.baseline}`{self._others()} by Welch's t-test (two-sided); the p-values of all "
             f"{self.comparisons} variant × score comparisons are adjusted with Holm–Bonferroni, "
             f"and a difference counts at adjusted p < {ALPHA}. \"{SAME}\" means the seeds "
             "could not tell the variants apart, not that they are equal. Losses and scores "
             "without a better direction get intervals only."
         )
 
+    def _others(self) -> str:
+        if not self.against:
+            return ""
+        return " (" + ", ".join(f"`{v}` with `{ref}`" for v, ref in self.against.items()) + ")"
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "baseline": self.baseline,
+            "against": dict(self.against),
             "seeds": self.seeds,
             "interval": "student-t 95%" if self.intervals else None,
             "test": "welch t-test, two-sided" if self.intervals else None,
@@ -172,9 +192,11 @@ class StudyStats:
 
 
 def study_stats(
-    runs: dict[str, list[dict[str, float | None]]], baseline: str, seeds: int
+    runs: dict[str, list[dict[str, float | None]]], baseline: str, seeds: int,
+    against: dict[str, str] | None = None,
 ) -> StudyStats:
-    """Summaries and tests from ``runs``: variant -> one ``{key: value}`` per seed."""
+    """Summaries and tests from ``runs``: variant -> one ``{key: value}`` per seed. Each
+    variant is tested against ``against[variant]`` where given, else against ``baseline``."""
     variants = list(runs)
     keys: list[str] = []
     for rows in runs.values():
@@ -186,20 +208,21 @@ def study_stats(
             for k in keys}
         for v, rows in runs.items()
     }
-    out = StudyStats(baseline, variants, keys, summaries, seeds=seeds)
-    if baseline not in summaries:
-        return out
+    others = {v: ref for v, ref in (against or {}).items()
+              if v in summaries and ref != baseline}
+    out = StudyStats(baseline, variants, keys, summaries, seeds=seeds, against=others)
     family: list[tuple[str, str]] = []
     pvals: list[float] = []
     for v in variants:
-        if v == baseline:
+        ref = out.reference(v)
+        if v == baseline or ref not in summaries:
             continue
         out.tests[v] = {}
         for k in keys:
-            a, b = summaries[v][k], summaries[baseline][k]
+            a, b = summaries[v][k], summaries[ref][k]
             if not a.values or not b.values:
                 continue
-            test = Test(a.mean - b.mean)
+            test = Test(a.mean - b.mean, against=ref)
             out.tests[v][k] = test
             if direction(k) is None or seeds < 2:
                 continue
@@ -219,3 +242,18 @@ def study_stats(
         else:
             test.verdict = SAME
     return out
+
+
+def published_verdict(published: str, measured: str) -> str | None:
+    """The measured verdict (:data:`BETTER`, :data:`WORSE`, :data:`SAME`) beside a published
+    direction (``better``, ``worse`` or ``same``): :data:`REPRODUCED` when they agree,
+    :data:`CONTRADICTED` when the test found a significant difference the other way (or any
+    significant difference where the paper reports none), :data:`NOT_REPRODUCED` when it found
+    no difference where the paper reports one; None when nothing was tested."""
+    if measured not in (BETTER, WORSE, SAME):
+        return None
+    if published == "same":
+        return REPRODUCED if measured == SAME else CONTRADICTED
+    if measured == SAME:
+        return NOT_REPRODUCED
+    return REPRODUCED if measured == published else CONTRADICTED

@@ -26,6 +26,18 @@
 
     [variants.fine-tuned]
     init_from = "shapes"              # starts from that run's final checkpoint (same seed)
+
+    [variants.self-attention]
+    set = ["..."]
+    against = "spectral-norm"         # tested against that variant instead of the baseline
+    published = { metric = "fid", direction = "better", source = "Zhang et al. 2019, Table 1" }
+
+    [variants.self-attention.expect]  # its band (gancore.recipe.expect), written by
+    metric = "fid"                    # `gancore compare STUDY --record-bands`
+    interval = [30.0, 45.0]
+    steps = 1000
+    seeds = [0, 1, 2]
+    data = { type = "fashion_mnist" }
 """
 
 from __future__ import annotations
@@ -39,6 +51,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gancore.core.errors import GancoreError, RecipeError
+from gancore.recipe.expect import Expect, check_expect
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -75,8 +88,9 @@ class StudyMeta(BaseModel):
         return value
 
 
-class Variant(BaseModel):
-    """``[variants.<name>]``: overrides of the base recipe, or another recipe."""
+class _RunTable(BaseModel):
+    """What a variant and a ``[pretrain]`` run share: overrides of the base recipe, or
+    another recipe, and where it starts from."""
 
     model_config = _STRICT
     description: str = ""
@@ -87,7 +101,47 @@ class Variant(BaseModel):
         "this one starts from (fine-tuning)")
 
 
-class Pretrain(Variant):
+#: Directions a paper may report, relative to the variant a variant is tested against:
+#: better or worse on the metric (lower FID is better), or the same.
+PUBLISHED_DIRECTIONS = ("better", "worse", "same")
+
+
+class Published(BaseModel):
+    """``published = { metric, direction, source }``: what a paper reports for a variant
+    against the variant it is tested against (``against``, else the baseline)."""
+
+    model_config = _STRICT
+    metric: str = Field(min_length=1, description='a score name: "fid", "kid", "recall"...')
+    direction: str = Field(description="better, worse or same on the metric, relative to "
+                           "the variant this one is tested against")
+    source: str = Field(min_length=1, description='paper and table, e.g. "Tseng et al. 2021, '
+                        'Table 2"')
+
+    @field_validator("direction")
+    @classmethod
+    def _direction(cls, value: str) -> str:
+        if value not in PUBLISHED_DIRECTIONS:
+            from gancore.core.errors import suggest
+
+            close = suggest(value, list(PUBLISHED_DIRECTIONS))
+            raise ValueError("direction must be better, worse or same (on the metric, against "
+                             f"the variant it is tested against){close}")
+        return value
+
+
+class Variant(_RunTable):
+    """``[variants.<name>]``: overrides of the base recipe, or another recipe; the variant it
+    is tested against, what a paper reports for it and its expected bands."""
+
+    against: str | None = Field(
+        None, description="the variant this one is tested against (default: the baseline)")
+    published: Published | None = Field(
+        None, description="what a paper reports for it: metric, direction and source")
+    expect: Expect | None = Field(None, description="its band: what it should score at a "
+                                  "stated budget (gancore.recipe.expect)")
+
+
+class Pretrain(_RunTable):
     """``[pretrain.<name>]``: a run trained before the variants that start from it
     (``init_from``); trained under the same budget and seeds, never evaluated or compared."""
 
@@ -136,6 +190,12 @@ class Entry:
     description: str = ""
     init_from: str | None = None
     train_only: bool = False
+    #: the variant this one is tested against (None: the baseline)
+    against: str | None = None
+    #: what a paper reports for it (:class:`Published`)
+    published: Published | None = None
+    #: its ``[expect]`` table: the band it should score inside at the stated budget
+    expect: Expect | None = None
 
 
 @dataclass
@@ -159,6 +219,11 @@ class Study:
     def baseline(self) -> str:
         """The variant the others are tested against: ``baseline``, else the first."""
         return self.meta.baseline or self.variants[0].name
+
+    def against(self, variant: str) -> str:
+        """The variant ``variant`` is tested against: its ``against``, else the baseline."""
+        entry = next((e for e in self.entries if e.name == variant), None)
+        return (entry.against if entry is not None and entry.against else None) or self.baseline
 
     def recipe(self, variant: str, registry: Any = None, overrides: Any = ()) -> Any:
         """The resolved recipe of ``variant`` (or of a ``[pretrain]`` run; validates its
@@ -202,6 +267,7 @@ def load_study(path: str | Path) -> Study:
 
     file = Path(path)
     data = read_toml(file)
+    _check_expects(data, str(file))
     try:
         parsed = StudyFile.model_validate(data)
     except ValidationError as exc:
@@ -227,10 +293,15 @@ def load_study(path: str | Path) -> Study:
         except GancoreError as exc:
             raise RecipeError(f"recipe {ref!r} not found", source=str(file), key=key,
                               hint=exc.hint) from None
+        own = variant if isinstance(variant, Variant) else None
         entries.append(Entry(name, str(recipe), [*meta.set, *variant.set],
                              description=variant.description, init_from=variant.init_from,
-                             train_only=table == "pretrain"))
+                             train_only=table == "pretrain",
+                             against=own.against if own else None,
+                             published=own.published if own else None,
+                             expect=own.expect if own else None))
     _check_sources(parsed, file)
+    _check_against(parsed, file)
     if meta.baseline is not None and meta.baseline not in parsed.variants:
         from gancore.core.errors import suggest
 
@@ -242,6 +313,54 @@ def load_study(path: str | Path) -> Study:
 
 
 _WHAT = {"variants": "variant", "pretrain": "pretrain run"}
+
+
+def _check_expects(data: dict[str, Any], source: str) -> None:
+    """Each variant's ``[expect]`` table, before the model: errors name the key and the fix."""
+    variants = data.get("variants")
+    if not isinstance(variants, dict):
+        return
+    for name, table in variants.items():
+        if isinstance(table, dict) and "expect" in table:
+            check_expect(table["expect"], source=source, key=f"variants.{name}.expect")
+
+
+def _check_against(parsed: StudyFile, file: Path) -> None:
+    """Refuse ``against`` naming no variant, the variant itself, or forming a cycle."""
+    from gancore.core.errors import suggest
+
+    names = list(parsed.variants)
+    against = {n: v.against for n, v in parsed.variants.items()}
+    baseline = parsed.study.baseline or names[0]
+    if against.get(baseline) is not None:
+        raise RecipeError(f"the baseline {baseline!r} is tested against nothing",
+                          source=str(file), key=f"variants.{baseline}.against",
+                          hint="remove against from the baseline, or make another variant "
+                               "the baseline (study.baseline)")
+    for name, ref in against.items():
+        if ref is None:
+            continue
+        key = f"variants.{name}.against"
+        if ref not in parsed.variants:
+            what = " (a [pretrain] run is never compared)" if ref in parsed.pretrain else ""
+            raise RecipeError(f"against {ref!r} is not a variant{what}{suggest(ref, names)}",
+                              source=str(file), key=key,
+                              hint="give the name of a [variants.<name>] table: "
+                                   + ", ".join(n for n in names if n != name))
+        if ref == name:
+            raise RecipeError(f"{name!r} cannot be tested against itself", source=str(file),
+                              key=key, hint="name the variant it changes, or leave against out "
+                                            "to test it against the baseline")
+        chain: list[str] = [name]
+        step: str | None = ref
+        while step is not None and step not in chain:
+            chain.append(step)
+            step = against[step]
+        if step == name:
+            raise RecipeError("against forms a cycle: " + " -> ".join([*chain, name]),
+                              source=str(file), key=key,
+                              hint="each variant is tested against the one it changes; one of "
+                                   "them must be tested against the baseline (no against)")
 
 
 def _check_sources(parsed: StudyFile, file: Path) -> None:
@@ -291,6 +410,10 @@ def _known(loc: tuple[Any, ...]) -> list[str]:
         return list(StudyFile.model_fields)
     if loc[0] == "study":
         return list(StudyMeta.model_fields)
-    if loc[0] in ("variants", "pretrain") and len(loc) > 2:
+    if loc[0] == "variants" and len(loc) > 3 and loc[2] == "published":
+        return list(Published.model_fields)
+    if loc[0] == "variants" and len(loc) > 2:
         return list(Variant.model_fields)
+    if loc[0] == "pretrain" and len(loc) > 2:
+        return list(Pretrain.model_fields)
     return list(StudyFile.model_fields)

@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from gancore.evaluation.stats import LOSSES, SAME, direction
+from gancore.evaluation.stats import LOSSES, SAME, direction, published_verdict
 
 if TYPE_CHECKING:
     from gancore.evaluation.gather import Comparison, EntryResult
@@ -161,6 +161,8 @@ def statistics_table(
                 delta, p, verdict = "-", "-", "-"
             else:
                 delta = f"{test.delta:+.{digits}g}"
+                if test.against and test.against != stats.baseline:
+                    delta += f" vs {test.against}"
                 p = _p(test.p_holm)
                 verdict = test.verdict or ("one seed: no test" if not stats.intervals
                                            else "-")
@@ -190,8 +192,61 @@ def verdict_lines(comparison: Comparison) -> list[str]:
             else:
                 parts.append(f"{key}: **{test.verdict}** (p = {_p(test.p_holm)})")
         if parts:
-            lines.append(f"- **{v}** vs {stats.baseline}: " + "; ".join(parts))
+            lines.append(f"- **{v}** vs {stats.reference(v)}: " + "; ".join(parts))
     return lines
+
+
+def published_rows(comparison: Comparison) -> list[dict[str, Any]]:
+    """Per variant with a ``published`` direction: the paper's direction and source, the
+    measured verdict of the same metric against the same variant (the study's test, see
+    :mod:`gancore.evaluation.stats`) and whether it reproduces the paper."""
+    stats = comparison.stats
+    rows = []
+    for r in first_runs_of(comparison):
+        pub = r.entry.published
+        if pub is None:
+            continue
+        ref = stats.reference(r.entry.name) if stats else r.entry.against
+        test, key = None, None
+        if stats is not None:
+            tests = stats.tests.get(r.entry.name, {})
+            key = next((k for k in tests if k == pub.metric
+                        or k.partition("/")[0] == pub.metric), None)
+            test = tests.get(key) if key else None
+        measured = test.verdict if test is not None and test.verdict else None
+        verdict = published_verdict(pub.direction, measured or "")
+        if test is None:
+            verdict = f"not measured: no {pub.metric} score"
+        elif measured is None:
+            verdict = "not measured: one seed, no test"
+        elif verdict is None:
+            verdict = f"not measured: {measured}"
+        rows.append({"variant": r.entry.name, "against": ref, "metric": key or pub.metric,
+                     "published": pub.direction, "source": pub.source,
+                     "delta": test.delta if test is not None else None,
+                     "p_holm": test.p_holm if test is not None else None,
+                     "measured": measured, "verdict": verdict})
+    return rows
+
+
+def published_table(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of :func:`published_rows` (empty when no variant has one)."""
+    rows = published_rows(comparison)
+    if not rows:
+        return [], []
+    headers = ["variant", "against", "metric", "published", "source", "Δ", "p (Holm)",
+               "measured", "verdict"]
+    return headers, [[r["variant"], r["against"] or "-", r["metric"], r["published"],
+                      r["source"], "-" if r["delta"] is None else f"{r['delta']:+.4g}",
+                      _p(r["p_holm"]), r["measured"] or "-", r["verdict"]] for r in rows]
+
+
+def first_runs_of(comparison: Comparison) -> list[EntryResult]:
+    """The first run of each compared variant."""
+    seen: dict[str, EntryResult] = {}
+    for r in comparison.results:
+        seen.setdefault(r.entry.name, r)
+    return list(seen.values())
 
 
 def describe_settings(comparison: Comparison) -> str:

@@ -1,4 +1,7 @@
-"""Differences between two recipes, setting by setting (what ``--resume`` refuses)."""
+"""Differences between two recipes, setting by setting (what ``--resume`` refuses).
+
+``[expect]`` (the recorded bands) is data about a recipe, not a setting of it: it never makes
+two recipes differ."""
 
 from __future__ import annotations
 
@@ -24,6 +27,8 @@ RESUMABLE_KEYS = (
     "data.root",
     "eval.",
     "recipe.",
+    "expect",
+    "expect.",
 )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from gancore.core.errors import GancoreError, RecipeError, suggest
+from gancore.recipe.expect import check_expect
 from gancore.recipe.schema import Recipe
 
 if sys.version_info >= (3, 11):
@@ -227,6 +228,9 @@ def load_with_origins(
             hint=exc.hint,
         ) from None
     base, origins = load_with_origins(parent_path, (*_chain, resolved))
+    # a parent's bands hold for the parent: this recipe changes it, so they are not inherited
+    if base.pop("expect", None) is not None:
+        origins = {k: v for k, v in origins.items() if k[:1] != ("expect",)}
     origins.update(own)
     return deep_merge(base, data), origins
 
@@ -322,6 +326,8 @@ def validate_recipe(
     an ``extends`` parent wrote to that parent's file.
     """
     check_data(data, source)
+    if "expect" in data:  # its own checks: each band and setting named with its fix
+        check_expect(data["expect"], source=source_of(origins, ("expect",), source))
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as exc:
@@ -387,7 +393,9 @@ def load_recipe(
         data, origin = copy.deepcopy(source), None
         parent = data.pop("extends", None)
         if parent:
-            data = deep_merge(load_raw(parent), data)
+            base = load_raw(parent)
+            base.pop("expect", None)  # a parent's bands are not inherited
+            data = deep_merge(base, data)
     else:
         path = find_recipe(str(source))
         (data, origins), origin = load_with_origins(path), str(source)

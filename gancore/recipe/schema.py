@@ -34,6 +34,7 @@ from gancore.core.refs import (
     ScheduleSpec,
     TechniqueSpec,
 )
+from gancore.recipe.expect import Expect
 
 #: Unknown keys forbidden, frozen, scalars strict (``true`` is not a number, ``1`` not a
 #: boolean; an int is a float), floats finite.
@@ -184,6 +185,9 @@ class Recipe(BaseModel):
     augment: list[AugmentSpec] = Field(default_factory=list, max_length=64)
     train: TrainSection = TrainSection()
     eval: EvalSection = EvalSection()
+    expect: Expect | None = Field(
+        None, description="what the recipe should score at a stated budget (bands); never "
+        "read by the builder or trainer, not inherited through extends")
 
     @field_validator("penalty", "augment", mode="before")
     @classmethod
@@ -222,8 +226,12 @@ class Recipe(BaseModel):
         return self._resolved
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (JSON- and TOML-ready apart from None values)."""
-        return self.model_dump(mode="json")
+        """Plain data (JSON- and TOML-ready apart from None values; no ``expect`` key when the
+        recipe records no ``[expect]`` table, so such recipes read as they always did)."""
+        data = self.model_dump(mode="json", exclude={"expect"})
+        if self.expect is not None:
+            data["expect"] = self.expect.to_toml_dict()
+        return data
 
     def to_toml(self) -> str:
         """The recipe as TOML (None values left out)."""
