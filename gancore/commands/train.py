@@ -66,11 +66,12 @@ def train_cmd(
     try:
         if trainer.is_main:
             cfg = trainer.cfg
+            own = " (the run's own target; --steps N sets another)" if resume and not steps else ""
             err_console.print(
                 f"training {trainer.recipe.recipe.name or recipe} on {trainer.device} "
                 f"({trainer.precision}{', channels_last' if trainer.channels_last else ''}"
                 f"{f', {trainer.dist.world_size} processes' if trainer.dist.enabled else ''}) "
-                f"from step {trainer.step} to {cfg.steps} -> {out}",
+                f"from step {trainer.step} to {cfg.steps}{own} -> {out}",
                 markup=False,
                 highlight=False,
             )
