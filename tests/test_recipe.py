@@ -98,3 +98,39 @@ def test_stage_two_rejects_unknown_block_parameter(builtin_registry):
         resolve(r, builtin_registry)
     assert exc.value.key == "generator.blocks[0].out_chanels"
     assert "did you mean 'out_channels'" in exc.value.message
+
+
+def _lrs(recipe):
+    return recipe.train.g_optimizer.params()["lr"], recipe.train.d_optimizer.params()["lr"]
+
+
+def test_d_optimizer_left_out_follows_g_optimizer_overrides(builtin_registry):
+    """docs/recipes.md: d_optimizer defaults to "same as g_optimizer", --set included."""
+    r = load_recipe("dcgan-32", ["train.g_optimizer.lr=1e-4"])
+    assert r.train.d_follows_g
+    assert _lrs(r) == (1e-4, 1e-4)
+    assert r.train.d_optimizer.params()["betas"] == [0.5, 0.999]
+    # also when the overrides come after loading and resolving (as the trainer applies them)
+    resolved = resolve(load_recipe("wgan-gp"), builtin_registry)
+    again = load_recipe(resolved, ["train.g_optimizer={ type = \"sgd\", lr = 0.5 }"])
+    assert again.train.d_optimizer.type == "sgd"
+    assert _lrs(again) == (0.5, 0.5)
+    # a d_optimizer table without a type changes only those settings of g_optimizer's
+    r = load_recipe("dcgan-32", ["train.g_optimizer.lr=1e-4", "train.d_optimizer.lr=4e-4"])
+    assert _lrs(r) == (1e-4, 4e-4)
+    assert r.train.d_optimizer.params()["betas"] == [0.5, 0.999]
+    assert not r.train.d_follows_g
+
+
+def test_d_optimizer_set_in_the_recipe_keeps_its_settings(tmp_path):
+    assert not load_recipe("sagan").train.d_follows_g
+    r = load_recipe("sagan", ["train.g_optimizer.lr=5e-5"])
+    assert _lrs(r) == (5e-5, 4e-4)  # sagan's two time-scale rule kept
+    child = write(tmp_path / "child.toml", f"""
+        extends = "{RECIPES / 'dcgan-32.toml'}"
+        [train]
+        d_optimizer = {{ type = "sgd", lr = 0.01 }}
+        """)
+    r = load_recipe(child, ["train.g_optimizer.lr=1e-3"])
+    assert r.train.d_optimizer.type == "sgd"
+    assert _lrs(r) == (1e-3, 0.01)

@@ -15,8 +15,10 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainValidator,
+    PrivateAttr,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 from gancore.core.params import MAX_SEED, MAX_STEPS, Device, PositiveFactor, Steps
@@ -112,6 +114,33 @@ class TrainSection(BaseModel):
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, dict | str) else value
 
+    #: whether ``d_optimizer`` was left out (it is then ``g_optimizer``, overrides included)
+    _d_follows_g: bool = PrivateAttr(default=False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _d_follows_g_optimizer(cls, data: Any, handler: Any) -> Any:
+        """``d_optimizer`` left out is ``g_optimizer`` as given (``--set`` overrides included);
+        a ``d_optimizer`` table without a ``type`` changes those settings of ``g_optimizer``."""
+        if not isinstance(data, dict):
+            return handler(data)
+        follows = "d_optimizer" not in data
+        g, d = data.get("g_optimizer"), data.get("d_optimizer")
+        if follows and g is not None:
+            data = {**data, "d_optimizer": g}
+        elif isinstance(d, dict) and "type" not in d:
+            base = _table(cls.model_fields["g_optimizer"].default if g is None else g)
+            if base is not None:
+                data = {**data, "d_optimizer": {**base, **d}}
+        section = handler(data)
+        section._d_follows_g = follows
+        return section
+
+    @property
+    def d_follows_g(self) -> bool:
+        """Whether ``d_optimizer`` was left out, so that it is ``g_optimizer``."""
+        return self._d_follows_g
+
     batch_size: int = Field(64, gt=0, le=65536, description="images per batch (1..65536)")
     steps: int = Field(
         10000, gt=0, le=MAX_STEPS, description=f"generator updates (1..{MAX_STEPS:,})"
@@ -120,7 +149,10 @@ class TrainSection(BaseModel):
         1, gt=0, le=100, description="discriminator updates per generator update (1..100)"
     )
     g_optimizer: OptimizerSpec = OptimizerSpec(type="adam", lr=2e-4, betas=[0.5, 0.999])
-    d_optimizer: OptimizerSpec = OptimizerSpec(type="adam", lr=2e-4, betas=[0.5, 0.999])
+    d_optimizer: OptimizerSpec = Field(
+        default=OptimizerSpec(type="adam", lr=2e-4, betas=[0.5, 0.999]),
+        description="the optimizer of D; left out: the same as g_optimizer (--set included); "
+        "a table without type changes those settings of g_optimizer's")
     g_schedule: ScheduleSpec = Field(default_factory=lambda: _constant())
     d_schedule: ScheduleSpec = Field(default_factory=lambda: _constant())
     techniques: list[TechniqueSpec] = Field(
@@ -233,6 +265,17 @@ class Recipe(BaseModel):
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
+
+
+def _table(ref: Any) -> dict[str, Any] | None:
+    """A component reference as a ``{type = ...}`` table (None: not a reference)."""
+    if isinstance(ref, str):
+        return {"type": ref}
+    if isinstance(ref, dict):
+        return dict(ref)
+    if isinstance(ref, BaseModel) and hasattr(ref, "as_dict"):
+        return dict(ref.as_dict())
+    return None
 
 
 def _drop_none(value: Any) -> Any:
