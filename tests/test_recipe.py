@@ -134,3 +134,22 @@ def test_d_optimizer_set_in_the_recipe_keeps_its_settings(tmp_path):
     r = load_recipe(child, ["train.g_optimizer.lr=1e-3"])
     assert r.train.d_optimizer.type == "sgd"
     assert _lrs(r) == (1e-3, 0.01)
+
+
+def test_unknown_key_suggests_the_nested_keys_of_that_name():
+    with pytest.raises(RecipeError) as exc:
+        load_recipe("dcgan-32", ["train.lr=1e-4"])
+    assert exc.value.key == "train.lr"
+    assert exc.value.message == ("unknown parameter 'lr'; did you mean "
+                                 "'train.g_optimizer.lr' or 'train.d_optimizer.lr'?")
+    assert exc.value.hint.startswith("write the whole key path, e.g. train.g_optimizer.lr; ")
+    # keys elsewhere in the recipe too, the same table's first
+    with pytest.raises(RecipeError) as exc:
+        load_recipe("sagan", ["train.latent_dim=3"])
+    assert "did you mean 'generator.latent_dim'?" in exc.value.message
+    with pytest.raises(RecipeError) as exc:  # a close spelling keeps its own suggestion
+        load_recipe("sagan", ["train.stepz=3"])
+    assert exc.value.message == "unknown parameter 'stepz'; did you mean 'steps'?"
+    with pytest.raises(RecipeError) as exc:  # nothing of that name: no suggestion
+        load_recipe("sagan", ["train.qqq=3"])
+    assert "did you mean" not in exc.value.message
