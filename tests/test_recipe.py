@@ -153,3 +153,19 @@ def test_unknown_key_suggests_the_nested_keys_of_that_name():
     with pytest.raises(RecipeError) as exc:  # nothing of that name: no suggestion
         load_recipe("sagan", ["train.qqq=3"])
     assert "did you mean" not in exc.value.message
+
+
+def test_log_every_left_out_gives_about_100_records_a_run(builtin_registry):
+    assert load_recipe("dcgan-32").train.log_every == 50  # 5,000 steps
+    assert load_recipe("dcgan-32", ["train.steps=200"]).train.log_every == 2
+    assert load_recipe("dcgan-32", ["train.steps=150"]).train.log_every == 1
+    assert load_recipe("dcgan-32", ["train.steps=7"]).train.log_every == 1  # at least 1
+    # derived again when a loaded, resolved recipe is given another step count
+    resolved = resolve(load_recipe("dcgan-32"), builtin_registry)
+    assert "log_every" in resolved.train.derived
+    assert load_recipe(resolved, ["train.steps=1000"]).train.log_every == 10
+    # a value the recipe sets is kept
+    assert load_recipe("ring", ["train.steps=200"]).train.log_every == 500
+    r = load_recipe("dcgan-32", ["train.log_every=7", "train.steps=5000"])
+    assert r.train.log_every == 7 and "log_every" not in r.train.derived
+    assert load_recipe(r, ["train.steps=100"]).train.log_every == 7

@@ -421,8 +421,8 @@ def load_recipe(
         if not overrides:
             return source
         data, origin, origins = source.to_dict(), source.source, source._origins
-        if source.train.d_follows_g:  # so that it follows g_optimizer's overrides too
-            data["train"].pop("d_optimizer", None)
+        for key in source.train.derived:  # derived again, from the overridden settings
+            data["train"].pop(key, None)
         carried = ([f for f in source.findings if f.level == "deprecated"],
                    source.legacy_keys)
     elif isinstance(source, dict):

@@ -104,6 +104,16 @@ NumWorkers = Annotated[int | str, PlainValidator(_num_workers),
                                                   "maximum": 256}, {"const": "auto"}]})]
 
 
+#: Log records a run gets when ``train.log_every`` is left out.
+LOG_POINTS = 100
+
+
+def log_every_for(steps: int) -> int:
+    """The ``train.log_every`` of a run of ``steps`` that leaves it out: about
+    :data:`LOG_POINTS` records, one a step at most."""
+    return max(1, steps // LOG_POINTS)
+
+
 class TrainSection(BaseModel):
     """``[train]``: the training loop's settings."""
 
@@ -114,32 +124,43 @@ class TrainSection(BaseModel):
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, dict | str) else value
 
-    #: whether ``d_optimizer`` was left out (it is then ``g_optimizer``, overrides included)
-    _d_follows_g: bool = PrivateAttr(default=False)
+    #: the settings left out that follow others: ``d_optimizer`` (``g_optimizer``) and
+    #: ``log_every`` (``steps``); a loaded recipe given new overrides derives them again
+    _derived: frozenset[str] = PrivateAttr(default=frozenset())
 
     @model_validator(mode="wrap")
     @classmethod
-    def _d_follows_g_optimizer(cls, data: Any, handler: Any) -> Any:
+    def _derive_left_out(cls, data: Any, handler: Any) -> Any:
         """``d_optimizer`` left out is ``g_optimizer`` as given (``--set`` overrides included);
-        a ``d_optimizer`` table without a ``type`` changes those settings of ``g_optimizer``."""
+        a ``d_optimizer`` table without a ``type`` changes those settings of ``g_optimizer``.
+        ``log_every`` left out gives about :data:`LOG_POINTS` records a run."""
         if not isinstance(data, dict):
             return handler(data)
-        follows = "d_optimizer" not in data
+        derived = {k for k in ("d_optimizer", "log_every") if k not in data}
         g, d = data.get("g_optimizer"), data.get("d_optimizer")
-        if follows and g is not None:
+        if "d_optimizer" in derived and g is not None:
             data = {**data, "d_optimizer": g}
         elif isinstance(d, dict) and "type" not in d:
             base = _table(cls.model_fields["g_optimizer"].default if g is None else g)
             if base is not None:
                 data = {**data, "d_optimizer": {**base, **d}}
+        steps = data.get("steps", cls.model_fields["steps"].default)
+        if "log_every" in derived and isinstance(steps, int) and not isinstance(steps, bool):
+            data = {**data, "log_every": log_every_for(steps)}
         section = handler(data)
-        section._d_follows_g = follows
+        section._derived = frozenset(derived)
         return section
+
+    @property
+    def derived(self) -> frozenset[str]:
+        """The settings the recipe left out that follow others (``d_optimizer``,
+        ``log_every``)."""
+        return self._derived
 
     @property
     def d_follows_g(self) -> bool:
         """Whether ``d_optimizer`` was left out, so that it is ``g_optimizer``."""
-        return self._d_follows_g
+        return "d_optimizer" in self._derived
 
     batch_size: int = Field(64, gt=0, le=65536, description="images per batch (1..65536)")
     steps: int = Field(
@@ -169,7 +190,10 @@ class TrainSection(BaseModel):
     threads: int = Field(
         0, ge=0, le=4096, description="CPU threads of torch (0..4096); 0 keeps torch's default"
     )
-    log_every: int = _every(50, "steps between log records")
+    log_every: int = _every(
+        100, f"steps between log records; left out: steps / {LOG_POINTS} (about {LOG_POINTS} "
+        "records a run, "
+        "at least every step)")
     sample_every: int = _every(500, "steps between sample grids")
     checkpoint_every: int = _every(1000, "steps between checkpoints")
     grid_size: int = Field(64, gt=0, le=1024)
