@@ -82,6 +82,8 @@ def eval_cmd(
     seed: SeedOption = None,
     data_root: DataRootOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+    best: Annotated[bool, typer.Option(
+        "--best", help="the run folder's best.safetensors (kept by train.keep_best)")] = False,
 ) -> None:
     """Score CHECKPOINT (EMA weights when present) against its recipe's real data."""
     from gancore.evaluation.evaluator import evaluate_checkpoint, score_keys
@@ -93,7 +95,7 @@ def eval_cmd(
         check_writable(json_file, what="the --json file")  # before computing any score
     settings = _settings(metrics, num_samples, extractor, inception_weights, seed, data_root,
                          not quiet)
-    result = evaluate_checkpoint(checkpoint, settings, registry=registry())
+    result = evaluate_checkpoint(checkpoint, settings, registry=registry(), best=best)
     weights = "EMA" if result["ema"] else "raw"
     held = "held-out " if result["held_out"] else ""
     table = Table(

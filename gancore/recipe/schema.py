@@ -208,6 +208,10 @@ class TrainSection(BaseModel):
                             description="compute the [eval] metrics every N steps; 0: off")
     eval_samples: int = Field(1000, ge=2, le=1_000_000,
                               description="samples per in-training evaluation")
+    keep_best: str = Field(
+        "", max_length=200, description='keep best.safetensors, the checkpoint with the best '
+        'score so far of this in-training evaluation score ("fid", "kid_mean", "recall", or '
+        'a whole key such as "fid/classifier"); needs eval_every; "": off')
 
 
 class EvalSection(BaseModel):
