@@ -368,9 +368,12 @@ def nested_matches(data: dict[str, Any], loc: tuple[str | int, ...]) -> list[str
     name = loc[-1]
     rest = copy.deepcopy(data)
     node: Any = rest
-    for part in loc[:-1]:
-        node = node[part]
-    node.pop(name, None)
+    try:
+        for part in loc[:-1]:
+            node = node[part]
+        node.pop(name, None)
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return []  # a location that is not a path of the data (a union's tag, say)
     try:
         rest = Recipe.model_validate(rest).to_dict()
     except (ValidationError, TypeError, ValueError):
