@@ -166,6 +166,10 @@ def _warn(text: str) -> None:
     err_console.print(f"[yellow]warning:[/] {escape(text)}", highlight=False, soft_wrap=True)
 
 
+#: The exit status of a command stopped by Ctrl-C (128 + SIGINT, as shells report it).
+INTERRUPTED = 130
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     from gancore.core.errors import GancoreError
@@ -178,13 +182,13 @@ def main(argv: list[str] | None = None) -> None:
             raise
         from rich.markup import escape
 
-        err_console.print(
-            f"[bold red]error:[/] {escape(exc.format())}", highlight=False, soft_wrap=True
-        )
+        # a Ctrl-C that stopped cleanly (exit status 130) is no error: it says "interrupted ..."
+        label = "" if exc.exit_code == INTERRUPTED else "[bold red]error:[/] "
+        err_console.print(f"{label}{escape(exc.format())}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
 
 
 if __name__ == "__main__":

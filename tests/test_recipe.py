@@ -98,3 +98,74 @@ def test_stage_two_rejects_unknown_block_parameter(builtin_registry):
         resolve(r, builtin_registry)
     assert exc.value.key == "generator.blocks[0].out_chanels"
     assert "did you mean 'out_channels'" in exc.value.message
+
+
+def _lrs(recipe):
+    return recipe.train.g_optimizer.params()["lr"], recipe.train.d_optimizer.params()["lr"]
+
+
+def test_d_optimizer_left_out_follows_g_optimizer_overrides(builtin_registry):
+    """docs/recipes.md: d_optimizer defaults to "same as g_optimizer", --set included."""
+    r = load_recipe("dcgan-32", ["train.g_optimizer.lr=1e-4"])
+    assert r.train.d_follows_g
+    assert _lrs(r) == (1e-4, 1e-4)
+    assert r.train.d_optimizer.params()["betas"] == [0.5, 0.999]
+    # also when the overrides come after loading and resolving (as the trainer applies them)
+    resolved = resolve(load_recipe("wgan-gp"), builtin_registry)
+    again = load_recipe(resolved, ["train.g_optimizer={ type = \"sgd\", lr = 0.5 }"])
+    assert again.train.d_optimizer.type == "sgd"
+    assert _lrs(again) == (0.5, 0.5)
+    # a d_optimizer table without a type changes only those settings of g_optimizer's
+    r = load_recipe("dcgan-32", ["train.g_optimizer.lr=1e-4", "train.d_optimizer.lr=4e-4"])
+    assert _lrs(r) == (1e-4, 4e-4)
+    assert r.train.d_optimizer.params()["betas"] == [0.5, 0.999]
+    assert not r.train.d_follows_g
+
+
+def test_d_optimizer_set_in_the_recipe_keeps_its_settings(tmp_path):
+    assert not load_recipe("sagan").train.d_follows_g
+    r = load_recipe("sagan", ["train.g_optimizer.lr=5e-5"])
+    assert _lrs(r) == (5e-5, 4e-4)  # sagan's two time-scale rule kept
+    child = write(tmp_path / "child.toml", f"""
+        extends = "{RECIPES / 'dcgan-32.toml'}"
+        [train]
+        d_optimizer = {{ type = "sgd", lr = 0.01 }}
+        """)
+    r = load_recipe(child, ["train.g_optimizer.lr=1e-3"])
+    assert r.train.d_optimizer.type == "sgd"
+    assert _lrs(r) == (1e-3, 0.01)
+
+
+def test_unknown_key_suggests_the_nested_keys_of_that_name():
+    with pytest.raises(RecipeError) as exc:
+        load_recipe("dcgan-32", ["train.lr=1e-4"])
+    assert exc.value.key == "train.lr"
+    assert exc.value.message == ("unknown parameter 'lr'; did you mean "
+                                 "'train.g_optimizer.lr' or 'train.d_optimizer.lr'?")
+    assert exc.value.hint.startswith("write the whole key path, e.g. train.g_optimizer.lr; ")
+    # keys elsewhere in the recipe too, the same table's first
+    with pytest.raises(RecipeError) as exc:
+        load_recipe("sagan", ["train.latent_dim=3"])
+    assert "did you mean 'generator.latent_dim'?" in exc.value.message
+    with pytest.raises(RecipeError) as exc:  # a close spelling keeps its own suggestion
+        load_recipe("sagan", ["train.stepz=3"])
+    assert exc.value.message == "unknown parameter 'stepz'; did you mean 'steps'?"
+    with pytest.raises(RecipeError) as exc:  # nothing of that name: no suggestion
+        load_recipe("sagan", ["train.qqq=3"])
+    assert "did you mean" not in exc.value.message
+
+
+def test_log_every_left_out_gives_about_100_records_a_run(builtin_registry):
+    assert load_recipe("dcgan-32").train.log_every == 50  # 5,000 steps
+    assert load_recipe("dcgan-32", ["train.steps=200"]).train.log_every == 2
+    assert load_recipe("dcgan-32", ["train.steps=150"]).train.log_every == 1
+    assert load_recipe("dcgan-32", ["train.steps=7"]).train.log_every == 1  # at least 1
+    # derived again when a loaded, resolved recipe is given another step count
+    resolved = resolve(load_recipe("dcgan-32"), builtin_registry)
+    assert "log_every" in resolved.train.derived
+    assert load_recipe(resolved, ["train.steps=1000"]).train.log_every == 10
+    # a value the recipe sets is kept
+    assert load_recipe("ring", ["train.steps=200"]).train.log_every == 500
+    r = load_recipe("dcgan-32", ["train.log_every=7", "train.steps=5000"])
+    assert r.train.log_every == 7 and "log_every" not in r.train.derived
+    assert load_recipe(r, ["train.steps=100"]).train.log_every == 7

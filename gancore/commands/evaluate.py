@@ -82,6 +82,8 @@ def eval_cmd(
     seed: SeedOption = None,
     data_root: DataRootOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+    best: Annotated[bool, typer.Option(
+        "--best", help="the run folder's best.safetensors (kept by train.keep_best)")] = False,
 ) -> None:
     """Score CHECKPOINT (EMA weights when present) against its recipe's real data."""
     from gancore.evaluation.evaluator import evaluate_checkpoint, score_keys
@@ -93,7 +95,7 @@ def eval_cmd(
         check_writable(json_file, what="the --json file")  # before computing any score
     settings = _settings(metrics, num_samples, extractor, inception_weights, seed, data_root,
                          not quiet)
-    result = evaluate_checkpoint(checkpoint, settings, registry=registry())
+    result = evaluate_checkpoint(checkpoint, settings, registry=registry(), best=best)
     weights = "EMA" if result["ema"] else "raw"
     held = "held-out " if result["held_out"] else ""
     table = Table(
@@ -378,7 +380,9 @@ def make_executor(kind: str, jobs: int, out: Path, *, echo: Any = None, **slurm:
 
 
 def print_status(folder: Path) -> None:
-    """The table of a study folder's runs: done, running, failed (with the error), pending."""
+    """The table of a study folder's runs: done, running, failed, pending, with each run's
+    step and its latest logged losses; what went wrong with a run is said below the table, one
+    line a run, so that the table fits 80 columns."""
     from gancore.evaluation.runs import status_rows
     from gancore.evaluation.tables import fmt
 
@@ -386,8 +390,8 @@ def print_status(folder: Path) -> None:
     colours = {"done": "green", "running": "cyan", "failed": "red", "killed": "yellow",
                "interrupted": "yellow", "pending": "dim", "stopped": "magenta"}
     table = Table(title=f"runs in {folder}", title_justify="left", box=box.SIMPLE_HEAD)
-    for header in ("run", "status", "step", "seconds", "note"):
-        table.add_column(header, justify="right" if header in ("step", "seconds") else "left",
+    for header in ("run", "status", "step", "D loss", "G loss", "seconds"):
+        table.add_column(header, justify="left" if header in ("run", "status") else "right",
                          overflow="fold")
     from rich.markup import escape
 
@@ -395,10 +399,16 @@ def print_status(folder: Path) -> None:
         step = "-" if row["step"] is None else (
             f"{row['step']}/{row['target']}" if row["target"] else str(row["step"]))
         colour = colours.get(row["status"], "white")
+        losses = row.get("losses") or {}
         table.add_row(escape(row["id"]), f"[{colour}]{row['status']}[/]", step,
-                      fmt(row["seconds"], 3),
-                      escape(str(row["error"]).splitlines()[0]) if row["error"] else "")
+                      fmt(losses.get("d_loss"), 4), fmt(losses.get("g_loss"), 4),
+                      fmt(row["seconds"], 3))
     console.print(table)
+    for row in rows:
+        if row["error"]:
+            console.print(f"{escape(row['id'])} ({row['status']}): "
+                          f"{escape(str(row['error']).splitlines()[0])}", highlight=False,
+                          soft_wrap=True)
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["status"]] = counts.get(row["status"], 0) + 1

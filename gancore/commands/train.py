@@ -66,11 +66,12 @@ def train_cmd(
     try:
         if trainer.is_main:
             cfg = trainer.cfg
+            own = " (the run's own target; --steps N sets another)" if resume and not steps else ""
             err_console.print(
                 f"training {trainer.recipe.recipe.name or recipe} on {trainer.device} "
                 f"({trainer.precision}{', channels_last' if trainer.channels_last else ''}"
                 f"{f', {trainer.dist.world_size} processes' if trainer.dist.enabled else ''}) "
-                f"from step {trainer.step} to {cfg.steps} -> {out}",
+                f"from step {trainer.step} to {cfg.steps}{own} -> {out}",
                 markup=False,
                 highlight=False,
             )
@@ -87,7 +88,7 @@ def train_cmd(
 
 
 def sample_cmd(
-    checkpoint: Annotated[Path, typer.Argument(help="a .safetensors checkpoint")],
+    checkpoint: Annotated[Path, typer.Argument(help="a .safetensors checkpoint or a run folder")],
     n: Annotated[int, typer.Option("-n", help="number of samples")] = 64,
     grid: Annotated[
         Path | None, typer.Option("--grid", help="write a PNG grid (scatter plot for 2D data)")
@@ -106,8 +107,11 @@ def sample_cmd(
     raw: Annotated[
         bool, typer.Option("--no-ema", help="use the raw generator even when EMA weights exist")
     ] = False,
+    best: Annotated[bool, typer.Option(
+        "--best", help="the run folder's best.safetensors (kept by train.keep_best)")] = False,
 ) -> None:
-    """Draw samples from CHECKPOINT (EMA weights when present)."""
+    """Draw samples from CHECKPOINT (EMA weights when present; a run folder: its
+    last.safetensors, or best.safetensors with --best)."""
     from gancore.assembly import checkpoint as ckpt_mod
     from gancore.plotting.figures import save_samples
     from gancore.storage.io import check_writable, save_npy
@@ -124,6 +128,10 @@ def sample_cmd(
     for path, what in ((grid, "the --grid file"), (npy, "the --npy file")):
         if path is not None:
             check_writable(path, what=what)
+    if best or (checkpoint.is_dir() and (checkpoint / "last.safetensors").is_file()):
+        from gancore.evaluation.evaluator import checkpoint_path
+
+        checkpoint = checkpoint_path(checkpoint, best=best)
     gan = ckpt_mod.load(checkpoint, registry=registry(), ema=not raw)
     nrow = None
     if interpolate:

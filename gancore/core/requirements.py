@@ -28,7 +28,7 @@ TRAIN_KEYS = ("batch_size", "steps", "n_critic", "g_optimizer", "d_optimizer", "
               "d_schedule", "techniques", "precision", "channels_last", "compile", "device",
               "num_workers", "threads", "log_every", "sample_every", "checkpoint_every",
               "grid_size", "callbacks", "default_callbacks", "trackers", "eval_every",
-              "eval_samples")
+              "eval_samples", "keep_best")
 EVAL_KEYS = ("metrics", "num_samples", "extractor", "seed")
 
 

@@ -84,9 +84,22 @@ def score_keys(result: dict[str, Any]) -> list[str]:
     return [k for k in result if k not in META_KEYS]
 
 
-def checkpoint_path(path: str | os.PathLike[str]) -> Path:
-    """A checkpoint file, or a run folder's ``last.safetensors``."""
+def checkpoint_path(path: str | os.PathLike[str], *, best: bool = False) -> Path:
+    """A checkpoint file, or a run folder's ``last.safetensors`` (``best``: the
+    ``best.safetensors`` that ``train.keep_best`` kept)."""
     p = Path(path)
+    if best:
+        if not p.is_dir():
+            raise GancoreError("--best takes a run folder, not a checkpoint file", source=str(p),
+                               hint=f"give the run folder ({p.parent}), or the file without "
+                                    "--best")
+        kept = p / "best.safetensors"
+        if not kept.is_file():
+            raise GancoreError(
+                "the run kept no best.safetensors", source=str(p),
+                hint='train with train.keep_best = "fid" (or another score) and '
+                     "train.eval_every set, or leave out --best for last.safetensors")
+        return kept
     if p.is_dir():
         last = p / "last.safetensors"
         if not last.is_file():
@@ -111,13 +124,15 @@ def evaluate_checkpoint(
     settings: EvalSettings | None = None,
     *,
     registry: Registry | None = None,
+    best: bool = False,
 ) -> dict[str, Any]:
-    """Evaluate a checkpoint (or run folder) with its EMA generator weights when present."""
+    """Evaluate a checkpoint (or run folder; ``best``: its ``best.safetensors``) with its EMA
+    generator weights when present."""
     from gancore.assembly.checkpoint import load
     from gancore.packs.loader import get_registry
 
     registry = registry or get_registry()
-    file = checkpoint_path(path)
+    file = checkpoint_path(path, best=best)
     gan = load(file, registry=registry, ema=True)
     result = evaluate_gan(gan, settings, registry=registry)
     head = {"checkpoint": str(file), "step": int(getattr(gan, "step", 0)), "ema": has_ema(file)}

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gancore.plotting.figures import loss_bands_png as _loss_bands
-from gancore.plotting.figures import samples_png, save_panels
+from gancore.plotting.figures import loss_family, samples_png, save_panels
 
 if TYPE_CHECKING:
     from gancore.evaluation.gather import EntryResult
@@ -21,11 +21,14 @@ def save_sample_panels(results: Sequence[EntryResult], path: Path) -> Path:
 
 
 def loss_bands_png(results: Sequence[EntryResult]) -> bytes:
-    """D and G losses against the step, one colour per variant, a band over its seeds."""
+    """D and G losses against the step, one colour per variant, a band over its seeds; a row
+    of panels per loss family (BCE, least squares, hinge, Wasserstein have different scales)."""
     groups: dict[str, list[list[dict]]] = {}
+    families: dict[str, str] = {}
     for r in results:
         groups.setdefault(r.entry.name, []).append(r.records)
-    return _loss_bands(groups)
+        families.setdefault(r.entry.name, loss_family(r.loss))
+    return _loss_bands(groups, families)
 
 
 def save_loss_overlay(results: Sequence[EntryResult], path: Path) -> Path:

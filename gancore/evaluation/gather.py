@@ -42,6 +42,8 @@ class EntryResult:
     run_id: str = ""
     #: real points of 2D data, drawn under the samples (None for images)
     reference: torch.Tensor | None = None
+    #: the run's loss type (``recipe.loss.type``; its family sets the scale of its losses)
+    loss: str = ""
 
     @property
     def id(self) -> str:
@@ -158,6 +160,7 @@ def gather(
             state.get("params") or parameter_counts(gan), read_records(run), samples,
             seed=spec.seed, run_id=spec.id,
             reference=None if gan.data.is_image else reference_points(ckpt, registry),
+            loss=gan.recipe.loss.type,
         ))
     variants = list(dict.fromkeys(s.variant for s in specs if s.evaluate))
     by_variant: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}

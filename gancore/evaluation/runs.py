@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gancore.core.errors import GancoreError
+from gancore.train.runlog import last_log_record
 
 if TYPE_CHECKING:
     from gancore.assembly.build import GAN
@@ -696,7 +697,8 @@ class SlurmExecutor:
 
 # -- the status table ---------------------------------------------------------------------------
 def status_rows(folder: Path) -> list[dict[str, Any]]:
-    """One row per run of the study folder: id, status, step, seconds, error."""
+    """One row per run of the study folder: id, status, step, target, seconds, error, and
+    ``losses`` (the latest logged ``d_loss`` and ``g_loss`` of its ``metrics.jsonl``, or None)."""
     plan = read_state(folder / PLAN) or {}
     ids: list[str] = list(plan.get("runs", []))
     states: dict[str, dict[str, Any]] = {}
@@ -715,7 +717,7 @@ def status_rows(folder: Path) -> list[dict[str, Any]]:
         state = states.get(run_id)
         if state is None:
             rows.append({"id": run_id, "status": PENDING, "step": None,
-                         "target": None, "seconds": None, "error": None})
+                         "target": None, "seconds": None, "error": None, "losses": None})
             continue
         status = state.get("status", PENDING)
         note = state.get("error")
@@ -726,9 +728,16 @@ def status_rows(folder: Path) -> list[dict[str, Any]]:
         step = state.get("step")
         if status in (RUNNING, "killed", INTERRUPTED) and state.get("run"):
             step = _step(RunSpec(run_id, "", None, Path(state["run"]))) or step
+        logged = last_log_record(Path(state["run"]) / "metrics.jsonl") if state.get(
+            "run") else None
+        losses = None
+        if logged is not None:
+            losses = {k: logged[k] for k in ("d_loss", "g_loss") if k in logged}
+            if status in (RUNNING, "killed", INTERRUPTED) and isinstance(logged["step"], int):
+                step = max(step or 0, logged["step"])  # a log record after the checkpoint
         rows.append({"id": run_id, "status": status, "step": step,
                      "target": state.get("target_steps"), "seconds": state.get("seconds"),
-                     "error": note})
+                     "error": note, "losses": losses})
     return rows
 
 

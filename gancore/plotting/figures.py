@@ -84,31 +84,72 @@ def save_scatter(
     return save_figure(fig, path, what="the scatter plot")
 
 
+#: loss type -> the family whose values share a scale (one panel each in a comparison)
+LOSS_FAMILIES = {"bce": "cross-entropy", "minimax": "cross-entropy",
+                 "relativistic_average": "cross-entropy", "least_squares": "least squares",
+                 "hinge": "hinge", "wasserstein": "Wasserstein"}
+
+
+def loss_family(loss_type: str | None) -> str:
+    """The family of a loss type (``origin:name`` too): its scale and what D's outputs mean.
+    A type outside :data:`LOSS_FAMILIES` (a pack's) is a family of its own."""
+    if not loss_type:
+        return "loss"
+    name = loss_type.rsplit(":", 1)[-1]
+    return LOSS_FAMILIES.get(name, name)
+
+
+def _series(records: Sequence[dict[str, Any]], key: str) -> list[float] | None:
+    values = [r.get(key) for r in records]
+    if not any(isinstance(v, int | float) for v in values):
+        return None
+    return [float(v) if isinstance(v, int | float) else math.nan for v in values]
+
+
 def save_loss_curves(
-    records: Sequence[dict[str, Any]], path: str | Path, keys: Sequence[str] = ()
+    records: Sequence[dict[str, Any]], path: str | Path, keys: Sequence[str] = (),
+    loss: str | None = None,
 ) -> Path:
-    """Plot losses (top) and D outputs on real/fake (bottom) against the step."""
+    """:func:`loss_curves_figure`, saved atomically to ``path``."""
+    from gancore.storage.io import save_figure
+
+    return save_figure(loss_curves_figure(records, keys, loss), path, what="the loss curves")
+
+
+def loss_curves_figure(
+    records: Sequence[dict[str, Any]], keys: Sequence[str] = (), loss: str | None = None
+) -> Any:
+    """Losses (top) and D's outputs on real and fake (bottom) against the step.
+
+    D's outputs are its mean sigmoid(logit), except for a Wasserstein critic (``loss``), whose
+    raw outputs have no probability reading: its mean outputs and the Wasserstein estimate
+    E[D(x)] - E[D(G(z))] are drawn instead."""
     keys = list(keys) or ["d_loss", "g_loss"]
     fig = figure(8.0, 6.0)
     top, bottom = fig.add_subplot(2, 1, 1), fig.add_subplot(2, 1, 2)
     steps = [r["step"] for r in records]
     for key in keys:
-        values = [r.get(key) for r in records]
-        if any(v is not None for v in values):
-            top.plot(steps, [math.nan if v is None else v for v in values], label=key)
-    top.set_ylabel("loss")
+        values = _series(records, key)
+        if values is not None:
+            top.plot(steps, values, label=key)
+    top.set_ylabel("loss" if loss is None else f"{loss_family(loss)} loss")
     top.legend(loc="upper right")
-    for key, label in (("d_real", "D(x)"), ("d_fake", "D(G(z))")):
-        values = [r.get(key) for r in records]
-        if any(v is not None for v in values):
-            bottom.plot(steps, [math.nan if v is None else v for v in values], label=label)
+    critic = loss_family(loss) == "Wasserstein"
+    real, fake = ((_series(records, "d_real_logit"), _series(records, "d_fake_logit"))
+                  if critic else (_series(records, "d_real"), _series(records, "d_fake")))
+    if real is not None:
+        bottom.plot(steps, real, label="D(x)")
+    if fake is not None:
+        bottom.plot(steps, fake, label="D(G(z))")
+    if critic and real is not None and fake is not None:
+        bottom.plot(steps, [a - b for a, b in zip(real, fake, strict=True)],
+                    label="E[D(x)] - E[D(G(z))] (Wasserstein estimate)", color="black")
     bottom.set_xlabel("step")
-    bottom.set_ylabel("mean sigmoid(logit)")
-    bottom.legend(loc="upper right")
+    bottom.set_ylabel("mean critic output" if critic else "mean sigmoid(logit)")
+    if bottom.lines:
+        bottom.legend(loc="upper right")
     fig.tight_layout()
-    from gancore.storage.io import save_figure
-
-    return save_figure(fig, path, what="the loss curves")
+    return fig
 
 
 _figure = figure  # its old name
@@ -140,44 +181,65 @@ def save_eval_curves(records: Sequence[dict[str, Any]], path: str | Path) -> Pat
     return save_figure(fig, path, what="the evaluation curves")
 
 
-def loss_bands_png(groups: dict[str, list[Sequence[dict[str, Any]]]]) -> bytes:
+def loss_bands_png(groups: dict[str, list[Sequence[dict[str, Any]]]],
+                   families: dict[str, str] | None = None) -> bytes:
     """D and G losses against the step, one colour per name: the mean over its runs' log
     records (``groups``: name -> one record list per run) and a band from the lowest to the
-    highest run (one run: just its curve). PNG bytes."""
+    highest run (one run: just its curve). Losses of different families (``families``: name ->
+    :func:`loss_family`) have different scales: each family gets its own row of panels.
+    PNG bytes of :func:`loss_bands_figure`."""
     import io
 
-    fig = figure(10.0, 4.0)
-    panels = {"d_loss": fig.add_subplot(1, 2, 1), "g_loss": fig.add_subplot(1, 2, 2)}
-    several = any(len(g) > 1 for g in groups.values())
-    for key, ax in panels.items():
-        for name, runs in groups.items():
-            curves = [{rec["step"]: float(rec[key]) for rec in records
-                       if isinstance(rec.get(key), int | float) and "step" in rec
-                       and math.isfinite(rec[key])} for records in runs]
-            curves = [c for c in curves if c]
-            if not curves:
-                continue
-            steps = sorted(set.intersection(*(set(c) for c in curves)))
-            if not steps:
-                continue
-            mean = [sum(c[x] for c in curves) / len(curves) for x in steps]
-            label = f"{name} (mean of {len(curves)})" if len(curves) > 1 else name
-            (line,) = ax.plot(steps, mean, label=label)
-            if len(curves) > 1:
-                ax.fill_between(steps, [min(c[x] for c in curves) for x in steps],
-                                [max(c[x] for c in curves) for x in steps],
-                                color=line.get_color(), alpha=0.2, linewidth=0)
-        ax.set_title(key + (" (band: lowest to highest seed)" if several else ""), fontsize=10)
-        ax.set_xlabel("step")
-        if ax.lines:
-            ax.legend(fontsize=8)
-        else:
-            ax.text(0.5, 0.5, "no training log", ha="center", va="center",
-                    transform=ax.transAxes)
-    fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    loss_bands_figure(groups, families).savefig(buf, format="png")
     return buf.getvalue()
+
+
+def loss_bands_figure(groups: dict[str, list[Sequence[dict[str, Any]]]],
+                      families: dict[str, str] | None = None) -> Any:
+    """The figure of :func:`loss_bands_png`: a row of D and G loss panels per family."""
+    families = families or {}
+    rows: dict[str, list[str]] = {}
+    for name in groups:
+        rows.setdefault(families.get(name, ""), []).append(name)
+    fig = figure(10.0, 4.0 * max(len(rows), 1))
+    several = any(len(g) > 1 for g in groups.values())
+    for i, (family, names) in enumerate(rows.items() or [("", [])]):
+        panels = {"d_loss": fig.add_subplot(len(rows) or 1, 2, 2 * i + 1),
+                  "g_loss": fig.add_subplot(len(rows) or 1, 2, 2 * i + 2)}
+        for key, ax in panels.items():
+            _bands(ax, key, {n: groups[n] for n in names})
+            title = f"{family} {key}" if family and len(rows) > 1 else key
+            ax.set_title(title + (" (band: lowest to highest seed)" if several else ""),
+                         fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _bands(ax: Any, key: str, groups: dict[str, list[Sequence[dict[str, Any]]]]) -> None:
+    """One panel of :func:`loss_bands_png`: ``key`` of each group, mean and band."""
+    for name, runs in groups.items():
+        curves = [{rec["step"]: float(rec[key]) for rec in records
+                   if isinstance(rec.get(key), int | float) and "step" in rec
+                   and math.isfinite(rec[key])} for records in runs]
+        curves = [c for c in curves if c]
+        if not curves:
+            continue
+        steps = sorted(set.intersection(*(set(c) for c in curves)))
+        if not steps:
+            continue
+        mean = [sum(c[x] for c in curves) / len(curves) for x in steps]
+        label = f"{name} (mean of {len(curves)})" if len(curves) > 1 else name
+        (line,) = ax.plot(steps, mean, label=label)
+        if len(curves) > 1:
+            ax.fill_between(steps, [min(c[x] for c in curves) for x in steps],
+                            [max(c[x] for c in curves) for x in steps],
+                            color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.set_xlabel("step")
+    if ax.lines:
+        ax.legend(fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no training log", ha="center", va="center", transform=ax.transAxes)
 
 
 def samples_png(samples: Any, reference: Any = None) -> bytes:

@@ -11,6 +11,7 @@ from typing import Any
 RESUMABLE_KEYS = (
     "train.steps",
     "train.log_every",
+    "train.keep_best",
     "train.sample_every",
     "train.checkpoint_every",
     "train.num_workers",

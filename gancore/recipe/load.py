@@ -350,10 +350,54 @@ def validate_recipe(
             parent = err["loc"][0]
             model = Recipe.model_fields[parent].annotation
             known = list(getattr(model, "model_fields", {}) or [])
-        raise validation_error(exc, source=source, known=known, model=Recipe) from None
+        error = validation_error(exc, source=source, known=known, model=Recipe)
+        if err["type"] == "extra_forbidden" and "did you mean" not in error.message:
+            nested = nested_matches(data, tuple(err["loc"]))
+            if nested:
+                shown = " or ".join(repr(k) for k in nested[:3])
+                error = RecipeError(
+                    f"{error.message}; did you mean {shown}?", source=error.source,
+                    key=error.key, hint=f"write the whole key path, e.g. {nested[0]}; "
+                    f"{error.hint}" if error.hint else None)
+        raise error from None
     recipe._source = source
     recipe._origins = origins
     return recipe
+
+
+def nested_matches(data: dict[str, Any], loc: tuple[str | int, ...]) -> list[str]:
+    """Key paths of the recipe ``data`` that end in the unknown key at ``loc``
+    (``train.lr`` -> ``train.g_optimizer.lr``): those under the same table first, then the rest
+    of the recipe. Defaults count: the data is read with the key left out."""
+    from gancore.core.registry import loc_to_key
+
+    name = loc[-1]
+    rest = copy.deepcopy(data)
+    node: Any = rest
+    try:
+        for part in loc[:-1]:
+            node = node[part]
+        node.pop(name, None)
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return []  # a location that is not a path of the data (a union's tag, say)
+    try:
+        rest = Recipe.model_validate(rest).to_dict()
+    except (ValidationError, TypeError, ValueError):
+        pass
+    found: list[tuple[str | int, ...]] = []
+
+    def walk(value: Any, path: tuple[str | int, ...]) -> None:
+        items = (value.items() if isinstance(value, dict)
+                 else enumerate(value) if isinstance(value, list) else ())
+        for k, v in items:
+            if k == name:
+                found.append((*path, k))
+            walk(v, (*path, k))
+
+    walk(rest, ())
+    parent = loc[:-1]
+    found.sort(key=lambda p: (p[:len(parent)] != parent, len(p)))
+    return [loc_to_key(p) for p in found]
 
 
 def source_of(
@@ -386,6 +430,8 @@ def load_recipe(
         if not overrides:
             return source
         data, origin, origins = source.to_dict(), source.source, source._origins
+        for key in source.train.derived:  # derived again, from the overridden settings
+            data["train"].pop(key, None)
         carried = ([f for f in source.findings if f.level == "deprecated"],
                    source.legacy_keys)
     elif isinstance(source, dict):

@@ -15,8 +15,10 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainValidator,
+    PrivateAttr,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 from gancore.core.params import MAX_SEED, MAX_STEPS, Device, PositiveFactor, Steps
@@ -103,6 +105,16 @@ NumWorkers = Annotated[int | str, PlainValidator(_num_workers),
                                                   "maximum": 256}, {"const": "auto"}]})]
 
 
+#: Log records a run gets when ``train.log_every`` is left out.
+LOG_POINTS = 100
+
+
+def log_every_for(steps: int) -> int:
+    """The ``train.log_every`` of a run of ``steps`` that leaves it out: about
+    :data:`LOG_POINTS` records, one a step at most."""
+    return max(1, steps // LOG_POINTS)
+
+
 class TrainSection(BaseModel):
     """``[train]``: the training loop's settings."""
 
@@ -113,6 +125,44 @@ class TrainSection(BaseModel):
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, dict | str) else value
 
+    #: the settings left out that follow others: ``d_optimizer`` (``g_optimizer``) and
+    #: ``log_every`` (``steps``); a loaded recipe given new overrides derives them again
+    _derived: frozenset[str] = PrivateAttr(default=frozenset())
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _derive_left_out(cls, data: Any, handler: Any) -> Any:
+        """``d_optimizer`` left out is ``g_optimizer`` as given (``--set`` overrides included);
+        a ``d_optimizer`` table without a ``type`` changes those settings of ``g_optimizer``.
+        ``log_every`` left out gives about :data:`LOG_POINTS` records a run."""
+        if not isinstance(data, dict):
+            return handler(data)
+        derived = {k for k in ("d_optimizer", "log_every") if k not in data}
+        g, d = data.get("g_optimizer"), data.get("d_optimizer")
+        if "d_optimizer" in derived and g is not None:
+            data = {**data, "d_optimizer": g}
+        elif isinstance(d, dict) and "type" not in d:
+            base = _table(cls.model_fields["g_optimizer"].default if g is None else g)
+            if base is not None:
+                data = {**data, "d_optimizer": {**base, **d}}
+        steps = data.get("steps", cls.model_fields["steps"].default)
+        if "log_every" in derived and isinstance(steps, int) and not isinstance(steps, bool):
+            data = {**data, "log_every": log_every_for(steps)}
+        section = handler(data)
+        section._derived = frozenset(derived)
+        return section
+
+    @property
+    def derived(self) -> frozenset[str]:
+        """The settings the recipe left out that follow others (``d_optimizer``,
+        ``log_every``)."""
+        return self._derived
+
+    @property
+    def d_follows_g(self) -> bool:
+        """Whether ``d_optimizer`` was left out, so that it is ``g_optimizer``."""
+        return "d_optimizer" in self._derived
+
     batch_size: int = Field(64, gt=0, le=65536, description="images per batch (1..65536)")
     steps: int = Field(
         10000, gt=0, le=MAX_STEPS, description=f"generator updates (1..{MAX_STEPS:,})"
@@ -121,7 +171,10 @@ class TrainSection(BaseModel):
         1, gt=0, le=100, description="discriminator updates per generator update (1..100)"
     )
     g_optimizer: OptimizerSpec = OptimizerSpec(type="adam", lr=2e-4, betas=[0.5, 0.999])
-    d_optimizer: OptimizerSpec = OptimizerSpec(type="adam", lr=2e-4, betas=[0.5, 0.999])
+    d_optimizer: OptimizerSpec = Field(
+        default=OptimizerSpec(type="adam", lr=2e-4, betas=[0.5, 0.999]),
+        description="the optimizer of D; left out: the same as g_optimizer (--set included); "
+        "a table without type changes those settings of g_optimizer's")
     g_schedule: ScheduleSpec = Field(default_factory=lambda: _constant())
     d_schedule: ScheduleSpec = Field(default_factory=lambda: _constant())
     techniques: list[TechniqueSpec] = Field(
@@ -138,7 +191,10 @@ class TrainSection(BaseModel):
     threads: int = Field(
         0, ge=0, le=4096, description="CPU threads of torch (0..4096); 0 keeps torch's default"
     )
-    log_every: int = _every(50, "steps between log records")
+    log_every: int = _every(
+        100, f"steps between log records; left out: steps / {LOG_POINTS} (about {LOG_POINTS} "
+        "records a run, "
+        "at least every step)")
     sample_every: int = _every(500, "steps between sample grids")
     checkpoint_every: int = _every(1000, "steps between checkpoints")
     grid_size: int = Field(64, gt=0, le=1024)
@@ -153,6 +209,10 @@ class TrainSection(BaseModel):
                             description="compute the [eval] metrics every N steps; 0: off")
     eval_samples: int = Field(1000, ge=2, le=1_000_000,
                               description="samples per in-training evaluation")
+    keep_best: str = Field(
+        "", max_length=200, description='keep best.safetensors, the checkpoint with the best '
+        'score so far of this in-training evaluation score ("fid", "kid_mean", "recall", or '
+        'a whole key such as "fid/classifier"); needs eval_every; "": off')
 
 
 class EvalSection(BaseModel):
@@ -241,6 +301,17 @@ class Recipe(BaseModel):
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
+
+
+def _table(ref: Any) -> dict[str, Any] | None:
+    """A component reference as a ``{type = ...}`` table (None: not a reference)."""
+    if isinstance(ref, str):
+        return {"type": ref}
+    if isinstance(ref, dict):
+        return dict(ref)
+    if isinstance(ref, BaseModel) and hasattr(ref, "as_dict"):
+        return dict(ref.as_dict())
+    return None
 
 
 def _drop_none(value: Any) -> Any:

@@ -121,8 +121,11 @@ class Choice:
         detail = f"{mine:.0f} images/s" if mine else ""
         if mine and base:
             detail += f", {mine / base:.2f}x fp32"
-        where = "measured" if self.how == "measured" else "measured earlier, cached"
-        return text + f" ({where}{': ' + detail if detail else ''})"
+        if self.how == "measured":
+            return text + f" (measured now{': ' + detail if detail else ''})"
+        # a figure an earlier run measured (maybe on a quieter machine), not this run's speed
+        return text + (f" (cached from an earlier run, which measured {detail} then; this "
+                       "run's speed is in its log)" if detail else " (cached from an earlier run)")
 
 
 def bf16_supported(device: torch.device) -> bool:

@@ -99,7 +99,8 @@ class Report:
 class LogStats:
     """Loss and D-output sums on the device between two log records (one sync per record)."""
 
-    KEYS = ("d_loss", "g_loss", "penalty", "d_real", "d_fake", "tp", "fp", "fn", "tn")
+    KEYS = ("d_loss", "g_loss", "penalty", "d_real", "d_fake", "tp", "fp", "fn", "tn",
+            "d_real_logit", "d_fake_logit")
 
     def __init__(self, device: torch.device, threshold: float | None = 0.0) -> None:
         self.device = device
@@ -122,6 +123,7 @@ class LogStats:
             zero if penalty is None else penalty.detach().float(),
             torch.sigmoid(real).mean(), torch.sigmoid(fake).mean(),
             pos_r.sum(), pos_f.sum(), (1 - pos_r).sum(), (1 - pos_f).sum(),
+            real.mean(), fake.mean(),
         ])
         self.sums += values
         self.d_count += 1
@@ -141,6 +143,8 @@ class LogStats:
             "penalty": s["penalty"] / d,
             "d_real": s["d_real"] / d,
             "d_fake": s["d_fake"] / d,
+            "d_real_logit": s["d_real_logit"] / d,  # D's raw outputs (a critic's scale)
+            "d_fake_logit": s["d_fake_logit"] / d,
             "d_accuracy": (tp + tn) / total,
             "d_f1": 2 * tp / max(2 * tp + fp + fn, 1.0),
         }

@@ -65,6 +65,25 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
     return out
 
 
+def last_log_record(path: Path, tail: int = 1 << 16) -> dict[str, Any] | None:
+    """The latest record of a ``metrics.jsonl`` that carries losses (read from the file's last
+    ``tail`` bytes; events and torn lines are skipped), or None when there is none yet."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(max(fh.seek(0, 2) - tail, 0))
+            text = fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    for line in reversed(text.splitlines()):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and "d_loss" in record and "step" in record:
+            return record
+    return None
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return "nan" if math.isnan(value) else f"{value:.3g}"

@@ -113,6 +113,19 @@ def read_resume(out: Path, recipe: dict[str, Any], *, tensors: bool = True) -> A
     return ckpt
 
 
+def resume_target(out: Path) -> int | None:
+    """The total steps of the run in ``out`` (its checkpoint's ``train.steps``: the target it
+    was started or last resumed with), or None when there is no readable checkpoint (then
+    :func:`read_resume` says why)."""
+    from gancore.assembly import checkpoint
+
+    try:
+        steps = checkpoint.read(out / LAST, tensors=False).recipe["train"]["steps"]
+    except (GancoreError, KeyError, TypeError):
+        return None
+    return steps if isinstance(steps, int) and not isinstance(steps, bool) else None
+
+
 def saved_numerics(ckpt: Any) -> Any:
     """The precision and memory format a resumed run was trained with (None: unknown)."""
     from gancore.train.numerics import Candidate

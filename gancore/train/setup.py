@@ -105,6 +105,11 @@ def assemble(
             raise RecipeError(f"the step count must be 1 or more (got {steps})", key="--steps",
                               hint="give --steps a positive number of generator updates")
         overrides.append(f"train.steps={steps}")
+    elif resume and out_path is not None:
+        # a resumed run keeps its own target (the steps it was started or last resumed with)
+        target = runstate.resume_target(out_path)
+        if target is not None:
+            overrides.append(f"train.steps={target}")
     loaded = load_recipe(recipe, overrides)
     if data_root is not None:
         loaded = _with_data_root(loaded, data_root, registry)

@@ -138,7 +138,7 @@ class Plots(_Writer):
         records = run.metrics.records
         losses = [r for r in records if r.get("event") is None]
         if losses:
-            save_loss_curves(losses, run.out / "loss_curves.png")
+            save_loss_curves(losses, run.out / "loss_curves.png", loss=run.recipe.loss.type)
         scores = [r for r in records if r.get("event") == "eval"]
         if scores:
             from gancore.plotting.figures import save_eval_curves

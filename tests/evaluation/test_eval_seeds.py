@@ -151,6 +151,49 @@ def test_status_shows_pending_runs(two_variants, tmp_path):
         status_rows(tmp_path / "nothing")
 
 
+def test_status_shows_each_run_s_step_and_latest_losses(tmp_path, capsys):
+    """A running run without a checkpoint yet shows the step and losses of its last log
+    record (not its events, nor a torn line being written)."""
+    out = tmp_path / "out"
+    runs_mod.write_state(out / "study.json", {"runs": ["bce", "hinge", "wgan"]})
+    logs = {"bce": [{"step": 10, "d_loss": 1.25, "g_loss": 0.75},
+                    {"step": 20, "d_loss": 1.5, "g_loss": 0.625},
+                    {"step": 20, "event": "eval", "fid": 3.0}],
+            "hinge": [{"step": 40, "d_loss": 0.125, "g_loss": 2.5}]}
+    for run_id, records in logs.items():
+        (out / run_id).mkdir(parents=True)
+        text = "".join(json.dumps(r) + "\n" for r in records)
+        (out / run_id / "metrics.jsonl").write_text(text + '{"step": 30, "d_lo', "utf-8")
+    runs_mod.write_state(runs_mod.state_path(out, "bce"), {
+        "id": "bce", "status": "running", "pid": os.getpid(), "host": socket.gethostname(),
+        "run": str(out / "bce"), "target_steps": 100})
+    runs_mod.write_state(runs_mod.state_path(out, "hinge"), {
+        "id": "hinge", "status": "done", "run": str(out / "hinge"), "step": 40,
+        "target_steps": 40, "seconds": 12.5})
+    rows = {r["id"]: r for r in status_rows(out)}
+    assert (rows["bce"]["status"], rows["bce"]["step"]) == ("running", 20)
+    assert rows["bce"]["losses"] == {"d_loss": 1.5, "g_loss": 0.625}
+    assert rows["hinge"]["losses"] == {"d_loss": 0.125, "g_loss": 2.5}
+    assert rows["wgan"]["status"] == "pending" and rows["wgan"]["losses"] is None
+
+    from gancore.cli import main
+
+    with pytest.raises(SystemExit) as code:
+        main(["compare", "--status", str(out)])
+    assert code.value.code in (0, None)
+    lines = capsys.readouterr().out.splitlines()
+    assert max(map(len, lines[1:])) <= 80  # the table fits 80 columns
+    header = next(line for line in lines if "D loss" in line).split()
+    assert header == ["run", "status", "step", "D", "loss", "G", "loss", "seconds"]
+    assert next(line for line in lines if line.split()[:1] == ["bce"]).split()[:5] == [
+        "bce", "running", "20/100", "1.5", "0.625"]
+    assert next(line for line in lines if line.split()[:1] == ["hinge"]).split()[:6] == [
+        "hinge", "done", "40/40", "0.125", "2.5", "12.5"]
+    assert next(line for line in lines if line.split()[:1] == ["wgan"]).split()[:5] == [
+        "wgan", "pending", "-", "-", "-"]
+    assert "bce (running): training" in lines  # the phase of a running run, below the table
+
+
 def _start_compare(tmp_path: Path, recipe: dict, steps: int, eval_cache: Path, *args: str,
                    **popen: object) -> tuple[Path, Path, subprocess.Popen]:
     """A bce-vs-hinge study of ``steps`` steps, started as ``gancore compare`` in a process

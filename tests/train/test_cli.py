@@ -213,3 +213,25 @@ def test_process_killed_while_saving(tmp_path):
 
     assert train(TINY, out=out, steps=4, resume=True).step == 4
     assert not list(out.glob(".*.tmp"))  # resuming clears torn writes
+
+
+def test_resume_without_steps_keeps_the_run_s_own_target(recipe_file, tmp_path, capsys):
+    """A run started with --steps 6 and stopped at step 2 resumes to 6, not to the recipe's
+    train.steps (4); --steps given on resume sets a new target."""
+    from gancore.train import Trainer
+
+    out = tmp_path / "run"
+    trainer = Trainer(str(recipe_file), out=out, steps=6)
+    try:
+        assert trainer.fit(stop_at=2).step == 2  # as a run killed after its checkpoint at 2
+    finally:
+        trainer.close()
+    assert cli("train", str(recipe_file), "--out", str(out), "--resume", "-q") == 0
+    said = " ".join(capsys.readouterr().err.split())  # rich wraps long lines
+    assert "from step 2 to 6 (the run's own target; --steps N sets another)" in said
+    assert checkpoint.read(out / "last.safetensors").step == 6
+    assert cli("train", str(recipe_file), "--out", str(out), "--resume", "--steps", "8",
+               "-q") == 0
+    assert checkpoint.read(out / "last.safetensors").step == 8
+    # the new target is the run's own from then on
+    assert checkpoint.read(out / "last.safetensors").recipe["train"]["steps"] == 8

@@ -170,6 +170,61 @@ def test_evaluation_during_training_keeps_resume_exact(tiny, tmp_path, cache_dir
         assert torch.equal(a[key], b[key]), key
 
 
+def test_keep_best_keeps_the_checkpoint_of_the_best_score(tiny, tmp_path, cache_dir,
+                                                          monkeypatch, capsys):
+    from gancore.cli import main
+    from gancore.evaluation.during_training import BEST_META
+
+    recipe = _tiny_eval(tiny, cache_dir, monkeypatch)
+    recipe["train"].update(eval_every=1, keep_best="fid")
+    out = tmp_path / "run"
+    train(recipe, out=out, steps=3)
+    train(recipe, out=out, steps=5, resume=True)  # the resumed run betters its own best
+    records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    fids = {r["step"]: r["fid/classifier:shapes"] for r in records if r.get("event") == "eval"}
+    assert sorted(fids) == [1, 2, 3, 4, 5]
+    step = min(fids, key=fids.__getitem__)
+    best = checkpoint.read(out / "best.safetensors")
+    assert best.step == step
+    assert json.loads(best.meta[BEST_META]) == {"key": "fid/classifier:shapes",
+                                                "value": fids[step], "step": step}
+    assert not list(out.glob(".*.tmp"))
+    # sample --best draws from it (a run folder alone: from last.safetensors)
+    for args, path in ((["--best"], out / "best.safetensors"), ([], out / "last.safetensors")):
+        with pytest.raises(SystemExit) as code:
+            main(["sample", str(out), *args, "-n", "4", "--npy", str(tmp_path / "a.npy")])
+        assert code.value.code in (0, None)
+        with pytest.raises(SystemExit) as code:
+            main(["sample", str(path), "-n", "4", "--npy", str(tmp_path / "b.npy")])
+        assert code.value.code in (0, None)
+        assert (tmp_path / "a.npy").read_bytes() == (tmp_path / "b.npy").read_bytes()
+
+
+def test_keep_best_needs_an_evaluation_and_a_direction(tiny, tmp_path, capsys):
+    from gancore.cli import main
+    from gancore.core.errors import GancoreError, RecipeError
+
+    tiny["train"]["keep_best"] = "fid"
+    with pytest.raises(RecipeError, match=r"train\.eval_every is 0") as info:
+        train(tiny, out=tmp_path / "a", steps=1)
+    assert info.value.key == "train.keep_best"
+    tiny["train"].update(keep_best="d_f1", eval_every=1)
+    with pytest.raises(RecipeError, match="better direction is known") as info:
+        train(tiny, out=tmp_path / "b", steps=1)
+    assert info.value.key == "train.keep_best" and "fid" in info.value.hint
+    # --best on a run that kept none
+    tiny["train"].update(keep_best="", eval_every=0)
+    train(tiny, out=tmp_path / "c", steps=1)
+    with pytest.raises(SystemExit) as code:
+        main(["sample", str(tmp_path / "c"), "--best", "--npy", str(tmp_path / "x.npy")])
+    assert code.value.code == 2
+    assert "the run kept no best.safetensors" in capsys.readouterr().err
+    from gancore.evaluation.evaluator import checkpoint_path
+
+    with pytest.raises(GancoreError, match="--best takes a run folder"):
+        checkpoint_path(tmp_path / "c" / "last.safetensors", best=True)
+
+
 def test_mlflow_logs_to_the_local_store(tiny, tmp_path, monkeypatch):
     pytest.importorskip("mlflow", reason="the mlflow extra is not installed")
     from mlflow.tracking import MlflowClient
