@@ -189,6 +189,11 @@ def compare_cmd(
     extractor: ExtractorOption = None,
     inception_weights: WeightsOption = None,
     data_root: DataRootOption = None,
+    allow_mixed_data: Annotated[
+        bool, typer.Option("--allow-mixed-data",
+                           help="compare entries that train or are scored on different data "
+                           "(refused by default)")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
     """Train (or load) each recipe under the same budget and seeds, evaluate, compare."""
@@ -232,7 +237,7 @@ def compare_cmd(
             entries, out, steps=steps, seed=seed, seeds=seed_list, baseline=baseline,
             overrides=overrides or [], settings=settings, name=name, registry=registry(),
             progress=not quiet and jobs == 1 and executor == "local", echo=echo,
-            executor=runner, study=study,
+            executor=runner, study=study, allow_mixed_data=allow_mixed_data,
         )
     except StudyFailed as exc:
         partial = getattr(exc, "comparison", None)
