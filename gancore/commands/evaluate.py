@@ -40,6 +40,10 @@ SeedOption = Annotated[int | None, typer.Option("--seed", help="evaluation seed"
 DataRootOption = Annotated[
     str | None, typer.Option("--data-root", help="folder holding the dataset's files")
 ]
+NoEmaOption = Annotated[
+    bool, typer.Option("--no-ema", help="score the raw generator weights, not the EMA copy "
+                       "(an EMA younger than its horizon 1/(1-decay) is never scored)")
+]
 
 
 _SHORT = {"precision": "prec", "recall": "rec", "d_accuracy": "d_acc", "density": "dens",
@@ -47,7 +51,8 @@ _SHORT = {"precision": "prec", "recall": "rec", "d_accuracy": "d_acc", "density"
 
 
 def _settings(metrics: str | None, n: int | None, extractor: str | None, weights: str | None,
-              seed: int | None, data_root: str | None, progress: bool) -> EvalSettings:
+              seed: int | None, data_root: str | None, progress: bool,
+              ema: bool = True) -> EvalSettings:
     from gancore.evaluation.evaluator import EvalSettings, parse_metrics
 
     if weights is not None and not Path(weights).expanduser().is_file():
@@ -56,7 +61,7 @@ def _settings(metrics: str | None, n: int | None, extractor: str | None, weights
         raise missing_weights_error(f"the file {weights!r} does not exist")
     return EvalSettings(metrics=parse_metrics(metrics), num_samples=n, extractor=extractor,
                         inception_weights=weights, seed=seed, data_root=data_root,
-                        progress=progress)
+                        progress=progress, ema=ema)
 
 
 def _source(key: str) -> str:
@@ -81,9 +86,12 @@ def eval_cmd(
     inception_weights: WeightsOption = None,
     seed: SeedOption = None,
     data_root: DataRootOption = None,
+    no_ema: NoEmaOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
-    """Score CHECKPOINT (EMA weights when present) against its recipe's real data."""
+    """Score CHECKPOINT against its recipe's real data (its EMA generator weights when it keeps
+    them and they have seen their horizon of updates, else the raw weights; the table says
+    which)."""
     from gancore.evaluation.evaluator import evaluate_checkpoint, score_keys
     from gancore.evaluation.tables import fmt
 
@@ -92,9 +100,11 @@ def eval_cmd(
 
         check_writable(json_file, what="the --json file")  # before computing any score
     settings = _settings(metrics, num_samples, extractor, inception_weights, seed, data_root,
-                         not quiet)
+                         not quiet, ema=not no_ema)
     result = evaluate_checkpoint(checkpoint, settings, registry=registry())
-    weights = "EMA" if result["ema"] else "raw"
+    weights = result["weights"]
+    if result.get("weights_note"):
+        err_console.print(f"note: {result['weights_note']}", highlight=False, markup=False)
     held = "held-out " if result["held_out"] else ""
     table = Table(
         title=f"{result['recipe'] or checkpoint} step {result['step']} ({weights} G weights)",
@@ -189,6 +199,7 @@ def compare_cmd(
     extractor: ExtractorOption = None,
     inception_weights: WeightsOption = None,
     data_root: DataRootOption = None,
+    no_ema: NoEmaOption = False,
     allow_mixed_data: Annotated[
         bool, typer.Option("--allow-mixed-data",
                            help="compare entries that train or are scored on different data "
@@ -217,13 +228,14 @@ def compare_cmd(
         if metrics is None and meta.metrics:
             metrics = ",".join(meta.metrics)
         baseline = baseline if baseline is not None else meta.baseline
+        no_ema = no_ema or not meta.ema
     if out is None:
         out = Path("runs") / (study.name if study else f"compare-{time.strftime('%Y%m%d-%H%M%S')}")
     from gancore.storage.io import check_writable_dir
 
     check_writable_dir(out, what="the comparison folder")  # before training anything
     settings = _settings(metrics, num_samples, extractor, inception_weights, seed, data_root,
-                         not quiet)
+                         not quiet, ema=not no_ema)
     echo = lambda text: err_console.print(text, markup=False, highlight=False)  # noqa: E731
     runner = make_executor(executor, jobs, out, echo=echo, partition=partition, gpus=gpus,
                            cpus=cpus, time_min=time_min, parallelism=parallelism,

@@ -39,8 +39,9 @@ VECTOR_METRICS: tuple[str, ...] = ("modes", "f1", "fid")
 CLASSIFIER_TRAIN = 10000
 #: Result keys that describe the evaluation rather than score it.
 META_KEYS: tuple[str, ...] = (
-    "checkpoint", "step", "ema", "recipe", "dataset", "split", "held_out", "extractor",
-    "extractor_accuracy", "num_samples", "num_real", "seed", "metrics",
+    "checkpoint", "step", "ema", "weights", "weights_note", "ema_updates", "recipe", "dataset",
+    "split", "held_out", "extractor", "extractor_accuracy", "num_samples", "num_real", "seed",
+    "metrics",
 )
 _FEATURE_FIELDS = {"real_features", "fake_features", "real_stats", "real_probs", "fake_probs"}
 _MODE_FIELDS = {"fake_samples", "modes", "mode_std"}
@@ -52,6 +53,8 @@ class EvalSettings:
 
     ``metric_options`` maps a metric name to its parameters (``{"kid": {"subsets": 10}}``);
     ``extractor_options`` are parameters of a registered extractor (``{"max_train": 2000}``).
+    ``ema`` False scores a checkpoint's raw generator weights even when it holds an EMA (see
+    :mod:`gancore.evaluation.weights`).
     """
 
     metrics: Sequence[str] | None = None
@@ -67,6 +70,7 @@ class EvalSettings:
     cache_dir: str | None = None
     device: str = "auto"
     progress: bool = False
+    ema: bool = True
 
 
 class RawFeatures:
@@ -112,15 +116,18 @@ def evaluate_checkpoint(
     *,
     registry: Registry | None = None,
 ) -> dict[str, Any]:
-    """Evaluate a checkpoint (or run folder) with its EMA generator weights when present."""
-    from gancore.assembly.checkpoint import load
+    """Evaluate a checkpoint (or run folder) with its EMA generator weights when present and
+    warm, else (or with ``settings.ema`` False) its raw weights; the result says which
+    (``weights``, ``weights_note``: :mod:`gancore.evaluation.weights`)."""
+    from gancore.evaluation.weights import load_for_scoring
     from gancore.packs.loader import get_registry
 
     registry = registry or get_registry()
     file = checkpoint_path(path)
-    gan = load(file, registry=registry, ema=True)
+    gan, weights = load_for_scoring(file, ema=(settings or EvalSettings()).ema,
+                                    registry=registry)
     result = evaluate_gan(gan, settings, registry=registry)
-    head = {"checkpoint": str(file), "step": int(getattr(gan, "step", 0)), "ema": has_ema(file)}
+    head = {"checkpoint": str(file), "step": int(getattr(gan, "step", 0)), **weights.as_dict()}
     return {**head, **result}
 
 

@@ -101,14 +101,15 @@ def comparison_table(
     count = _millions if compact else fmt
     digits = 3 if compact else 4
     sep = "/" if compact else " / "
-    headers = ["variant", "step", *[c[0] for c in columns], "d_loss final / mean",
-               "g_loss final / mean", "images/s", "params G + D"]
+    headers = ["variant", "step", *([] if compact else ["G weights"]), *[c[0] for c in columns],
+               "d_loss final / mean", "g_loss final / mean", "images/s", "params G + D"]
     rows = []
     for r in results:
         s, summary, scores = r.evaluation, r.summary, r.scores
         rows.append([
             r.id,
             fmt(s.get("step")),
+            *([] if compact else [weights_label(s)]),
             *[fn(scores) for _, fn in columns],
             f"{fmt(summary['d_loss_final'], digits)}{sep}{fmt(summary['d_loss_mean'], digits)}",
             f"{fmt(summary['g_loss_final'], digits)}{sep}{fmt(summary['g_loss_mean'], digits)}",
@@ -194,6 +195,33 @@ def verdict_lines(comparison: Comparison) -> list[str]:
     return lines
 
 
+def weights_label(evaluation: dict[str, Any]) -> str:
+    """``EMA`` or ``raw``: the generator weights an evaluation scored."""
+    return str(evaluation.get("weights") or ("EMA" if evaluation.get("ema") else "raw"))
+
+
+def describe_weights(results: Sequence[EntryResult]) -> str:
+    """``generator weights: EMA`` (or per variant, with why an EMA was not used)."""
+    by: dict[str, list[str]] = {}
+    fallback: list[str] = []
+    for r in results:
+        label = weights_label(r.evaluation)
+        names = by.setdefault(label, [])
+        if r.entry.name not in names:
+            names.append(r.entry.name)
+        if r.evaluation.get("weights_note") and r.entry.name not in fallback:
+            fallback.append(r.entry.name)
+    if len(by) == 1:
+        text = f"generator weights: {next(iter(by))}"
+    else:
+        text = "generator weights: " + "; ".join(
+            f"{label} for {', '.join(names)}" for label, names in by.items())
+    if fallback:
+        text += (f" (raw for {', '.join(fallback)}: the EMA had seen fewer updates than its "
+                 "horizon 1/(1 - decay))")
+    return text
+
+
 def describe_settings(comparison: Comparison) -> str:
     """One sentence saying how the entries were evaluated."""
     s = comparison.settings
@@ -203,7 +231,7 @@ def describe_settings(comparison: Comparison) -> str:
     return (
         f"{fmt(s['num_samples'])} generated vs {fmt(real)} {held}real samples of "
         f"`{s['dataset']}` ({s['split']} split); features: `{s['extractor'] or 'none'}`; "
-        f"evaluation seed {s['eval_seed']}; EMA generator weights where present."
+        f"evaluation seed {s['eval_seed']}; {describe_weights(comparison.results)}."
     )
 
 
