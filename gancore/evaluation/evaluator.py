@@ -499,11 +499,50 @@ def _d_labels(gan: GAN, y: torch.Tensor | None, count: int, start: int) -> torch
     return (torch.arange(start, start + count) % k).long()
 
 
+def _batch_norms(module: torch.nn.Module) -> list[torch.nn.modules.batchnorm._BatchNorm]:
+    return [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+
+
+@contextmanager
+def batch_statistics(module: torch.nn.Module) -> Iterator[bool]:
+    """Run ``module``'s batch-norm layers on the statistics of each batch, as in training,
+    without changing their running statistics (momentum 0, the batch count restored); other
+    layers stay as they are (eval mode: no dropout, no power iteration). Yields whether the
+    module has a batch-norm layer."""
+    norms = _batch_norms(module)
+    saved = [(m.training, m.momentum, None if m.num_batches_tracked is None
+              else m.num_batches_tracked.clone()) for m in norms]
+    try:
+        for m in norms:
+            m.train()
+            m.momentum = 0.0
+        yield bool(norms)
+    finally:
+        for m, (training, momentum, count) in zip(norms, saved, strict=True):
+            m.train(training)
+            m.momentum = momentum
+            if count is not None:
+                m.num_batches_tracked.copy_(count)
+
+
 @torch.no_grad()
 def _logits(gan: GAN, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-    device = next(gan.discriminator.parameters()).device
-    out = gan.discriminator(x.to(device), None if y is None else y.to(device))
-    return out.reshape(-1).float().cpu()
+    """D's logits of ``x``; a batch-norm D sees it in batches of its training batch size, each
+    normalised by its own statistics (see :mod:`gancore.metrics.classification`)."""
+    d = gan.discriminator
+    device = next(d.parameters()).device
+    if not _batch_norms(d):
+        out = d(x.to(device), None if y is None else y.to(device))
+        return out.reshape(-1).float().cpu()
+    size = int(gan.recipe.train.batch_size)
+    chunks = max(1, x.shape[0] // size)  # the last, short batch joins the one before
+    out = []
+    with batch_statistics(d):
+        for xb, yb in zip(x.tensor_split(chunks),
+                          [None] * chunks if y is None else y.tensor_split(chunks), strict=True):
+            logits = d(xb.to(device), None if yb is None else yb.to(device))
+            out.append(logits.reshape(-1).float().cpu())
+    return torch.cat(out)
 
 
 def _fill_real(inputs: Any, needs: set[str], real: RealData, extractor: Any, gan: GAN,
