@@ -343,7 +343,7 @@ def print_status(folder: Path) -> None:
 
 def print_comparison(comparison: Any) -> None:
     """The comparison table and the files written."""
-    from gancore.evaluation.tables import describe_settings
+    from gancore.evaluation.tables import describe_settings, ranking_lines, units_line
 
     if comparison.multi_seed:
         headers, rows = comparison.stats_table(compact=True)
@@ -358,6 +358,8 @@ def print_comparison(comparison: Any) -> None:
         console.print(comparison.stats.method().replace("`", "")
                       + ' (terminal: "no difference" = no difference at this budget)',
                       highlight=False)
+        for line in ranking_lines(comparison):
+            console.print(f"ranking: {line}", highlight=False)
     headers, rows = comparison.table(compact=True)
     extractor = comparison.settings.get("extractor")
     table = Table(title=comparison.name, title_justify="left", box=box.SIMPLE_HEAD)
@@ -373,6 +375,9 @@ def print_comparison(comparison: Any) -> None:
     console.print(table)
     console.print(describe_settings(comparison).replace("`", "")
                   + " Losses: final/mean over the run's log.", highlight=False)
+    units = units_line(comparison)
+    if units:
+        console.print(units, highlight=False)
     if comparison.stats is not None and not comparison.multi_seed:
         console.print(comparison.stats.method().replace("`", ""), highlight=False)
     files = ", ".join(str(p) for p in comparison.files.values())

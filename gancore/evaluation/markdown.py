@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gancore.evaluation.tables import describe_budget, describe_settings, verdict_lines
+from gancore.evaluation.tables import (
+    describe_budget,
+    describe_settings,
+    ranking_lines,
+    units_line,
+    verdict_lines,
+)
 
 if TYPE_CHECKING:
     from gancore.evaluation.gather import Comparison
@@ -27,8 +33,15 @@ def markdown(comparison: Comparison) -> str:
         lines.append("")
         lines.append(f"Scores marked `/{s['extractor']}` use that extractor's features; they are "
                      "not comparable with Inception-based values.")
+    units = units_line(comparison)
+    if units:
+        lines += ["", units]
     if comparison.stats is not None:
         lines += ["", comparison.stats.method()]
+    ranking = ranking_lines(comparison)
+    if ranking:
+        lines += ["", "Ranking, best first (`<`: the seeds back the step, Welch, Holm-adjusted "
+                  "p < 0.05; `≈`: they do not):", "", *[f"- {line}" for line in ranking]]
     if comparison.multi_seed:
         lines += ["", "## Over seeds", ""]
         lines += _md_table(*comparison.stats_table())

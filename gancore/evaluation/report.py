@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gancore.evaluation.figures import loss_bands_png, sample_png
-from gancore.evaluation.tables import describe_budget, describe_settings
+from gancore.evaluation.tables import (
+    describe_budget,
+    describe_settings,
+    ranking_lines,
+    units_line,
+)
 
 if TYPE_CHECKING:
     from gancore.evaluation.gather import Comparison
@@ -141,6 +146,14 @@ def render(comparison: Comparison, registry: object = None,
     if comparison.stats is not None:
         method = comparison.stats.method().replace("`", "")
         parts.append(f'<p class="note" id="method">{_e(method)}</p>')
+    ranking = ranking_lines(comparison)
+    if ranking:
+        parts.append('<p class="note">Ranking, best first (&lt;: the seeds back the step; '
+                     '≈: they do not):</p><ul id="ranking">'
+                     + "".join(f"<li>{_e(line)}</li>" for line in ranking) + "</ul>")
+    units = units_line(comparison)
+    if units:
+        parts.append(f'<p class="note" id="units">{_e(units)}</p>')
     if comparison.multi_seed:
         headers, srows = comparison.stats_table()
         classes = [["" for _ in row] for row in srows]

@@ -235,6 +235,23 @@ def describe_settings(comparison: Comparison) -> str:
     )
 
 
+def ranking_lines(comparison: Comparison) -> list[str]:
+    """One line per directional score: the variants best first, ``<`` where the seeds back a
+    step of the order (Holm-adjusted Welch p < 0.05), ``≈`` where they do not."""
+    stats = comparison.stats
+    if stats is None or not comparison.multi_seed:
+        return []
+    return [r.line() for r in stats.ranking]
+
+
+def units_line(comparison: Comparison) -> str:
+    """``Units: fid, kid: ...`` for the scores of the comparison's tables."""
+    from gancore.metrics.scores import unit_legend
+
+    keys = [k for r in comparison.results for k in r.scores]
+    return unit_legend(keys, comparison.settings.get("extractor"))
+
+
 def describe_budget(comparison: Comparison) -> str:
     s = comparison.settings
     budget = f"{s['steps']} steps each" if s["steps"] else "each recipe's own train.steps"
