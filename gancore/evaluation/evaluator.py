@@ -41,7 +41,7 @@ CLASSIFIER_TRAIN = 10000
 META_KEYS: tuple[str, ...] = (
     "checkpoint", "step", "ema", "weights", "weights_note", "ema_updates", "recipe", "dataset",
     "split", "held_out", "extractor", "extractor_accuracy", "num_samples", "num_real", "seed",
-    "metrics",
+    "metrics", "notes", "reference", "reference_set",
 )
 _FEATURE_FIELDS = {"real_features", "fake_features", "real_stats", "real_probs", "fake_probs"}
 _MODE_FIELDS = {"fake_samples", "modes", "mode_std"}
@@ -178,6 +178,8 @@ def evaluate_gan(
     if "num_classes" in needs:
         inputs.num_classes = int(getattr(extractor, "num_classes", 0)) or None
     scores = evaluate(metrics, inputs)
+    notes = [note for m in metrics.values() for note in getattr(m, "notes", None) or []]
+    reference, reference_set = _reference(metrics, inputs, real, extractor, s, progress)
     result: dict[str, Any] = {
         "recipe": gan.recipe.recipe.name,
         "dataset": gan.recipe.data.type,
@@ -188,6 +190,9 @@ def evaluate_gan(
         "num_real": real.count,
         "seed": seed,
         "metrics": list(names),
+        "notes": notes,
+        "reference": reference,
+        "reference_set": reference_set,
     }
     accuracy = getattr(extractor, "accuracy", None)
     if isinstance(accuracy, float):
@@ -330,6 +335,44 @@ def choose_extractor(
     return extractor
 
 
+def _draw(dataset: Any, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The samples and labels of ``dataset`` at ``idx``."""
+    stored = _storage(dataset)
+    if stored is not None:  # gather only the rows drawn (a memory map stays on disk)
+        return _stored_rows(stored, idx)
+    if hasattr(dataset, "as_tensors"):
+        x, y = dataset.as_tensors()
+        return x[idx], y[idx]
+    items = [dataset[int(i)] for i in idx]
+    return (torch.stack([torch.as_tensor(it[0]) for it in items]).float(),
+            torch.stack([torch.as_tensor(it[1]) for it in items]).long())
+
+
+def _reference(metrics: dict[str, Any], inputs: Any, real: RealData, extractor: Any,
+               s: EvalSettings, progress: _Progress) -> tuple[dict[str, float], str | None]:
+    """The real-vs-real scores of the feature metrics (:mod:`gancore.evaluation.reference`)."""
+    from gancore.evaluation.reference import cache_file, compute_reference, reference_metrics
+    from gancore.metrics import evaluate
+    from gancore.storage.cache import kind_path
+
+    chosen = reference_metrics(metrics)
+    if not chosen or extractor is None or inputs.real_features is None:
+        return {}, None
+    other = real.reference_samples()
+    if other is None:
+        return {}, None
+    x, what = other
+    folder = (_sub(s.cache_dir, "reference") or str(kind_path("reference"))) if s.cache else None
+    identity = {"dataset": real.type, "split": real.split, "params": real.cache_params(),
+                "reference": what, "extractor": _extractor_id(extractor), "n": x.shape[0],
+                "seed": real.seed}
+    advance = progress.track(f"real-vs-real reference ({extractor.name})", x.shape[0])
+    scores = compute_reference(chosen, inputs, x, extractor, s.batch_size, evaluate,
+                               cache_file(folder, identity, chosen))
+    advance(x.shape[0])
+    return scores, what
+
+
 def _sub(root: str | None, name: str) -> str | None:
     return str(Path(root) / name) if root else None
 
@@ -406,19 +449,29 @@ class RealData:
         if self._x is None:
             order = torch.randperm(len(self.dataset),
                                    generator=torch.Generator().manual_seed(self.seed))
-            idx = order[: self.count]
-            stored = _storage(self.dataset)
-            if stored is not None:  # gather only the rows drawn (a memory map stays on disk)
-                self._x, self._y = _stored_rows(stored, idx)
-            elif hasattr(self.dataset, "as_tensors"):
-                x, y = self.dataset.as_tensors()
-                self._x, self._y = x[idx], y[idx]
-            else:
-                items = [self.dataset[int(i)] for i in idx]
-                self._x = torch.stack([torch.as_tensor(it[0]) for it in items]).float()
-                self._y = torch.stack([torch.as_tensor(it[1]) for it in items]).long()
+            self._x, self._y = _draw(self.dataset, order[: self.count])
         assert self._y is not None
         return self._x, self._y
+
+    def reference_samples(self) -> tuple[torch.Tensor, str] | None:
+        """Real samples disjoint from :meth:`samples`, as many: drawn from the training split
+        when the evaluation uses another split, else the next ones of the same draw (None when
+        the split is too small)."""
+        if self.split != "train" and "split" in self.fields:
+            params = {**self.base, "split": "train"}
+            if "num_samples" in self.fields:
+                params["num_samples"] = max(int(params.get("num_samples") or 0), self.n)
+            dataset = self._create(params)
+            if len(dataset) < self.count:
+                return None
+            order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(self.seed))
+            return _draw(dataset, order[: self.count])[0], "train split"
+        if len(self.dataset) < 2 * self.count:
+            return None
+        order = torch.randperm(len(self.dataset),
+                               generator=torch.Generator().manual_seed(self.seed))
+        return (_draw(self.dataset, order[self.count : 2 * self.count])[0],
+                f"other {self.split}-split images")
 
     def modes_source(self) -> Any:
         """Where the mixture's centres come from, or ``None`` for data that is no mixture."""

@@ -183,6 +183,8 @@ def gather(
         "split": first.get("split"),
         "eval_seed": first.get("seed"),
         "ema": settings.ema,
+        "reference": first.get("reference") or {},
+        "reference_set": first.get("reference_set"),
         "study": str(study.path) if study is not None else None,
         "description": study.meta.description if study is not None else "",
     }

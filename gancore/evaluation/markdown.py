@@ -8,6 +8,7 @@ from gancore.evaluation.tables import (
     describe_budget,
     describe_settings,
     ranking_lines,
+    reference_line,
     units_line,
     verdict_lines,
 )
@@ -33,9 +34,9 @@ def markdown(comparison: Comparison) -> str:
         lines.append("")
         lines.append(f"Scores marked `/{s['extractor']}` use that extractor's features; they are "
                      "not comparable with Inception-based values.")
-    units = units_line(comparison)
-    if units:
-        lines += ["", units]
+    for extra in (reference_line(comparison), units_line(comparison)):
+        if extra:
+            lines += ["", extra]
     if comparison.stats is not None:
         lines += ["", comparison.stats.method()]
     ranking = ranking_lines(comparison)

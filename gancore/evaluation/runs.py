@@ -502,8 +502,9 @@ def _work(task: Task, state: dict[str, Any], echo: Callable[[str], None]) -> dic
         }
         out["eval_key"] = key
         out["evaluated"] = True
-        if weights.note:
-            echo(f"{spec.id}: note: {weights.note}")
+        for note in [weights.note, *out["evaluation"].get("notes", [])]:
+            if note:
+                echo(f"{spec.id}: note: {note}")
     run = spec.run if spec.recipe is not None else ckpt.parent
     out["summary"] = run_summary(read_records(run))
     return out

@@ -244,6 +244,21 @@ def ranking_lines(comparison: Comparison) -> list[str]:
     return [r.line() for r in stats.ranking]
 
 
+def reference_line(comparison: Comparison) -> str:
+    """``Real vs real (...): fid 2.6, kid 0.001, ...``: the floor (FID, KID) or ceiling
+    (precision, recall, coverage) of each score at this sample count ('' when none)."""
+    s = comparison.settings
+    ref = s.get("reference") or {}
+    keys = [k for k in ref if k.partition("/")[0] not in HIDDEN_SCORES
+            and not k.partition("/")[0].endswith("_std")]
+    if not keys:
+        return ""
+    values = ", ".join(f"{k.partition('/')[0].removesuffix('_mean')} {fmt(ref[k], 3)}"
+                       for k in keys)
+    return (f"Real vs real (the same metrics, features and sample count, "
+            f"{s.get('reference_set')} in place of the generated): {values}.")
+
+
 def units_line(comparison: Comparison) -> str:
     """``Units: fid, kid: ...`` for the scores of the comparison's tables."""
     from gancore.metrics.scores import unit_legend
