@@ -103,24 +103,37 @@ def eval_cmd(
                          not quiet, ema=not no_ema)
     result = evaluate_checkpoint(checkpoint, settings, registry=registry())
     weights = result["weights"]
-    if result.get("weights_note"):
-        err_console.print(f"note: {result['weights_note']}", highlight=False, markup=False)
+    for note in [result.get("weights_note"), *result.get("notes", [])]:
+        if note:
+            err_console.print(f"note: {note}", highlight=False, markup=False)
     held = "held-out " if result["held_out"] else ""
     table = Table(
         title=f"{result['recipe'] or checkpoint} step {result['step']} ({weights} G weights)",
         title_justify="left",
     )
+    reference = result.get("reference") or {}
     table.add_column("score")
     table.add_column("value", justify="right")
+    if reference:
+        table.add_column("real vs real", justify="right")
     table.add_column("features from")
     for key in score_keys(result):
-        table.add_row(key.partition("/")[0], fmt(result[key]), _source(key))
+        ref = [fmt(reference.get(key))] if reference else []
+        table.add_row(key.partition("/")[0], fmt(result[key]), *ref, _source(key))
     console.print(table)
     console.print(
         f"{result['num_samples']:,} generated vs {result['num_real']:,} {held}real samples of "
         f"{result['dataset']} ({result['split']} split); extractor: "
         f"{result['extractor'] or 'none'}", highlight=False,
     )
+    if reference:
+        console.print(f"real vs real: the same metrics on {result['num_samples']:,} "
+                      f"{result['reference_set']} images in place of the generated ones (the "
+                      "floor of FID/KID, the ceiling of precision/recall/coverage)",
+                      highlight=False)
+    from gancore.metrics.scores import unit_legend
+
+    console.print(unit_legend(score_keys(result), result["extractor"]), highlight=False)
     if "extractor_accuracy" in result:
         console.print(f"{result['extractor']} accuracy on held-out training images: "
                       f"{result['extractor_accuracy']:.3f}", highlight=False)
@@ -341,20 +354,67 @@ def print_status(folder: Path) -> None:
     console.print(", ".join(f"{n} {s}" for s, n in counts.items()), highlight=False)
 
 
+def fit_columns(headers: list[str], rows: list[list[str]], width: int,
+                drop: list[str]) -> tuple[list[str], list[list[str]], list[str]]:
+    """Leave out the columns named in ``drop``, in that order, until the table fits ``width``
+    terminal columns with its first column whole and the others wrapped between words (a
+    word is never split: see :func:`_widest`)."""
+    def need(hs: list[str], rs: list[list[str]]) -> int:
+        cols = [max(_widest(rs, i, whole=i == 0), *(len(w) for w in h.split()))
+                for i, h in enumerate(hs)]
+        return sum(c + 3 for c in cols) + 1  # padding 1 + 1, one rule or edge per column
+
+    dropped = []
+    for name in drop:
+        if need(headers, rows) <= width:
+            break
+        if name in headers:
+            i = headers.index(name)
+            headers = headers[:i] + headers[i + 1:]
+            rows = [r[:i] + r[i + 1:] for r in rows]
+            dropped.append(name)
+    return headers, rows, dropped
+
+
+def _widest(rows: list[list[str]], i: int, whole: bool = False) -> int:
+    """The widest cell of column ``i`` (``whole``) or its longest word, so that a cell wraps
+    between words and a word is never split."""
+    if whole:
+        return max((len(r[i]) for r in rows), default=0)
+    return max((len(w) for r in rows for w in r[i].split()), default=0)
+
+
+def _left_out(dropped: list[str], width: int) -> None:
+    if dropped:
+        console.print(f"(left out at {width} columns: {', '.join(dropped)}; every column is in "
+                      "comparison.md and report.html)", highlight=False)
+
+
 def print_comparison(comparison: Any) -> None:
     """The comparison table and the files written."""
-    from gancore.evaluation.tables import describe_settings, ranking_lines, units_line
+    from gancore.evaluation.tables import (
+        describe_settings,
+        ranking_lines,
+        reference_line,
+        units_line,
+    )
 
+    width = console.width
     if comparison.multi_seed:
         headers, rows = comparison.stats_table(compact=True)
+        headers, rows, dropped = fit_columns(
+            headers, rows, width,
+            ["better", f"Δ vs {comparison.stats.baseline}", "95% interval", "p (Holm)"])
         table = Table(title=f"{comparison.name}: over seeds", title_justify="left",
                       box=box.SIMPLE_HEAD)
         for i, header in enumerate(headers):
-            table.add_column(header, justify="left" if i < 2 else "right", no_wrap=True)
+            table.add_column(header, justify="left" if i < 2 else "right", overflow="fold",
+                             no_wrap=i == 0, min_width=_widest(rows, i, whole=i == 0))
         for row in rows:
             colour = {"better": "green", "worse": "red"}.get(row[-1])
             table.add_row(*row[:-1], f"[{colour}]{row[-1]}[/]" if colour else row[-1])
         console.print(table)
+        _left_out(dropped, width)
         console.print(comparison.stats.method().replace("`", "")
                       + ' (terminal: "no difference" = no difference at this budget)',
                       highlight=False)
@@ -362,22 +422,27 @@ def print_comparison(comparison: Any) -> None:
             console.print(f"ranking: {line}", highlight=False)
     headers, rows = comparison.table(compact=True)
     extractor = comparison.settings.get("extractor")
-    table = Table(title=comparison.name, title_justify="left", box=box.SIMPLE_HEAD)
-    for i, header in enumerate(headers):
+    shorts = []
+    for header in headers:
         short = header.removesuffix(f"/{extractor}") if extractor else header
         short = short.replace(" final / mean", "").replace("params G + D", "params G+D")
-        short = _SHORT.get(short, short)
-        width = max([len(short), *(len(row[i]) for row in rows)])
-        table.add_column(short, justify="left" if i == 0 else "right", no_wrap=True,
-                         min_width=width)
+        shorts.append(_SHORT.get(short, short))
+    shorts, rows, dropped = fit_columns(shorts, rows, width,
+                                        ["params G+D", "images/s", "g_loss", "d_loss", "step",
+                                         "dens", "cov"])
+    table = Table(title=comparison.name, title_justify="left", box=box.SIMPLE_HEAD)
+    for i, short in enumerate(shorts):
+        table.add_column(short, justify="left" if i == 0 else "right", overflow="fold",
+                         no_wrap=i == 0, min_width=_widest(rows, i, whole=i == 0))
     for row in rows:
         table.add_row(*row)
     console.print(table)
+    _left_out(dropped, width)
     console.print(describe_settings(comparison).replace("`", "")
                   + " Losses: final/mean over the run's log.", highlight=False)
-    units = units_line(comparison)
-    if units:
-        console.print(units, highlight=False)
+    for extra in (reference_line(comparison), units_line(comparison)):
+        if extra:
+            console.print(extra, highlight=False)
     if comparison.stats is not None and not comparison.multi_seed:
         console.print(comparison.stats.method().replace("`", ""), highlight=False)
     files = ", ".join(str(p) for p in comparison.files.values())
