@@ -127,6 +127,9 @@ class TrainerMeta(BaseModel):
     precision: str | None = None
     #: the state of stateful components by recipe key (see gancore.train.component_state)
     components: dict[str, ComponentStateMeta] = {}
+    #: the averaged generator's record: ``updates``, ``decay``, ``start``, ``rampup``,
+    #: ``horizon`` (absent in older checkpoints and runs without ``ema``)
+    ema: dict[str, Any] | None = None
 
 
 class CheckpointMeta(BaseModel):

@@ -40,6 +40,10 @@ SeedOption = Annotated[int | None, typer.Option("--seed", help="evaluation seed"
 DataRootOption = Annotated[
     str | None, typer.Option("--data-root", help="folder holding the dataset's files")
 ]
+NoEmaOption = Annotated[
+    bool, typer.Option("--no-ema", help="score the raw generator weights, not the EMA copy "
+                       "(an EMA younger than its horizon 1/(1-decay) is never scored)")
+]
 
 
 _SHORT = {"precision": "prec", "recall": "rec", "d_accuracy": "d_acc", "density": "dens",
@@ -47,7 +51,8 @@ _SHORT = {"precision": "prec", "recall": "rec", "d_accuracy": "d_acc", "density"
 
 
 def _settings(metrics: str | None, n: int | None, extractor: str | None, weights: str | None,
-              seed: int | None, data_root: str | None, progress: bool) -> EvalSettings:
+              seed: int | None, data_root: str | None, progress: bool,
+              ema: bool = True) -> EvalSettings:
     from gancore.evaluation.evaluator import EvalSettings, parse_metrics
 
     if weights is not None and not Path(weights).expanduser().is_file():
@@ -56,7 +61,7 @@ def _settings(metrics: str | None, n: int | None, extractor: str | None, weights
         raise missing_weights_error(f"the file {weights!r} does not exist")
     return EvalSettings(metrics=parse_metrics(metrics), num_samples=n, extractor=extractor,
                         inception_weights=weights, seed=seed, data_root=data_root,
-                        progress=progress)
+                        progress=progress, ema=ema)
 
 
 def _source(key: str) -> str:
@@ -81,11 +86,14 @@ def eval_cmd(
     inception_weights: WeightsOption = None,
     seed: SeedOption = None,
     data_root: DataRootOption = None,
+    no_ema: NoEmaOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
     best: Annotated[bool, typer.Option(
         "--best", help="the run folder's best.safetensors (kept by train.keep_best)")] = False,
 ) -> None:
-    """Score CHECKPOINT (EMA weights when present) against its recipe's real data."""
+    """Score CHECKPOINT against its recipe's real data (its EMA generator weights when it keeps
+    them and they have seen their horizon of updates, else the raw weights; the table says
+    which)."""
     from gancore.evaluation.evaluator import evaluate_checkpoint, score_keys
     from gancore.evaluation.tables import fmt
 
@@ -94,25 +102,40 @@ def eval_cmd(
 
         check_writable(json_file, what="the --json file")  # before computing any score
     settings = _settings(metrics, num_samples, extractor, inception_weights, seed, data_root,
-                         not quiet)
+                         not quiet, ema=not no_ema)
     result = evaluate_checkpoint(checkpoint, settings, registry=registry(), best=best)
-    weights = "EMA" if result["ema"] else "raw"
+    weights = result["weights"]
+    for note in [result.get("weights_note"), *result.get("notes", [])]:
+        if note:
+            err_console.print(f"note: {note}", highlight=False, markup=False)
     held = "held-out " if result["held_out"] else ""
     table = Table(
         title=f"{result['recipe'] or checkpoint} step {result['step']} ({weights} G weights)",
         title_justify="left",
     )
+    reference = result.get("reference") or {}
     table.add_column("score")
     table.add_column("value", justify="right")
+    if reference:
+        table.add_column("real vs real", justify="right")
     table.add_column("features from")
     for key in score_keys(result):
-        table.add_row(key.partition("/")[0], fmt(result[key]), _source(key))
+        ref = [fmt(reference.get(key))] if reference else []
+        table.add_row(key.partition("/")[0], fmt(result[key]), *ref, _source(key))
     console.print(table)
     console.print(
         f"{result['num_samples']:,} generated vs {result['num_real']:,} {held}real samples of "
         f"{result['dataset']} ({result['split']} split); extractor: "
         f"{result['extractor'] or 'none'}", highlight=False,
     )
+    if reference:
+        console.print(f"real vs real: the same metrics on {result['num_samples']:,} "
+                      f"{result['reference_set']} images in place of the generated ones (the "
+                      "floor of FID/KID, the ceiling of precision/recall/coverage)",
+                      highlight=False)
+    from gancore.metrics.scores import unit_legend
+
+    console.print(unit_legend(score_keys(result), result["extractor"]), highlight=False)
     if "extractor_accuracy" in result:
         console.print(f"{result['extractor']} accuracy on held-out training images: "
                       f"{result['extractor_accuracy']:.3f}", highlight=False)
@@ -199,6 +222,12 @@ def compare_cmd(
         bool, typer.Option("--record-bands", help="write each variant's band into the study "
                            "file from its finished seeds (3 or more)")
     ] = False,
+    no_ema: NoEmaOption = False,
+    allow_mixed_data: Annotated[
+        bool, typer.Option("--allow-mixed-data",
+                           help="compare entries that train or are scored on different data "
+                           "(refused by default)")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
     """Train (or load) each recipe under the same budget and seeds, evaluate, compare.
@@ -227,13 +256,14 @@ def compare_cmd(
         if metrics is None and meta.metrics:
             metrics = ",".join(meta.metrics)
         baseline = baseline if baseline is not None else meta.baseline
+        no_ema = no_ema or not meta.ema
     if out is None:
         out = Path("runs") / (study.name if study else f"compare-{time.strftime('%Y%m%d-%H%M%S')}")
     from gancore.storage.io import check_writable_dir
 
     check_writable_dir(out, what="the comparison folder")  # before training anything
     settings = _settings(metrics, num_samples, extractor, inception_weights, seed, data_root,
-                         not quiet)
+                         not quiet, ema=not no_ema)
     echo = lambda text: err_console.print(text, markup=False, highlight=False)  # noqa: E731
     runner = make_executor(executor, jobs, out, echo=echo, partition=partition, gpus=gpus,
                            cpus=cpus, time_min=time_min, parallelism=parallelism,
@@ -247,7 +277,7 @@ def compare_cmd(
             entries, out, steps=steps, seed=seed, seeds=seed_list, baseline=baseline,
             overrides=overrides or [], settings=settings, name=name, registry=registry(),
             progress=not quiet and jobs == 1 and executor == "local", echo=echo,
-            executor=runner, study=study,
+            executor=runner, study=study, allow_mixed_data=allow_mixed_data,
         )
     except StudyFailed as exc:
         partial = getattr(exc, "comparison", None)
@@ -415,38 +445,95 @@ def print_status(folder: Path) -> None:
     console.print(", ".join(f"{n} {s}" for s, n in counts.items()), highlight=False)
 
 
+def fit_columns(headers: list[str], rows: list[list[str]], width: int,
+                drop: list[str]) -> tuple[list[str], list[list[str]], list[str]]:
+    """Leave out the columns named in ``drop``, in that order, until the table fits ``width``
+    terminal columns with its first column whole and the others wrapped between words (a
+    word is never split: see :func:`_widest`)."""
+    def need(hs: list[str], rs: list[list[str]]) -> int:
+        cols = [max(_widest(rs, i, whole=i == 0), *(len(w) for w in h.split()))
+                for i, h in enumerate(hs)]
+        return sum(c + 3 for c in cols) + 1  # padding 1 + 1, one rule or edge per column
+
+    dropped = []
+    for name in drop:
+        if need(headers, rows) <= width:
+            break
+        if name in headers:
+            i = headers.index(name)
+            headers = headers[:i] + headers[i + 1:]
+            rows = [r[:i] + r[i + 1:] for r in rows]
+            dropped.append(name)
+    return headers, rows, dropped
+
+
+def _widest(rows: list[list[str]], i: int, whole: bool = False) -> int:
+    """The widest cell of column ``i`` (``whole``) or its longest word, so that a cell wraps
+    between words and a word is never split."""
+    if whole:
+        return max((len(r[i]) for r in rows), default=0)
+    return max((len(w) for r in rows for w in r[i].split()), default=0)
+
+
+def _left_out(dropped: list[str], width: int) -> None:
+    if dropped:
+        console.print(f"(left out at {width} columns: {', '.join(dropped)}; every column is in "
+                      "comparison.md and report.html)", highlight=False)
+
+
 def print_comparison(comparison: Any) -> None:
     """The comparison table and the files written."""
-    from gancore.evaluation.tables import describe_settings
+    from gancore.evaluation.tables import (
+        describe_settings,
+        ranking_lines,
+        reference_line,
+        units_line,
+    )
 
+    width = console.width
     if comparison.multi_seed:
         headers, rows = comparison.stats_table(compact=True)
+        headers, rows, dropped = fit_columns(
+            headers, rows, width,
+            ["better", f"Δ vs {comparison.stats.baseline}", "95% interval", "p (Holm)"])
         table = Table(title=f"{comparison.name}: over seeds", title_justify="left",
                       box=box.SIMPLE_HEAD)
         for i, header in enumerate(headers):
-            table.add_column(header, justify="left" if i < 2 else "right", no_wrap=True)
+            table.add_column(header, justify="left" if i < 2 else "right", overflow="fold",
+                             no_wrap=i == 0, min_width=_widest(rows, i, whole=i == 0))
         for row in rows:
             colour = {"better": "green", "worse": "red"}.get(row[-1])
             table.add_row(*row[:-1], f"[{colour}]{row[-1]}[/]" if colour else row[-1])
         console.print(table)
+        _left_out(dropped, width)
         console.print(comparison.stats.method().replace("`", "")
                       + ' (terminal: "no difference" = no difference at this budget)',
                       highlight=False)
+        for line in ranking_lines(comparison):
+            console.print(f"ranking: {line}", highlight=False)
     headers, rows = comparison.table(compact=True)
     extractor = comparison.settings.get("extractor")
-    table = Table(title=comparison.name, title_justify="left", box=box.SIMPLE_HEAD)
-    for i, header in enumerate(headers):
+    shorts = []
+    for header in headers:
         short = header.removesuffix(f"/{extractor}") if extractor else header
         short = short.replace(" final / mean", "").replace("params G + D", "params G+D")
-        short = _SHORT.get(short, short)
-        width = max([len(short), *(len(row[i]) for row in rows)])
-        table.add_column(short, justify="left" if i == 0 else "right", no_wrap=True,
-                         min_width=width)
+        shorts.append(_SHORT.get(short, short))
+    shorts, rows, dropped = fit_columns(shorts, rows, width,
+                                        ["params G+D", "images/s", "g_loss", "d_loss", "step",
+                                         "dens", "cov"])
+    table = Table(title=comparison.name, title_justify="left", box=box.SIMPLE_HEAD)
+    for i, short in enumerate(shorts):
+        table.add_column(short, justify="left" if i == 0 else "right", overflow="fold",
+                         no_wrap=i == 0, min_width=_widest(rows, i, whole=i == 0))
     for row in rows:
         table.add_row(*row)
     console.print(table)
+    _left_out(dropped, width)
     console.print(describe_settings(comparison).replace("`", "")
                   + " Losses: final/mean over the run's log.", highlight=False)
+    for extra in (reference_line(comparison), units_line(comparison)):
+        if extra:
+            console.print(extra, highlight=False)
     if comparison.stats is not None and not comparison.multi_seed:
         console.print(comparison.stats.method().replace("`", ""), highlight=False)
     print_published(comparison)

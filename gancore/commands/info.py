@@ -148,6 +148,22 @@ def _recipe_summary(path: Path) -> str:
     return ""
 
 
+def _recipe_data(path: Path) -> dict[str, Any]:
+    """``data``, ``image_size`` and ``steps`` of the recipe at ``path`` (None where it cannot
+    be read: ``gancore check`` says why)."""
+    from gancore.core.errors import GancoreError
+    from gancore.recipe import load_recipe
+    from gancore.recipe.data_identity import bare
+
+    try:
+        recipe = load_recipe(str(path)).to_dict()
+    except GancoreError:
+        return {"data": None, "image_size": None, "steps": None}
+    data = recipe.get("data") or {}
+    return {"data": bare(str(data.get("type"))) if data.get("type") else None,
+            "image_size": data.get("image_size"), "steps": recipe["train"]["steps"]}
+
+
 def recipes_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
@@ -160,6 +176,7 @@ def recipes_cmd(
                     "name": path.stem,
                     "from": origin,
                     "path": str(path),
+                    **_recipe_data(path),
                     "summary": _recipe_summary(path),
                 }
             )
@@ -167,10 +184,13 @@ def recipes_cmd(
         print_json(rows)
         return
     table = Table(title="bundled recipes")
-    for col in ("name", "from", "summary"):
-        table.add_column(col)
+    for col in ("name", "from", "data", "size", "steps", "summary"):
+        table.add_column(col, justify="right" if col in ("size", "steps") else "left")
     for r in rows:
-        table.add_row(escape(r["name"]), escape(r["from"]), escape(r["summary"]))
+        size = r["image_size"]
+        table.add_row(escape(r["name"]), escape(r["from"]), escape(r["data"] or "?"),
+                      f"{size}×{size}" if isinstance(size, int) else str(size or "-"),
+                      f"{r['steps']:,}" if r["steps"] else "?", escape(r["summary"]))
     console.print(table)
 
 

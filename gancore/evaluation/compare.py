@@ -67,6 +67,7 @@ def compare(
     echo: Callable[[str], None] | None = None,
     executor: Any = None,
     study: Study | None = None,
+    allow_mixed_data: bool = False,
 ) -> Comparison:
     """Train or load every entry under the same steps and seeds, evaluate alike, write files.
 
@@ -77,7 +78,9 @@ def compare(
     before anything is trained; runs recorded as finished in ``out`` are reused, killed ones
     resumed, and runs another process holds (another command on ``out``) done after the
     others, once it lets go of them. Runs that fail are recorded and reported at the end
-    (:class:`StudyFailed`) after the others were compared.
+    (:class:`StudyFailed`) after the others were compared. Entries that train or are scored on
+    different data are refused before anything trains, unless ``allow_mixed_data`` (or the
+    study's ``allow_mixed_data = true``).
     """
     from gancore.packs.loader import get_registry
     from gancore.storage.io import check_writable_dir
@@ -98,7 +101,9 @@ def compare(
     base = pick_baseline(entries, baseline, str(study.path) if study else None)
     shared = list(overrides)
     recipes = validate(entries, overrides=shared, seed=seeds[0] if seeds else seed,
-                       steps=steps, settings=settings, registry=registry, study=study)
+                       steps=steps, settings=settings, registry=registry, study=study,
+                       allow_mixed_data=allow_mixed_data or bool(
+                           study is not None and study.meta.allow_mixed_data))
     specs = plan_runs(entries, out, seeds=seeds, seed=seed, overrides=shared, steps=steps,
                       recipes=recipes)
     _check_existing(specs, registry)

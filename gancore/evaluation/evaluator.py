@@ -39,8 +39,9 @@ VECTOR_METRICS: tuple[str, ...] = ("modes", "f1", "fid")
 CLASSIFIER_TRAIN = 10000
 #: Result keys that describe the evaluation rather than score it.
 META_KEYS: tuple[str, ...] = (
-    "checkpoint", "step", "ema", "recipe", "dataset", "split", "held_out", "extractor",
-    "extractor_accuracy", "num_samples", "num_real", "seed", "metrics",
+    "checkpoint", "step", "ema", "weights", "weights_note", "ema_updates", "recipe", "dataset",
+    "split", "held_out", "extractor", "extractor_accuracy", "num_samples", "num_real", "seed",
+    "metrics", "notes", "reference", "reference_set",
 )
 _FEATURE_FIELDS = {"real_features", "fake_features", "real_stats", "real_probs", "fake_probs"}
 _MODE_FIELDS = {"fake_samples", "modes", "mode_std"}
@@ -52,6 +53,8 @@ class EvalSettings:
 
     ``metric_options`` maps a metric name to its parameters (``{"kid": {"subsets": 10}}``);
     ``extractor_options`` are parameters of a registered extractor (``{"max_train": 2000}``).
+    ``ema`` False scores a checkpoint's raw generator weights even when it holds an EMA (see
+    :mod:`gancore.evaluation.weights`).
     """
 
     metrics: Sequence[str] | None = None
@@ -67,6 +70,7 @@ class EvalSettings:
     cache_dir: str | None = None
     device: str = "auto"
     progress: bool = False
+    ema: bool = True
 
 
 class RawFeatures:
@@ -127,15 +131,18 @@ def evaluate_checkpoint(
     best: bool = False,
 ) -> dict[str, Any]:
     """Evaluate a checkpoint (or run folder; ``best``: its ``best.safetensors``) with its EMA
-    generator weights when present."""
-    from gancore.assembly.checkpoint import load
+    generator weights when present and warm, else (or with ``settings.ema`` False) its raw
+    weights; the result says which (``weights``, ``weights_note``:
+    :mod:`gancore.evaluation.weights`)."""
+    from gancore.evaluation.weights import load_for_scoring
     from gancore.packs.loader import get_registry
 
     registry = registry or get_registry()
     file = checkpoint_path(path, best=best)
-    gan = load(file, registry=registry, ema=True)
+    gan, weights = load_for_scoring(file, ema=(settings or EvalSettings()).ema,
+                                    registry=registry)
     result = evaluate_gan(gan, settings, registry=registry)
-    head = {"checkpoint": str(file), "step": int(getattr(gan, "step", 0)), "ema": has_ema(file)}
+    head = {"checkpoint": str(file), "step": int(getattr(gan, "step", 0)), **weights.as_dict()}
     return {**head, **result}
 
 
@@ -186,6 +193,8 @@ def evaluate_gan(
     if "num_classes" in needs:
         inputs.num_classes = int(getattr(extractor, "num_classes", 0)) or None
     scores = evaluate(metrics, inputs)
+    notes = [note for m in metrics.values() for note in getattr(m, "notes", None) or []]
+    reference, reference_set = _reference(metrics, inputs, real, extractor, s, progress)
     result: dict[str, Any] = {
         "recipe": gan.recipe.recipe.name,
         "dataset": gan.recipe.data.type,
@@ -196,6 +205,9 @@ def evaluate_gan(
         "num_real": real.count,
         "seed": seed,
         "metrics": list(names),
+        "notes": notes,
+        "reference": reference,
+        "reference_set": reference_set,
     }
     accuracy = getattr(extractor, "accuracy", None)
     if isinstance(accuracy, float):
@@ -338,6 +350,44 @@ def choose_extractor(
     return extractor
 
 
+def _draw(dataset: Any, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The samples and labels of ``dataset`` at ``idx``."""
+    stored = _storage(dataset)
+    if stored is not None:  # gather only the rows drawn (a memory map stays on disk)
+        return _stored_rows(stored, idx)
+    if hasattr(dataset, "as_tensors"):
+        x, y = dataset.as_tensors()
+        return x[idx], y[idx]
+    items = [dataset[int(i)] for i in idx]
+    return (torch.stack([torch.as_tensor(it[0]) for it in items]).float(),
+            torch.stack([torch.as_tensor(it[1]) for it in items]).long())
+
+
+def _reference(metrics: dict[str, Any], inputs: Any, real: RealData, extractor: Any,
+               s: EvalSettings, progress: _Progress) -> tuple[dict[str, float], str | None]:
+    """The real-vs-real scores of the feature metrics (:mod:`gancore.evaluation.reference`)."""
+    from gancore.evaluation.reference import cache_file, compute_reference, reference_metrics
+    from gancore.metrics import evaluate
+    from gancore.storage.cache import kind_path
+
+    chosen = reference_metrics(metrics)
+    if not chosen or extractor is None or inputs.real_features is None:
+        return {}, None
+    other = real.reference_samples()
+    if other is None:
+        return {}, None
+    x, what = other
+    folder = (_sub(s.cache_dir, "reference") or str(kind_path("reference"))) if s.cache else None
+    identity = {"dataset": real.type, "split": real.split, "params": real.cache_params(),
+                "reference": what, "extractor": _extractor_id(extractor), "n": x.shape[0],
+                "seed": real.seed}
+    advance = progress.track(f"real-vs-real reference ({extractor.name})", x.shape[0])
+    scores = compute_reference(chosen, inputs, x, extractor, s.batch_size, evaluate,
+                               cache_file(folder, identity, chosen))
+    advance(x.shape[0])
+    return scores, what
+
+
 def _sub(root: str | None, name: str) -> str | None:
     return str(Path(root) / name) if root else None
 
@@ -414,19 +464,29 @@ class RealData:
         if self._x is None:
             order = torch.randperm(len(self.dataset),
                                    generator=torch.Generator().manual_seed(self.seed))
-            idx = order[: self.count]
-            stored = _storage(self.dataset)
-            if stored is not None:  # gather only the rows drawn (a memory map stays on disk)
-                self._x, self._y = _stored_rows(stored, idx)
-            elif hasattr(self.dataset, "as_tensors"):
-                x, y = self.dataset.as_tensors()
-                self._x, self._y = x[idx], y[idx]
-            else:
-                items = [self.dataset[int(i)] for i in idx]
-                self._x = torch.stack([torch.as_tensor(it[0]) for it in items]).float()
-                self._y = torch.stack([torch.as_tensor(it[1]) for it in items]).long()
+            self._x, self._y = _draw(self.dataset, order[: self.count])
         assert self._y is not None
         return self._x, self._y
+
+    def reference_samples(self) -> tuple[torch.Tensor, str] | None:
+        """Real samples disjoint from :meth:`samples`, as many: drawn from the training split
+        when the evaluation uses another split, else the next ones of the same draw (None when
+        the split is too small)."""
+        if self.split != "train" and "split" in self.fields:
+            params = {**self.base, "split": "train"}
+            if "num_samples" in self.fields:
+                params["num_samples"] = max(int(params.get("num_samples") or 0), self.n)
+            dataset = self._create(params)
+            if len(dataset) < self.count:
+                return None
+            order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(self.seed))
+            return _draw(dataset, order[: self.count])[0], "train split"
+        if len(self.dataset) < 2 * self.count:
+            return None
+        order = torch.randperm(len(self.dataset),
+                               generator=torch.Generator().manual_seed(self.seed))
+        return (_draw(self.dataset, order[self.count : 2 * self.count])[0],
+                f"other {self.split}-split images")
 
     def modes_source(self) -> Any:
         """Where the mixture's centres come from, or ``None`` for data that is no mixture."""
@@ -507,11 +567,50 @@ def _d_labels(gan: GAN, y: torch.Tensor | None, count: int, start: int) -> torch
     return (torch.arange(start, start + count) % k).long()
 
 
+def _batch_norms(module: torch.nn.Module) -> list[torch.nn.modules.batchnorm._BatchNorm]:
+    return [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+
+
+@contextmanager
+def batch_statistics(module: torch.nn.Module) -> Iterator[bool]:
+    """Run ``module``'s batch-norm layers on the statistics of each batch, as in training,
+    without changing their running statistics (momentum 0, the batch count restored); other
+    layers stay as they are (eval mode: no dropout, no power iteration). Yields whether the
+    module has a batch-norm layer."""
+    norms = _batch_norms(module)
+    saved = [(m.training, m.momentum, None if m.num_batches_tracked is None
+              else m.num_batches_tracked.clone()) for m in norms]
+    try:
+        for m in norms:
+            m.train()
+            m.momentum = 0.0
+        yield bool(norms)
+    finally:
+        for m, (training, momentum, count) in zip(norms, saved, strict=True):
+            m.train(training)
+            m.momentum = momentum
+            if count is not None:
+                m.num_batches_tracked.copy_(count)
+
+
 @torch.no_grad()
 def _logits(gan: GAN, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-    device = next(gan.discriminator.parameters()).device
-    out = gan.discriminator(x.to(device), None if y is None else y.to(device))
-    return out.reshape(-1).float().cpu()
+    """D's logits of ``x``; a batch-norm D sees it in batches of its training batch size, each
+    normalised by its own statistics (see :mod:`gancore.metrics.classification`)."""
+    d = gan.discriminator
+    device = next(d.parameters()).device
+    if not _batch_norms(d):
+        out = d(x.to(device), None if y is None else y.to(device))
+        return out.reshape(-1).float().cpu()
+    size = int(gan.recipe.train.batch_size)
+    chunks = max(1, x.shape[0] // size)  # the last, short batch joins the one before
+    out = []
+    with batch_statistics(d):
+        for xb, yb in zip(x.tensor_split(chunks),
+                          [None] * chunks if y is None else y.tensor_split(chunks), strict=True):
+            logits = d(xb.to(device), None if yb is None else yb.to(device))
+            out.append(logits.reshape(-1).float().cpu())
+    return torch.cat(out)
 
 
 def _fill_real(inputs: Any, needs: set[str], real: RealData, extractor: Any, gan: GAN,

@@ -66,6 +66,8 @@ class EntryResult:
             "trained": self.trained,
             "step": self.evaluation.get("step"),
             "ema": self.evaluation.get("ema"),
+            "weights": "EMA" if self.evaluation.get("ema") else "raw",
+            "weights_note": self.evaluation.get("weights_note"),
             "scores": self.scores,
             **self.summary,
             "params_generator": self.params["generator"],
@@ -149,7 +151,7 @@ def gather(
         if not state or state.get("status") != "done" or not spec.evaluate:
             continue
         ckpt = Path(state["checkpoint"])
-        gan = load(ckpt, registry=registry, ema=True)
+        gan = load(ckpt, registry=registry, ema=bool(state["evaluation"].get("ema")))
         shown = GRID_SAMPLES if gan.data.is_image else SCATTER_SAMPLES
         samples, _ = sample_images(gan, shown, seed=settings.seed or 0)
         run = spec.run if spec.recipe is not None else ckpt.parent
@@ -193,6 +195,9 @@ def gather(
         "dataset": first.get("dataset"),
         "split": first.get("split"),
         "eval_seed": first.get("seed"),
+        "ema": settings.ema,
+        "reference": first.get("reference") or {},
+        "reference_set": first.get("reference_set"),
         "study": str(study.path) if study is not None else None,
         "description": study.meta.description if study is not None else "",
     }

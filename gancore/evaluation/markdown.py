@@ -8,6 +8,9 @@ from gancore.evaluation.tables import (
     describe_budget,
     describe_settings,
     published_table,
+    ranking_lines,
+    reference_line,
+    units_line,
     verdict_lines,
 )
 
@@ -32,8 +35,15 @@ def markdown(comparison: Comparison) -> str:
         lines.append("")
         lines.append(f"Scores marked `/{s['extractor']}` use that extractor's features; they are "
                      "not comparable with Inception-based values.")
+    for extra in (reference_line(comparison), units_line(comparison)):
+        if extra:
+            lines += ["", extra]
     if comparison.stats is not None:
         lines += ["", comparison.stats.method()]
+    ranking = ranking_lines(comparison)
+    if ranking:
+        lines += ["", "Ranking, best first (`<`: the seeds back the step, Welch, Holm-adjusted "
+                  "p < 0.05; `≈`: they do not):", "", *[f"- {line}" for line in ranking]]
     if comparison.multi_seed:
         lines += ["", "## Over seeds", ""]
         lines += _md_table(*comparison.stats_table())

@@ -134,9 +134,12 @@ def validate(
     settings: EvalSettings,
     registry: Registry,
     study: Study | None = None,
+    allow_mixed_data: bool = False,
 ) -> dict[str, dict[str, Any]]:
-    """Resolve and build every entry's recipe, check the metrics, the extractor and that the
-    variants differ, all before any training; returns name -> resolved recipe (as a dict)."""
+    """Resolve and build every entry's recipe, check the metrics, the extractor, that the
+    variants differ and that they train and are scored on one data set (unless
+    ``allow_mixed_data``), all before any training; returns name -> resolved recipe (as a
+    dict)."""
     from gancore.assembly.build import build
     from gancore.core.refs import as_spec
     from gancore.evaluation.evaluator import metric_names
@@ -176,6 +179,8 @@ def validate(
             registry.get("feature_extractor", ext, key="--extractor")
     by_name = {e.name: e for e in entries}
     names = [n for n in resolved if not by_name[n].train_only]
+    if not allow_mixed_data:
+        check_same_data(entries, resolved, settings, study)
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             if by_name[a].init_from != by_name[b].init_from:
@@ -190,6 +195,67 @@ def validate(
                          "one (several seeds of one recipe: use seeds = [...] or --seeds N)",
                 )
     return resolved
+
+
+def _compared_recipes(entries: Sequence[Entry],
+                      resolved: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Name -> recipe of every compared entry (an existing run's from its checkpoint)."""
+    from gancore.assembly.checkpoint import read
+
+    out: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        if entry.train_only:
+            continue
+        if entry.name in resolved:
+            out[entry.name] = resolved[entry.name]
+        elif entry.run is not None:
+            out[entry.name] = read(checkpoint_path(entry.run), tensors=False).recipe
+    return out
+
+
+def check_same_data(entries: Sequence[Entry], resolved: dict[str, dict[str, Any]],
+                    settings: EvalSettings, study: Study | None = None) -> None:
+    """Refuse compared entries that train or are scored on different data (data set, image
+    size, split, limit, generated sample count or data seed), or are scored on different
+    sample counts, naming each entry's data and the setting that aligns them."""
+    from gancore.recipe.data_identity import align_setting, data_identity, describe_data
+
+    recipes = _compared_recipes(entries, resolved)
+    if len(recipes) < 2:
+        return
+    names = list(recipes)
+    first = names[0]
+    source = str(study.path) if study is not None else None
+    if len({repr(sorted(data_identity(r).items())) for r in recipes.values()}) > 1:
+        listing = "; ".join(f"{n}: {describe_data(r)}" for n, r in recipes.items())
+        fix = align_setting(recipes[first])
+        if study is not None:
+            how = (f"add '{fix}' to set = [...] in [study] (shared by every variant)")
+            allow = "set allow_mixed_data = true in [study]"
+        else:
+            how = f"add --set '{fix}'"
+            allow = "add --allow-mixed-data"
+        raise GancoreError(
+            f"the compared {'variants' if study else 'entries'} train and are scored on "
+            f"different data ({listing}), so their scores are not comparable",
+            source=source, key="study.set" if study is not None else "data",
+            hint=f"give them one data set: {how} to use {first}'s data "
+                 f"({describe_data(recipes[first])}) everywhere; to compare across data sets "
+                 f"on purpose, {allow}")
+    if settings.num_samples is None:
+        counts = {n: int((r.get("eval") or {}).get("num_samples") or 0)
+                  for n, r in recipes.items()}
+        if len(set(counts.values())) > 1:
+            listing = ", ".join(f"{n}: {c:,}" for n, c in counts.items())
+            raise GancoreError(
+                f"the compared recipes are scored on different sample counts ({listing}); "
+                "FID and KID depend on the sample count", source=source,
+                key="study.num_samples" if study is not None else "eval.num_samples",
+                hint=(f"give num_samples = {counts[first]} in [study]" if study is not None
+                      else f"give -n {counts[first]} (or --set eval.num_samples="
+                           f"{counts[first]})")
+                + (", or allow_mixed_data = true in [study]" if study is not None
+                   else ", or --allow-mixed-data"))
 
 
 def _weight_shapes(gan: Any) -> dict[str, tuple[int, ...]]:

@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gancore.evaluation.figures import loss_bands_png, sample_png
-from gancore.evaluation.tables import describe_budget, describe_settings, published_table
+from gancore.evaluation.tables import (
+    describe_budget,
+    describe_settings,
+    published_table,
+    ranking_lines,
+    reference_line,
+    units_line,
+)
 
 if TYPE_CHECKING:
     from gancore.evaluation.gather import Comparison
@@ -26,8 +33,10 @@ STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
        max-width: 78rem; padding: 0 1rem; color: #1d1d1f; line-height: 1.45; }
 h1 { margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; margin: .6rem 0; font-size: .9rem; }
-th, td { border: 1px solid #d0d0d0; padding: .25rem .55rem; text-align: right; }
+table { border-collapse: collapse; margin: .6rem 0; font-size: .9rem; max-width: 100%; }
+th, td { border: 1px solid #d0d0d0; padding: .25rem .55rem; text-align: right;
+         overflow-wrap: anywhere; }
+.fit { max-width: 100%; overflow-x: auto; }
 th { background: #f4f4f6; }
 td:first-child, th:first-child, #stats td:nth-child(2) { text-align: left; }
 table.settings td { text-align: left; }
@@ -78,7 +87,7 @@ def _e(value: Any) -> str:
 
 def _table(headers: list[str], rows: list[list[str]], table_id: str,
            classes: list[list[str]] | None = None) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    head = "".join(f"<th>{_e(h).replace('/', '/<wbr>')}</th>" for h in headers)
     body = []
     for i, row in enumerate(rows):
         cells = []
@@ -86,8 +95,8 @@ def _table(headers: list[str], rows: list[list[str]], table_id: str,
             cls = classes[i][j] if classes else ""
             cells.append(f'<td class="{cls}">{_e(cell)}</td>' if cls else f"<td>{_e(cell)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<table id="{table_id}"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table>")
+    return (f'<div class="fit"><table id="{table_id}"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
 def render(comparison: Comparison, registry: object = None,
@@ -144,6 +153,15 @@ def render(comparison: Comparison, registry: object = None,
     if comparison.stats is not None:
         method = comparison.stats.method().replace("`", "")
         parts.append(f'<p class="note" id="method">{_e(method)}</p>')
+    ranking = ranking_lines(comparison)
+    if ranking:
+        parts.append('<p class="note">Ranking, best first (&lt;: the seeds back the step; '
+                     '≈: they do not):</p><ul id="ranking">'
+                     + "".join(f"<li>{_e(line)}</li>" for line in ranking) + "</ul>")
+    for ident, extra in (("reference", reference_line(comparison)),
+                         ("units", units_line(comparison))):
+        if extra:
+            parts.append(f'<p class="note" id="{ident}">{_e(extra)}</p>')
     if comparison.multi_seed:
         headers, srows = comparison.stats_table()
         classes = [["" for _ in row] for row in srows]

@@ -465,8 +465,8 @@ def _step(spec: RunSpec) -> int | None:
 
 
 def _work(task: Task, state: dict[str, Any], echo: Callable[[str], None]) -> dict[str, Any]:
-    from gancore.assembly.checkpoint import load
-    from gancore.evaluation.evaluator import evaluate_gan, has_ema
+    from gancore.evaluation.evaluator import evaluate_gan
+    from gancore.evaluation.weights import load_for_scoring
     from gancore.packs.loader import get_registry
 
     spec = task.spec
@@ -489,7 +489,7 @@ def _work(task: Task, state: dict[str, Any], echo: Callable[[str], None]) -> dic
                 "trained": trained, "summary": run_summary(read_records(spec.run)),
                 "stopped": stopped}
     key = eval_key(task.settings, ckpt)
-    gan = load(ckpt, registry=registry, ema=True)
+    gan, weights = load_for_scoring(ckpt, ema=task.settings.ema, registry=registry)
     out: dict[str, Any] = {"checkpoint": str(ckpt), "step": int(getattr(gan, "step", 0)),
                            "trained": trained, "params": parameter_counts(gan)}
     if state.get("eval_key") == key and state.get("evaluation"):
@@ -498,11 +498,14 @@ def _work(task: Task, state: dict[str, Any], echo: Callable[[str], None]) -> dic
         echo(f"{spec.id}: evaluating {ckpt}")
         write_state(spec.state_file, {**state, "phase": "evaluating", "step": out["step"]})
         out["evaluation"] = {
-            "checkpoint": str(ckpt), "step": out["step"], "ema": has_ema(ckpt),
+            "checkpoint": str(ckpt), "step": out["step"], **weights.as_dict(),
             **evaluate_gan(gan, task.settings, registry=registry),
         }
         out["eval_key"] = key
         out["evaluated"] = True
+        for note in [weights.note, *out["evaluation"].get("notes", [])]:
+            if note:
+                echo(f"{spec.id}: note: {note}")
     run = spec.run if spec.recipe is not None else ckpt.parent
     out["summary"] = run_summary(read_records(run))
     return out

@@ -11,6 +11,8 @@
     seeds = [0, 1, 2]                 # every variant under each seed (or --seeds 3)
     baseline = "bce"                  # what the others are tested against (default: first)
     set = ["train.batch_size=64"]     # overrides shared by all variants
+    allow_mixed_data = false          # variants on different data are refused (default)
+    ema = true                        # score EMA weights where kept (false: raw, as --no-ema)
 
     [variants.bce]
     set = []
@@ -79,6 +81,11 @@ class StudyMeta(BaseModel):
     baseline: str | None = Field(None, description="the variant the others are tested against "
                                  "(default: the first)")
     set: list[str] = Field(default_factory=list, description="overrides of every variant")
+    ema: bool = Field(True, description="score the generators' EMA weights where a run keeps "
+                      "them (false: the raw weights, as --no-ema)")
+    allow_mixed_data: bool = Field(
+        False, description="let variants train or be scored on different data (data set, "
+        "size, split, limit, sample count); refused otherwise")
 
     @field_validator("seeds")
     @classmethod

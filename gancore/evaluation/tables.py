@@ -101,14 +101,15 @@ def comparison_table(
     count = _millions if compact else fmt
     digits = 3 if compact else 4
     sep = "/" if compact else " / "
-    headers = ["variant", "step", *[c[0] for c in columns], "d_loss final / mean",
-               "g_loss final / mean", "images/s", "params G + D"]
+    headers = ["variant", "step", *([] if compact else ["G weights"]), *[c[0] for c in columns],
+               "d_loss final / mean", "g_loss final / mean", "images/s", "params G + D"]
     rows = []
     for r in results:
         s, summary, scores = r.evaluation, r.summary, r.scores
         rows.append([
             r.id,
             fmt(s.get("step")),
+            *([] if compact else [weights_label(s)]),
             *[fn(scores) for _, fn in columns],
             f"{fmt(summary['d_loss_final'], digits)}{sep}{fmt(summary['d_loss_mean'], digits)}",
             f"{fmt(summary['g_loss_final'], digits)}{sep}{fmt(summary['g_loss_mean'], digits)}",
@@ -249,6 +250,33 @@ def first_runs_of(comparison: Comparison) -> list[EntryResult]:
     return list(seen.values())
 
 
+def weights_label(evaluation: dict[str, Any]) -> str:
+    """``EMA`` or ``raw``: the generator weights an evaluation scored."""
+    return str(evaluation.get("weights") or ("EMA" if evaluation.get("ema") else "raw"))
+
+
+def describe_weights(results: Sequence[EntryResult]) -> str:
+    """``generator weights: EMA`` (or per variant, with why an EMA was not used)."""
+    by: dict[str, list[str]] = {}
+    fallback: list[str] = []
+    for r in results:
+        label = weights_label(r.evaluation)
+        names = by.setdefault(label, [])
+        if r.entry.name not in names:
+            names.append(r.entry.name)
+        if r.evaluation.get("weights_note") and r.entry.name not in fallback:
+            fallback.append(r.entry.name)
+    if len(by) == 1:
+        text = f"generator weights: {next(iter(by))}"
+    else:
+        text = "generator weights: " + "; ".join(
+            f"{label} for {', '.join(names)}" for label, names in by.items())
+    if fallback:
+        text += (f" (raw for {', '.join(fallback)}: the EMA had seen fewer updates than its "
+                 "horizon 1/(1 - decay))")
+    return text
+
+
 def describe_settings(comparison: Comparison) -> str:
     """One sentence saying how the entries were evaluated."""
     s = comparison.settings
@@ -258,8 +286,40 @@ def describe_settings(comparison: Comparison) -> str:
     return (
         f"{fmt(s['num_samples'])} generated vs {fmt(real)} {held}real samples of "
         f"`{s['dataset']}` ({s['split']} split); features: `{s['extractor'] or 'none'}`; "
-        f"evaluation seed {s['eval_seed']}; EMA generator weights where present."
+        f"evaluation seed {s['eval_seed']}; {describe_weights(comparison.results)}."
     )
+
+
+def ranking_lines(comparison: Comparison) -> list[str]:
+    """One line per directional score: the variants best first, ``<`` where the seeds back a
+    step of the order (Holm-adjusted Welch p < 0.05), ``≈`` where they do not."""
+    stats = comparison.stats
+    if stats is None or not comparison.multi_seed:
+        return []
+    return [r.line() for r in stats.ranking]
+
+
+def reference_line(comparison: Comparison) -> str:
+    """``Real vs real (...): fid 2.6, kid 0.001, ...``: the floor (FID, KID) or ceiling
+    (precision, recall, coverage) of each score at this sample count ('' when none)."""
+    s = comparison.settings
+    ref = s.get("reference") or {}
+    keys = [k for k in ref if k.partition("/")[0] not in HIDDEN_SCORES
+            and not k.partition("/")[0].endswith("_std")]
+    if not keys:
+        return ""
+    values = ", ".join(f"{k.partition('/')[0].removesuffix('_mean')} {fmt(ref[k], 3)}"
+                       for k in keys)
+    return (f"Real vs real (the same metrics, features and sample count, "
+            f"{s.get('reference_set')} in place of the generated): {values}.")
+
+
+def units_line(comparison: Comparison) -> str:
+    """``Units: fid, kid: ...`` for the scores of the comparison's tables."""
+    from gancore.metrics.scores import unit_legend
+
+    keys = [k for r in comparison.results for k in r.scores]
+    return unit_legend(keys, comparison.settings.get("extractor"))
 
 
 def describe_budget(comparison: Comparison) -> str:

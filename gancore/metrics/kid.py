@@ -4,6 +4,12 @@ The defaults are torch-fidelity's: 100 subsets of 1,000 samples (clamped to the 
 kernel ``(x·y / d + 1)³``, unbiased estimator; the result is the mean and the (population)
 standard deviation over subsets. The kernel arithmetic is torchmetrics' ``poly_mmd``, run in
 float64 on subsets drawn with a seeded generator, so the score is reproducible.
+
+The values are the raw MMD² in the features' units (papers on Inception features often print
+KID ×10³; gancore never rescales). When a set holds no more samples than ``subset_size``, every
+subset would be the whole set and ``kid_std`` would be 0 up to rounding, which says nothing:
+the :class:`KID` metric then draws subsets of half the smaller set, so that the spread over
+subsets means something, and says so in a note (:attr:`KID.notes`).
 """
 
 from __future__ import annotations
@@ -59,7 +65,11 @@ def kernel_inception_distance(
 
 
 class KID:
-    """Kernel Inception Distance (lower is better): ``kid_mean/<extractor>``, ``kid_std/...``."""
+    """Kernel Inception Distance (lower is better): ``kid_mean/<extractor>``, ``kid_std/...``.
+
+    With ``subsets > 1`` and no more samples than ``subset_size`` in a set, subsets of half the
+    smaller set are drawn instead, with a note in :attr:`notes` (see the module docstring).
+    """
 
     needs: ClassVar[set[str]] = {"real_features", "fake_features"}
 
@@ -78,13 +88,30 @@ class KID:
         self.degree = degree
         self.coef0 = coef0
         self.seed = seed
+        #: what the last :meth:`compute` adapted, in words (read by the evaluator)
+        self.notes: list[str] = []
+
+    def subset_size_for(self, n: int) -> int:
+        """The subset size used for sets of at least ``n`` samples (see the class docstring)."""
+        if self.subsets > 1 and n <= self.subset_size:
+            return max(2, n // 2)
+        return self.subset_size
 
     def compute(self, inputs: EvalInputs) -> dict[str, float]:
         require(self, inputs)
         assert inputs.real_features is not None and inputs.fake_features is not None
+        n = min(inputs.real_features.shape[0], inputs.fake_features.shape[0])
+        size = self.subset_size_for(n)
+        self.notes = []
+        if size != self.subset_size:
+            self.notes.append(
+                f"KID: {n:,} samples per set ≤ subset_size {self.subset_size:,}, so every subset "
+                f"would be the whole set and kid_std 0; subsets of {size:,} were drawn instead "
+                f"(for KID's usual subsets give -n {2 * self.subset_size:,} or more, or "
+                f'eval.metrics = [{{ type = "kid", subset_size = {size} }}])')
         mean, std = kernel_inception_distance(
             inputs.real_features, inputs.fake_features, subsets=self.subsets,
-            subset_size=self.subset_size, degree=self.degree, coef0=self.coef0, seed=self.seed,
+            subset_size=size, degree=self.degree, coef0=self.coef0, seed=self.seed,
         )
         name = inputs.extractor_name
         return {metric_key("kid_mean", name): mean, metric_key("kid_std", name): std}

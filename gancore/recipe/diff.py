@@ -91,7 +91,9 @@ def recipe_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     bare).
 
     A component of another type is its ``type`` line and the settings of the new one (those
-    of the old type alone are left out); a component on one side only is one line.
+    of the old type alone are left out); a component on one side only is one line. A key
+    unset on one side and None on the other (a parameter added in a later version, off by
+    default) is no difference.
     """
     old, new = _same_form(_builtin_bare(old), _builtin_bare(new))
     a, b = flatten_dict(old), flatten_dict(new)
@@ -112,9 +114,15 @@ def recipe_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
             continue
         if owner is not None and key not in b:
             continue  # a setting of the old type only
+        if {_key(a.get(key, _UNSET)), _key(b.get(key, _UNSET))} == {_UNSET, "None"}:
+            continue  # a parameter added since (default None): unset on the other side
         if a.get(key, _UNSET) != b.get(key, _UNSET):
             out.append(f"{key}: {a.get(key, _UNSET)!r} -> {b.get(key, _UNSET)!r}")
     return out
+
+
+def _key(value: Any) -> str:
+    return _UNSET if value is _UNSET else "None" if value is None else "value"
 
 
 def _inline(flat: dict[str, Any], prefix: str) -> str:

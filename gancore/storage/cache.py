@@ -97,6 +97,7 @@ for _kind in (
     CacheKind("stats", "stats", "real-data features and statistics of the evaluation"),
     CacheKind("classifiers", "classifiers", "networks of the classifier feature extractor"),
     CacheKind("filters", "filters", "autoencoder_outliers networks and scores"),
+    CacheKind("reference", "reference", "real-vs-real scores shown beside each evaluation"),
 ):
     register_kind(_kind)
 

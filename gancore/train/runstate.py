@@ -195,6 +195,8 @@ def restore(run: Run, ckpt: Any) -> None:
     load_state(run.D, ckpt.section("discriminator"), section="discriminator", path=path)
     if run.ema is not None and ckpt.section("ema"):
         load_state(run.ema.module, ckpt.section("ema"), section="ema", path=path)
+        record = meta.ema or {}
+        run.ema.updates = int(record.get("updates", max(0, meta.step - run.ema.start)))
     for prefix, opt, net in (("opt_g", run.opt_g, "generator"),
                              ("opt_d", run.opt_d, "discriminator")):
         state_mod.load_optimizer(opt, ckpt.tensors, getattr(meta, prefix), prefix,
@@ -249,6 +251,8 @@ def checkpoint_payload(run: Run) -> tuple[dict[str, torch.Tensor], dict[str, str
     }
     if components:
         meta["components"] = components
+    if run.ema is not None:
+        meta["ema"] = run.ema.record()
     return tensors, {"trainer": state_mod.dumps(meta)}
 
 

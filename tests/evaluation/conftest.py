@@ -17,7 +17,8 @@ TINY: dict[str, Any] = {
     "train": {
         "batch_size": 8,
         "steps": 3,
-        "techniques": [{"type": "ema", "decay": 0.9}],
+        # horizon 1/(1 - 0.5) = 2 updates: 3 steps make an EMA evaluation scores
+        "techniques": [{"type": "ema", "decay": 0.5}],
         "log_every": 1,
         "sample_every": 100,
         "checkpoint_every": 100,

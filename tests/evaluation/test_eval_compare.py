@@ -56,7 +56,11 @@ def test_compare_writes_the_comparison_and_reuses_finished_runs(study_path, tmp_
         assert entry["d_loss_final"] is not None and entry["g_loss_mean"] is not None
         assert entry["images_per_s"] > 0
         assert entry["params_generator"] > 0 and entry["params_discriminator"] > 0
+        assert entry["ema"] is True and entry["weights"] == "EMA"
     markdown = (out / "comparison.md").read_text()
+    assert "generator weights: EMA" in markdown and "| G weights |" in markdown
+    assert "Real vs real (the same metrics, features and sample count, train split" in markdown
+    assert "Units: fid: squared distance in classifier:shapes's feature space" in markdown
     assert "| variant |" in markdown and "fid/classifier:shapes" in markdown
     assert "| bce |" in markdown and "| hinge |" in markdown
     assert "kid/classifier:shapes" in markdown and "±" in markdown

@@ -53,7 +53,9 @@ def test_recipe_defaults_apply(tiny_run, settings):
 
 def _save_pair(make_tiny, tmp_path: Path) -> tuple[Path, Path, Path]:
     """Checkpoints: (G = W1 with EMA = W2), (G = W2, no EMA), (G = W1, no EMA)."""
-    gan = gancore.build(make_tiny(), seed=0)
+    # warmed up (rampup): an EMA saved at step 0 is scored as it is
+    recipe = make_tiny(train={"techniques": [{"type": "ema", "decay": 0.5, "rampup": 0.05}]})
+    gan = gancore.build(recipe, seed=0)
     w1 = {k: v.clone() for k, v in gan.generator.state_dict().items()}
     gen = torch.Generator().manual_seed(1)
     w2 = {k: v + 0.3 * torch.randn(v.shape, generator=gen) if v.is_floating_point() else v

@@ -17,6 +17,7 @@ from gancore.evaluation.stats import (
     summarize,
     welch_p,
 )
+from gancore.metrics.scores import score_info
 
 
 def test_summary_is_the_t_interval():
@@ -79,3 +80,46 @@ def test_one_seed_says_no_interval():
     assert not st.intervals and st.comparisons == 0
     assert "no interval" in st.method()
     assert st.tests["b"]["fid"].p is None and st.tests["b"]["fid"].delta == 1.0
+
+
+def test_a_two_seed_interval_stays_in_range():
+    precision = summarize([0.975, 0.2], score_info("precision/classifier:x"))
+    t = sps.t.ppf(0.975, 1) * sps.tstd([0.975, 0.2]) / math.sqrt(2)
+    assert 0.5875 - t < 0 and 0.5875 + t > 1  # the raw t interval leaves [0, 1] on both sides
+    assert (precision.low, precision.high) == (0.0, 1.0) and precision.clipped
+    fid = summarize([63.0, 1500.0], score_info("fid/classifier:x"))
+    assert fid.low == 0.0 and fid.high == pytest.approx(781.5 + sps.t.ppf(0.975, 1)
+                                                        * sps.tstd([63.0, 1500.0]) / math.sqrt(2))
+    inside = summarize([0.5, 0.52], score_info("precision"))
+    assert not inside.clipped and 0 < inside.low < inside.high < 1
+    st = study_stats({"a": [{"precision/x": 0.975}, {"precision/x": 0.2}],
+                      "b": [{"precision/x": 0.3}, {"precision/x": 0.35}]}, "a", 2)
+    s = st.summaries["a"]["precision/x"]
+    assert 0.0 <= s.low and s.high <= 1.0
+
+
+def test_fewer_than_three_seeds_get_a_note():
+    two = study_stats({"a": [{"fid": 1.0}, {"fid": 2.0}], "b": [{"fid": 3.0}, {"fid": 4.0}]},
+                      "a", 2)
+    note = two.few_seeds_note()
+    assert "Only 2 seeds" in note and "1 degree of freedom" in note and "12.7" in note
+    assert note in two.method() and two.as_dict()["few_seeds"] == note
+    three = study_stats({"a": [{"fid": v} for v in (1.0, 2.0, 1.5)],
+                         "b": [{"fid": v} for v in (3.0, 4.0, 3.5)]}, "a", 3)
+    assert three.few_seeds_note() == ""
+
+
+def test_the_ranked_summary_says_how_sure_it_is():
+    runs = {"base": [{"fid": 10.0 + d} for d in (0.0, 0.1, -0.1, 0.05)],
+            "good": [{"fid": 5.0 + d} for d in (0.0, 0.1, -0.1, 0.05)],
+            "same": [{"fid": 5.05 + d} for d in (0.1, -0.1, 0.0, 0.07)]}
+    [ranked] = study_stats(runs, "base", 4).ranking
+    assert ranked.order == ["good", "same", "base"]
+    assert ranked.p_holm[1] < 0.05 and ranked.p_holm[0] > 0.05
+    assert ranked.line().startswith("good ≈ same < base (p")
+    assert "on fid (4 seeds, Welch, Holm)" in ranked.line()
+    noisy = study_stats({"a": [{"fid": 1.0}, {"fid": 9.0}], "b": [{"fid": 2.0}, {"fid": 8.0}]},
+                        "a", 2).ranking[0]
+    assert "no ranking is supported at 2 seeds" in noisy.line()
+    one = study_stats({"a": [{"fid": 1.0}], "b": [{"fid": 2.0}]}, "a", 1).ranking[0]
+    assert "no ranking is possible from 1 seed" in one.line()

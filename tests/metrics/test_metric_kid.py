@@ -70,3 +70,21 @@ def test_metric_class_keys_and_errors() -> None:
         kernel_inception_distance(torch.randn(10, 3), torch.randn(10, 4))
     with pytest.raises(GancoreError):
         kernel_inception_distance(torch.randn(1, 3), torch.randn(10, 3))
+
+
+def test_kid_with_no_more_samples_than_subset_size_adapts_and_says_so() -> None:
+    x, y = torch.randn(40, 6, dtype=torch.float64), torch.randn(40, 6, dtype=torch.float64) + 0.3
+    inputs = EvalInputs(real_features=x, fake_features=y, extractor_name="raw")
+    kid = KID(subsets=10, subset_size=40, seed=2)
+    out = kid.compute(inputs)
+    assert len(kid.notes) == 1
+    assert "40 samples per set ≤ subset_size 40" in kid.notes[0]
+    assert "subsets of 20 were drawn" in kid.notes[0]
+    want = kernel_inception_distance(x, y, subsets=10, subset_size=20, seed=2)
+    assert (out["kid_mean/raw"], out["kid_std/raw"]) == pytest.approx(want)
+    assert out["kid_std/raw"] > 1e-6  # a spread over subsets, not rounding noise
+    whole = kernel_inception_distance(x, y, subsets=10, subset_size=40, seed=2)
+    assert whole[1] < 1e-9  # what it avoids: every subset the whole set
+    roomy = KID(subsets=10, subset_size=20, seed=2)
+    roomy.compute(inputs)
+    assert roomy.notes == []
