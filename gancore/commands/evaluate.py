@@ -95,7 +95,7 @@ def eval_cmd(
     them and they have seen their horizon of updates, else the raw weights; the table says
     which)."""
     from gancore.evaluation.evaluator import evaluate_checkpoint, score_keys
-    from gancore.evaluation.tables import fmt
+    from gancore.evaluation.tables import fmt, weights_label
 
     if json_file is not None:
         from gancore.storage.io import check_writable
@@ -104,7 +104,7 @@ def eval_cmd(
     settings = _settings(metrics, num_samples, extractor, inception_weights, seed, data_root,
                          not quiet, ema=not no_ema)
     result = evaluate_checkpoint(checkpoint, settings, registry=registry(), best=best)
-    weights = result["weights"]
+    weights = weights_label(result)
     for note in [result.get("weights_note"), *result.get("notes", [])]:
         if note:
             err_console.print(f"note: {note}", highlight=False, markup=False)

@@ -29,8 +29,9 @@ METRIC_NAMES = {
     "high_quality_pct": "% high-quality samples", "class_coverage": "class coverage",
 }
 #: Keys of a ``gancore eval --json`` file that describe the evaluation (not scores).
-PROTOCOL_KEYS = ("checkpoint", "step", "ema", "recipe", "dataset", "split", "held_out",
-                 "extractor", "extractor_accuracy", "num_samples", "num_real", "seed", "metrics")
+PROTOCOL_KEYS = ("checkpoint", "step", "ema", "weights", "weights_note", "ema_updates", "recipe",
+                 "dataset", "split", "held_out", "extractor", "extractor_accuracy", "num_samples",
+                 "num_real", "seed", "metrics", "reference_set")
 
 
 def _score_items(result: dict[str, Any]) -> dict[str, float]:
