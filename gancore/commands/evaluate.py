@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from gancore.commands.common import console, err_console, registry
 
@@ -542,20 +543,22 @@ def print_comparison(comparison: Any) -> None:
 
 
 def print_published(comparison: Any) -> None:
-    """Each variant's published direction beside the measured verdict (when any has one)."""
-    from gancore.evaluation.tables import published_table
+    """Each variant's published direction beside the measured verdict (when any has one): a
+    paragraph per variant, wrapped to the terminal, so nothing is cut at 80 columns."""
+    from gancore.evaluation.tables import _p, published_rows
 
-    headers, rows = published_table(comparison)
+    rows = published_rows(comparison)
     if not rows:
         return
-    table = Table(title=f"{comparison.name}: published directions", title_justify="left",
-                  box=box.SIMPLE_HEAD)
-    for header in headers:
-        table.add_column(header, no_wrap=header != "source")
-    for row in rows:
-        colour = {"reproduced": "green", "contradicted": "red"}.get(row[-1], "yellow")
-        table.add_row(*row[:-1], f"[{colour}]{row[-1]}[/]")
-    console.print(table)
+    console.print(f"{comparison.name}: published directions", highlight=False)
+    for r in rows:
+        colour = {"reproduced": "green", "contradicted": "red"}.get(r["verdict"], "yellow")
+        delta = "" if r["delta"] is None else f"Δ {r['delta']:+.4g}, p (Holm) {_p(r['p_holm'])}; "
+        text = Text(f"  {r['variant']} vs {r['against'] or '-'} on {r['metric']}: published "
+                    f"{r['published']} ({r['source']}); measured: {delta}"
+                    f"{r['measured'] or '-'}: ")
+        text.append(r["verdict"], style=colour)
+        console.print(text, highlight=False)
 
 
 def register(app: typer.Typer) -> None:
