@@ -48,8 +48,8 @@ def main() -> None:
     import torch
 
     import gancore
-    from gancore.train import distributed as dist_mod
     from gancore.core.threads import default_threads
+    from gancore.train import distributed as dist_mod
     from gancore.train.trainer import pick_device
 
     device = pick_device(args.device, dist_mod.DistInfo())
@@ -65,6 +65,7 @@ def main() -> None:
 
 def run(args: argparse.Namespace, device: Any, gan: Any, work: Path) -> None:
     """Make the data, time the paths and the step in rounds, print the table."""
+    from gancore.core.threads import available_cpus
     from gancore.data.folder import ImageFolder
     from gancore.data.prepared import writer
     from gancore.data.prepared.dataset import PreparedImages
@@ -75,7 +76,6 @@ def run(args: argparse.Namespace, device: Any, gan: Any, work: Path) -> None:
     from gancore.train import numerics
     from gancore.train.batches import make_batches
     from gancore.train.datapath import auto_workers, describe_path, measure_batches
-    from gancore.core.threads import available_cpus
 
     batch = args.batch or gan.recipe.train.batch_size
     jpegs = work / "jpegs"
