@@ -338,14 +338,20 @@ def _check(comparison: Any, study: Any) -> bool:
         what="the band check")
     table = Table(title=f"{comparison.name}: expected bands", title_justify="left",
                   box=box.SIMPLE_HEAD)
-    for header in ("variant", "band", "metric", "mean", "interval", "detail"):
-        table.add_column(header, no_wrap=header != "detail")
+    for header in ("variant", "band", "metric", "mean", "interval"):
+        table.add_column(header)
     colours = {INSIDE: "green", OUTSIDE: "red", NO_BAND: "dim"}
     for c in checks:
         interval = "-" if c.low is None else f"[{fmt(c.low)}, {fmt(c.high)}]"
         table.add_row(c.variant, f"[{colours.get(c.status, 'yellow')}]{c.status}[/]",
-                      c.metric or "-", fmt(c.mean), interval, c.detail)
+                      (c.metric or "-").partition("/")[0], fmt(c.mean), interval)
     console.print(table)
+    keys = sorted({c.metric for c in checks if c.metric and "/" in c.metric})
+    if keys:  # the full score keys once, not in a column that would not fit 80 columns
+        console.print("scores: " + ", ".join(keys), highlight=False)
+    for c in checks:  # each detail as a paragraph below the table, wrapped, never cut
+        if c.detail:
+            console.print(f"  {c.variant}: {c.detail}", highlight=False)
     banded = [c for c in checks if c.status != NO_BAND]
     if not banded:
         console.print("no variant records a band: nothing to check", highlight=False)
