@@ -358,16 +358,23 @@ def _check_against(parsed: StudyFile, file: Path) -> None:
             raise RecipeError(f"{name!r} cannot be tested against itself", source=str(file),
                               key=key, hint="name the variant it changes, or leave against out "
                                             "to test it against the baseline")
-        chain: list[str] = [name]
-        step: str | None = ref
-        while step is not None and step not in chain:
-            chain.append(step)
-            step = against[step]
-        if step == name:
-            raise RecipeError("against forms a cycle: " + " -> ".join([*chain, name]),
+        chain = _cycle(name, against)
+        if chain:
+            raise RecipeError("against forms a cycle: " + " -> ".join(chain),
                               source=str(file), key=key,
                               hint="each variant is tested against the one it changes; one of "
                                    "them must be tested against the baseline (no against)")
+
+
+def _cycle(name: str, links: dict[str, str | None]) -> list[str]:
+    """The cycle ``name -> ... -> name`` that following ``links`` from ``name`` closes, or []
+    (the walk ends at a name without a link, or at a cycle not through ``name``)."""
+    chain = [name]
+    step = links[name]
+    while step is not None and step not in chain:
+        chain.append(step)
+        step = links[step]
+    return [*chain, name] if step == name else []
 
 
 def _check_sources(parsed: StudyFile, file: Path) -> None:
@@ -394,13 +401,9 @@ def _check_sources(parsed: StudyFile, file: Path) -> None:
         if src == name:
             raise RecipeError(f"{name!r} cannot start from its own checkpoint", source=str(file),
                               key=key, hint="name another variant or a [pretrain] run")
-        chain: list[str] = [name]
-        step: str | None = src
-        while step is not None and step not in chain:
-            chain.append(step)
-            step = source[step]
-        if step == name:
-            raise RecipeError("init_from forms a cycle: " + " -> ".join([*chain, name]),
+        chain = _cycle(name, source)
+        if chain:
+            raise RecipeError("init_from forms a cycle: " + " -> ".join(chain),
                               source=str(file), key=key,
                               hint="every run must start from one trained before it; break the "
                                    "cycle (a [pretrain] run with no init_from starts fresh)")
