@@ -82,6 +82,22 @@ def eval_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
+def quick_cli(monkeypatch: pytest.MonkeyPatch, eval_cache: Path) -> None:
+    """The CLI's evaluation settings with the quick classifier and the session's cache."""
+    from gancore.commands import evaluate as evaluate_cmd
+
+    make = evaluate_cmd._settings
+
+    def quick(*args: Any, **kwargs: Any) -> Any:
+        settings = make(*args, **kwargs)
+        settings.extractor_options = dict(FAST_CLASSIFIER)
+        settings.cache_dir = str(eval_cache)
+        return settings
+
+    monkeypatch.setattr(evaluate_cmd, "_settings", quick)
+
+
+@pytest.fixture
 def settings(eval_cache: Path) -> Any:
     """Evaluation settings with a quick classifier and the session's cache."""
     from gancore.evaluation import EvalSettings

@@ -41,19 +41,8 @@ STUDY = textwrap.dedent("""\
 
 
 @pytest.fixture
-def cli(monkeypatch, eval_cache):
+def cli(monkeypatch, eval_cache, quick_cli):
     """``cli(*args)``: the CLI in-process, with the quick domain classifier."""
-    from gancore.commands import evaluate as evaluate_cmd
-
-    make = evaluate_cmd._settings
-
-    def quick(*args, **kwargs):
-        settings = make(*args, **kwargs)
-        settings.extractor_options = {"max_train": 512, "epochs": 1}
-        settings.cache_dir = str(eval_cache)
-        return settings
-
-    monkeypatch.setattr(evaluate_cmd, "_settings", quick)
     monkeypatch.setenv("GANCORE_CACHE", str(eval_cache))
     return lambda *args: CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
 

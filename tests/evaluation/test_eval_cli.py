@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from gancore.commands import evaluate as evaluate_cmd
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -23,18 +21,9 @@ def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
                           text=True, env=env, cwd=cwd, timeout=300)
 
 
-def test_eval_writes_json_and_names_the_extractor(tiny_run, tmp_path, monkeypatch, eval_cache):
+def test_eval_writes_json_and_names_the_extractor(tiny_run, tmp_path, quick_cli):
     from gancore.cli import app
 
-    make = evaluate_cmd._settings
-
-    def quick(*args, **kwargs):
-        settings = make(*args, **kwargs)
-        settings.extractor_options = {"max_train": 512, "epochs": 1}
-        settings.cache_dir = str(eval_cache)
-        return settings
-
-    monkeypatch.setattr(evaluate_cmd, "_settings", quick)
     out = tmp_path / "scores.json"
     result = CliRunner().invoke(
         app, ["eval", str(tiny_run), "--metrics", "fid,kid,f1", "-n", "64", "--json", str(out),

@@ -333,22 +333,12 @@ def test_seeds_given_twice_on_the_command_line(tmp_path, make_tiny, capsys):
 
 
 def test_local_jobs_and_a_second_run_trains_nothing(tmp_path, make_tiny, eval_cache,
-                                                    monkeypatch):
+                                                    monkeypatch, quick_cli):
     """The done-when command, smaller: ``compare study --seeds 2 --jobs 2``, then again."""
     from typer.testing import CliRunner
 
     from gancore.cli import app
-    from gancore.commands import evaluate as evaluate_cmd
 
-    make = evaluate_cmd._settings
-
-    def quick(*args, **kwargs):
-        settings = make(*args, **kwargs)
-        settings.extractor_options = {"max_train": 512, "epochs": 1}
-        settings.cache_dir = str(eval_cache)
-        return settings
-
-    monkeypatch.setattr(evaluate_cmd, "_settings", quick)
     monkeypatch.setenv("GANCORE_CACHE", str(eval_cache))
     path = _study(tmp_path, make_tiny(), f"[variants.bce]\n[variants.hinge]\n{HINGE}")
     out = tmp_path / "out"
