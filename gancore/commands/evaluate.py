@@ -551,7 +551,7 @@ def print_comparison(comparison: Any) -> None:
 def print_published(comparison: Any) -> None:
     """Each variant's published direction beside the measured verdict (when any has one): a
     paragraph per variant, wrapped to the terminal, so nothing is cut at 80 columns."""
-    from gancore.evaluation.tables import _p, published_rows
+    from gancore.evaluation.tables import fmt_p, published_rows
 
     rows = published_rows(comparison)
     if not rows:
@@ -559,7 +559,8 @@ def print_published(comparison: Any) -> None:
     console.print(f"{comparison.name}: published directions", highlight=False)
     for r in rows:
         colour = {"reproduced": "green", "contradicted": "red"}.get(r["verdict"], "yellow")
-        delta = "" if r["delta"] is None else f"Δ {r['delta']:+.4g}, p (Holm) {_p(r['p_holm'])}; "
+        delta = ("" if r["delta"] is None
+                 else f"Δ {r['delta']:+.4g}, p (Holm) {fmt_p(r['p_holm'])}; ")
         text = Text(f"  {r['variant']} vs {r['against'] or '-'} on {r['metric']}: published "
                     f"{r['published']} ({r['source']}); measured: {delta}"
                     f"{r['measured'] or '-'}: ")

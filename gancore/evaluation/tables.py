@@ -125,7 +125,8 @@ def _label(key: str) -> str:
             "g_loss_final": "g_loss final", "g_loss_mean": "g_loss mean"}.get(key, key)
 
 
-def _p(value: float | None) -> str:
+def fmt_p(value: float | None) -> str:
+    """A p-value to 3 decimals (``<0.001`` below), ``-`` for none."""
     if value is None:
         return "-"
     return "<0.001" if value < 0.001 else f"{value:.3f}"
@@ -164,7 +165,7 @@ def statistics_table(
                 delta = f"{test.delta:+.{digits}g}"
                 if test.against and test.against != stats.baseline:
                     delta += f" vs {test.against}"
-                p = _p(test.p_holm)
+                p = fmt_p(test.p_holm)
                 verdict = test.verdict or ("one seed: no test" if not stats.intervals
                                            else "-")
             label = _label(key).partition("/")[0] if compact else _label(key)
@@ -189,9 +190,9 @@ def verdict_lines(comparison: Comparison) -> list[str]:
             if test.p_holm is None:
                 continue
             if test.verdict == SAME:
-                parts.append(f"{key}: no difference at this budget (p = {_p(test.p_holm)})")
+                parts.append(f"{key}: no difference at this budget (p = {fmt_p(test.p_holm)})")
             else:
-                parts.append(f"{key}: **{test.verdict}** (p = {_p(test.p_holm)})")
+                parts.append(f"{key}: **{test.verdict}** (p = {fmt_p(test.p_holm)})")
         if parts:
             lines.append(f"- **{v}** vs {stats.reference(v)}: " + "; ".join(parts))
     return lines
@@ -239,7 +240,7 @@ def published_table(comparison: Comparison) -> tuple[list[str], list[list[str]]]
                "measured", "verdict"]
     return headers, [[r["variant"], r["against"] or "-", r["metric"], r["published"],
                       r["source"], "-" if r["delta"] is None else f"{r['delta']:+.4g}",
-                      _p(r["p_holm"]), r["measured"] or "-", r["verdict"]] for r in rows]
+                      fmt_p(r["p_holm"]), r["measured"] or "-", r["verdict"]] for r in rows]
 
 
 def first_runs_of(comparison: Comparison) -> list[EntryResult]:
