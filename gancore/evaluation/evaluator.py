@@ -115,14 +115,6 @@ def checkpoint_path(path: str | os.PathLike[str], *, best: bool = False) -> Path
     return p
 
 
-def has_ema(path: str | os.PathLike[str]) -> bool:
-    """Whether a checkpoint holds EMA generator weights."""
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as fh:
-        return any(k.startswith("ema.") for k in fh.keys())
-
-
 def evaluate_checkpoint(
     path: str | os.PathLike[str],
     settings: EvalSettings | None = None,
