@@ -18,7 +18,8 @@ The check passes when every variant with a band is inside.
 **Recording** (``gancore compare STUDY --record-bands``), from 3 finished seeds or more per
 variant: the band of a metric whose seed values have mean ``m`` and sample standard deviation
 ``s`` is ``m ± max(3·s, 0.1·|m|)`` (:data:`SPREAD`, :data:`FLOOR`), clipped to the metric's
-range (:data:`RANGES`: FID and KID at least 0, precision and recall within [0, 1]...) and
+range (:func:`gancore.metrics.scores.score_info`: FID and KID at least 0, precision and
+recall within [0, 1]...) and
 rounded outwards to 4 significant digits. The metric is the variant's existing band's, else its
 ``published`` metric, else FID, else its first score with a better direction.
 """
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from gancore.core.errors import GancoreError
 from gancore.evaluation.stats import direction
+from gancore.metrics.scores import score_info
 from gancore.recipe.expect import Expect
 
 if TYPE_CHECKING:
@@ -46,20 +48,6 @@ MIN_SEEDS = 3
 #: A recorded band's half width: max(SPREAD · sd, FLOOR · |mean|).
 SPREAD = 3.0
 FLOOR = 0.10
-#: The range of each score (base name): a recorded band is clipped to it.
-RANGES: dict[str, tuple[float, float]] = {
-    "fid": (0.0, math.inf),
-    "kid_mean": (0.0, math.inf),
-    "class_kl": (0.0, math.inf),
-    "is_mean": (1.0, math.inf),
-    "precision": (0.0, 1.0),
-    "recall": (0.0, 1.0),
-    "density": (0.0, math.inf),
-    "coverage": (0.0, 1.0),
-    "class_coverage": (0.0, 1.0),
-    "high_quality_pct": (0.0, 100.0),
-    "modes_captured": (0.0, math.inf),
-}
 #: The ``data`` settings a recorded band states (those the recipe sets).
 DATA_KEYS = ("type", "image_size", "split", "limit", "num_samples")
 
@@ -174,8 +162,10 @@ def band_rule(values: Sequence[float], metric: str) -> tuple[float, float]:
     mean = sum(values) / n
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
     half = max(SPREAD * sd, FLOOR * abs(mean))
-    lo, hi = RANGES.get(metric.partition("/")[0], (-math.inf, math.inf))
-    return max(lo, _round(mean - half, math.floor)), min(hi, _round(mean + half, math.ceil))
+    info = score_info(metric)
+    low, high = _round(mean - half, math.floor), _round(mean + half, math.ceil)
+    return (low if info.low is None else max(info.low, low),
+            high if info.high is None else min(info.high, high))
 
 
 def _round(value: float, how: Any) -> float:

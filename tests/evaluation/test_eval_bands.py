@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 from gancore.cli import app
 from gancore.core.errors import GancoreError
 from gancore.evaluation import load_study
-from gancore.evaluation.bands import FLOOR, MIN_SEEDS, RANGES, SPREAD, band_rule
+from gancore.evaluation.bands import FLOOR, MIN_SEEDS, SPREAD, band_rule
+from gancore.metrics.scores import score_info
 from gancore.recipe import read_toml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +61,7 @@ def test_band_rule():
     assert band_rule([20.0, 20.0, 20.0], "fid") == (pytest.approx(20 - 20 * FLOOR),
                                                      pytest.approx(20 + 20 * FLOOR))
     # clipped to the metric's range: recall within [0, 1], FID at least 0
-    assert band_rule([0.9, 0.99, 0.6], "recall/x") [1] == RANGES["recall"][1] == 1.0
+    assert band_rule([0.9, 0.99, 0.6], "recall/x") [1] == score_info("recall").high == 1.0
     assert band_rule([1.0, 9.0, 2.0], "fid")[0] == 0.0
     with pytest.raises(ValueError, match="3 values or more"):
         band_rule([1.0, 2.0], "fid")
