@@ -28,16 +28,16 @@ METRIC_NAMES = {
     "coverage": "coverage", "f1": "F1 (precision/recall)", "modes": "modes captured",
     "high_quality_pct": "% high-quality samples", "class_coverage": "class coverage",
 }
-#: Keys of a ``gancore eval --json`` file that describe the evaluation (not scores).
-PROTOCOL_KEYS = ("checkpoint", "step", "ema", "weights", "weights_note", "ema_updates", "recipe",
-                 "dataset", "split", "held_out", "extractor", "extractor_accuracy", "num_samples",
-                 "num_real", "seed", "metrics", "reference_set")
 
 
 def _score_items(result: dict[str, Any]) -> dict[str, float]:
-    return {k: float(v) for k, v in result.items()
-            if k not in PROTOCOL_KEYS and isinstance(v, int | float)
-            and not isinstance(v, bool) and math.isfinite(float(v))}
+    """The finite numeric scores of a ``gancore eval --json`` result (its
+    :func:`~gancore.evaluation.evaluator.score_keys`, the evaluation's own fields left out)."""
+    from gancore.evaluation.evaluator import score_keys
+
+    return {k: float(result[k]) for k in score_keys(result)
+            if isinstance(result[k], int | float) and not isinstance(result[k], bool)
+            and math.isfinite(float(result[k]))}
 
 
 def candidates(checkpoint: Path) -> list[Path]:
