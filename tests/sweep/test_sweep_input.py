@@ -154,4 +154,4 @@ def test_the_bundled_sweeps_pass_the_checks(name):
         ranges = {t.name: (t.space[0].low, t.space[0].high) for t in sweep.targets}
         assert ranges == {"adam-2e-4": (1e-5, 3e-3), "sgd-1e-2": (1e-4, 0.3)}
         assert sweep.best == 1 and sweep.confirm_seeds == [1, 2, 3]
-        assert sweep.meta.steps == 1200 and sweep.meta.trials == 16
+        assert sweep.meta.steps == 400 and sweep.meta.trials == 8
