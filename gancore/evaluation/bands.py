@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from gancore.core.errors import GancoreError
 from gancore.evaluation.stats import direction
 from gancore.metrics.scores import score_info
+from gancore.recipe.data_identity import IDENTITY_KEYS, data_identity
 from gancore.recipe.expect import Expect
 
 if TYPE_CHECKING:
@@ -48,8 +49,9 @@ MIN_SEEDS = 3
 #: A recorded band's half width: max(SPREAD · sd, FLOOR · |mean|).
 SPREAD = 3.0
 FLOOR = 0.10
-#: The ``data`` settings a recorded band states (those the recipe sets).
-DATA_KEYS = ("type", "image_size", "split", "limit", "num_samples")
+#: The ``data`` settings a recorded band states (those the recipe sets): the same keys that
+#: decide whether two variants of a comparison use the same data.
+DATA_KEYS = IDENTITY_KEYS
 
 
 @dataclass
@@ -208,8 +210,7 @@ def record_bands(comparison: Comparison, study: Study, command: str = "") -> dic
         assert key is not None
         low, high = band_rule([r.scores[key] for r in results], key)
         recipe = comparison.recipes.get(name, {})
-        data = {k: recipe.get("data", {}).get(k) for k in DATA_KEYS
-                if recipe.get("data", {}).get(k) is not None}
+        data = data_identity(recipe)
         if not data:
             raise GancoreError(f"{name}: no recipe to read the data settings from",
                                source=str(study.path), key=f"variants.{name}",

@@ -125,6 +125,9 @@ def test_record_then_check_bands(tmp_path, make_tiny, cli):
         values = [e["scores"][key] for e in runs]
         assert band["metric"] == "fid" and band["steps"] == 2 and band["seeds"] == [0, 1, 2]
         assert band["data"]["type"].endswith("shapes") and band["data"]["image_size"] == 16
+        # generated data: the band holds for its sample count and data seed too, the keys
+        # that decide whether two variants of a comparison use the same data
+        assert {"num_samples", "seed"} <= set(band["data"])
         assert band["num_samples"] == 64 and "3 seeds" in band["recorded"]
         assert band["interval"] == pytest.approx(list(band_rule(values, key)))
         mean = statistics.mean(values)
