@@ -323,7 +323,7 @@ class Ranked:
         parts = [self.order[0]]
         for nxt, p in zip(self.order[1:], self.p_holm, strict=True):
             if p is not None and p < ALPHA:
-                parts.append(f"{sign} {nxt} (p{_fmt_p(p)})")
+                parts.append(f"{sign} {nxt} (p{_p_relation(p)})")
             else:
                 parts.append(f"≈ {nxt}")
         return f"{' '.join(parts)} on {name} ({self.seeds} seeds, Welch, Holm)"
@@ -336,9 +336,18 @@ class Ranked:
                 "p_holm": self.p_holm, "supported": self.supported, "line": self.line()}
 
 
-def _fmt_p(p: float) -> str:
-    """``=0.03`` or ``<0.001``."""
-    return "<0.001" if p < 0.001 else f"={p:.2g}"
+def fmt_p(value: float | None) -> str:
+    """A p-value to 3 decimals (``<0.001`` below), ``-`` for none: the one format of every
+    table, verdict and ranking line."""
+    if value is None:
+        return "-"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _p_relation(p: float) -> str:
+    """``=0.027`` or ``<0.001``."""
+    text = fmt_p(p)
+    return text if text.startswith("<") else "=" + text
 
 
 def ranking(st: StudyStats) -> list[Ranked]:

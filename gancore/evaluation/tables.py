@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from gancore.evaluation.stats import LOSSES, SAME, direction, published_verdict
+from gancore.evaluation.stats import LOSSES, SAME, direction, fmt_p, published_verdict
 
 if TYPE_CHECKING:
     from gancore.evaluation.gather import Comparison, EntryResult
@@ -123,13 +123,6 @@ def comparison_table(
 def _label(key: str) -> str:
     return {"d_loss_final": "d_loss final", "d_loss_mean": "d_loss mean",
             "g_loss_final": "g_loss final", "g_loss_mean": "g_loss mean"}.get(key, key)
-
-
-def fmt_p(value: float | None) -> str:
-    """A p-value to 3 decimals (``<0.001`` below), ``-`` for none."""
-    if value is None:
-        return "-"
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def statistics_table(

@@ -117,6 +117,11 @@ def test_the_ranked_summary_says_how_sure_it_is():
     assert ranked.order == ["good", "same", "base"]
     assert ranked.p_holm[1] < 0.05 and ranked.p_holm[0] > 0.05
     assert ranked.line().startswith("good ≈ same < base (p")
+    # the p-value in the line is the one the tables print (tables.fmt_p), not a rounding of its own
+    from gancore.evaluation.tables import fmt_p
+
+    p = ranked.p_holm[1]
+    assert f"(p{'' if p < 0.001 else '='}{fmt_p(p)})" in ranked.line()
     assert "on fid (4 seeds, Welch, Holm)" in ranked.line()
     noisy = study_stats({"a": [{"fid": 1.0}, {"fid": 9.0}], "b": [{"fid": 2.0}, {"fid": 8.0}]},
                         "a", 2).ranking[0]
