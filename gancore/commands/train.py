@@ -110,9 +110,10 @@ def sample_cmd(
     best: Annotated[bool, typer.Option(
         "--best", help="the run folder's best.safetensors (kept by train.keep_best)")] = False,
 ) -> None:
-    """Draw samples from CHECKPOINT (EMA weights when present; a run folder: its
+    """Draw samples from CHECKPOINT (its EMA generator weights when it keeps them and they have
+    seen their horizon of updates, else the raw weights, and it says which; a run folder: its
     last.safetensors, or best.safetensors with --best)."""
-    from gancore.assembly import checkpoint as ckpt_mod
+    from gancore.evaluation.weights import load_for_scoring
     from gancore.plotting.figures import save_samples
     from gancore.storage.io import check_writable, save_npy
     from gancore.train import sample as sample_mod
@@ -132,7 +133,9 @@ def sample_cmd(
         from gancore.evaluation.evaluator import checkpoint_path
 
         checkpoint = checkpoint_path(checkpoint, best=best)
-    gan = ckpt_mod.load(checkpoint, registry=registry(), ema=not raw)
+    gan, weights = load_for_scoring(checkpoint, ema=not raw, registry=registry())
+    if weights.note:
+        err_console.print(f"note: {weights.note}", highlight=False, markup=False)
     nrow = None
     if interpolate:
         images, _ = sample_mod.interpolate(
@@ -148,8 +151,8 @@ def sample_cmd(
     if npy is not None:
         save_npy(npy, images.numpy(), what="the --npy file")
         written.append(str(npy))
-    console.print(f"[green]wrote[/] {len(images)} samples to {escape(', '.join(written))}",
-                  highlight=False)
+    console.print(f"[green]wrote[/] {len(images)} samples ({weights.label} G weights) to "
+                  f"{escape(', '.join(written))}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

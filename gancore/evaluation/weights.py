@@ -80,9 +80,9 @@ def choose_weights(ckpt: Checkpoint, ema: bool = True) -> Weights:
     if record.get("rampup") is None and updates < span:
         note = (f"the EMA of G has seen {updates:,} update{'s' if updates != 1 else ''}, fewer "
                 f"than its horizon 1/(1 - decay) = {span:,.0f} at decay {decay}, so it still "
-                "leans on the initial weights: scored with the raw weights instead (train "
+                "leans on the initial weights: the raw weights are used instead (train "
                 "longer, or warm the EMA up with train.techniques ema rampup = 0.05; --no-ema "
-                "always scores the raw weights)")
+                "always uses the raw weights)")
         return Weights(False, note, updates, span)
     return Weights(True, None, updates, span)
 
@@ -90,8 +90,12 @@ def choose_weights(ckpt: Checkpoint, ema: bool = True) -> Weights:
 def load_for_scoring(path: Any, *, ema: bool = True,
                      registry: Registry) -> tuple[GAN, Weights]:
     """The GAN of checkpoint ``path`` with the weights :func:`choose_weights` picks."""
-    from gancore.assembly.checkpoint import from_checkpoint, read
+    from gancore.assembly.checkpoint import check_state, from_checkpoint, read
 
     ckpt = read(path)
     weights = choose_weights(ckpt, ema)
-    return from_checkpoint(ckpt, registry=registry, ema=weights.ema), weights
+    gan = from_checkpoint(ckpt, registry=registry, ema=weights.ema)
+    if weights.note is not None:  # the EMA was asked for and passed over: still checked whole
+        check_state(gan.generator.state_dict(), ckpt.section("ema"), section="ema",
+                    path=ckpt.path)
+    return gan, weights

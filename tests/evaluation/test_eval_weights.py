@@ -58,6 +58,18 @@ def test_eval_prints_which_weights_and_why(young_ema):
     assert "note: the EMA of G has seen 100 updates" in result.stderr
 
 
+def test_sample_says_which_weights_drew_the_samples(young_ema, tmp_path):
+    grid = tmp_path / "young.png"
+    result = run_cli("sample", str(young_ema), "-n", "4", "--grid", str(grid))
+    assert result.returncode == 0, result.stderr
+    assert "(raw G weights)" in " ".join(result.stdout.split()) and grid.is_file()
+    assert "note: the EMA of G has seen 100 updates" in result.stderr
+    raw = run_cli("sample", str(young_ema), "-n", "4", "--grid", str(tmp_path / "raw.png"),
+                  "--no-ema")
+    assert raw.returncode == 0 and "note:" not in raw.stderr
+    assert grid.read_bytes() == (tmp_path / "raw.png").read_bytes()  # the same weights drew both
+
+
 def test_a_warmed_up_ema_is_used(tmp_path):
     from gancore.train import train
 
