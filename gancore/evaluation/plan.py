@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gancore.core.errors import GancoreError
+from gancore.evaluation.during_training import BEST
 from gancore.evaluation.evaluator import EvalSettings, checkpoint_path
 from gancore.evaluation.runs import (
     LAST,
@@ -44,7 +45,8 @@ def entries_from_args(args: Sequence[str]) -> tuple[list[Entry], Study | None]:
             path.is_file() and path.suffix == ".safetensors"
         ):
             name = path.name if path.is_dir() else (
-                path.parent.name if path.name == LAST else path.stem)
+                path.parent.name if path.name == LAST
+                else f"{path.parent.name}-best" if path.name == BEST else path.stem)
             entries.append(Entry(name, run=path))
         else:
             entries.append(Entry(_recipe_name(arg), recipe=arg))

@@ -86,6 +86,13 @@ def test_runs_and_checkpoints_are_entries(tiny_run, ring_run, tmp_path):
     entries, study = entries_from_args([str(tiny_run), str(ring_run / "last.safetensors")])
     assert study is None
     assert [e.name for e in entries] == ["tiny", "ring"]
+    # the checkpoints train.keep_best kept are named after their runs, not all "best"
+    for run in (tiny_run, ring_run):
+        (tmp_path / run.name).mkdir()
+        (tmp_path / run.name / "best.safetensors").write_bytes(b"")
+    best, _ = entries_from_args([str(tmp_path / r.name / "best.safetensors")
+                                 for r in (tiny_run, ring_run)])
+    assert [e.name for e in best] == ["tiny-best", "ring-best"]
     ring = compare(entries[1:], tmp_path / "ring-out",
                    settings=EvalSettings(num_samples=200, cache=False))
     assert ring.results[0].trained is False
