@@ -98,7 +98,8 @@ def trial_table(sweep: Sweep, item: TargetTrials) -> tuple[list[str], list[list[
         if "retry_of" in t.user_attrs:
             note = f"retry of trial {t.user_attrs['retry_of']}"
         if t.state.name in ("FAIL", "PRUNED"):
-            why = t.user_attrs.get("error") or state.get("error") or ""
+            pruned = state.get("stopped") if t.state.name == "PRUNED" else None
+            why = t.user_attrs.get("error") or pruned or state.get("error") or ""
             note = "; ".join(x for x in (note, str(why).splitlines()[0] if why else "") if x)
         rows.append([str(t.number), status, *(fmt(v) for v in values),
                      *(_param(t.params.get(k)) for k in keys),

@@ -203,6 +203,13 @@ def test_a_trial_below_the_median_is_pruned_and_stops_cleanly(tmp_path):
     assert checkpoint.read(run / "last.safetensors", tensors=False).step == 2
     state = json.loads((ctx.folder / "trials" / "state" / "trial-1.json").read_text())
     assert state["status"] == "stopped" and state.get("evaluation") is None
+    # the report's note gives the reason once, not "stopped early at step 2: pruned at step 2"
+    from gancore.sweep.report import read_trials, trial_table
+
+    [item] = read_trials(ctx.sweep, ctx.folder, ctx.storage)
+    headers, rows = trial_table(ctx.sweep, item)
+    note = rows[1][headers.index("note")]
+    assert note.startswith("pruned at step 2: fid") and "stopped early" not in note
 
 
 # -- killed trials -------------------------------------------------------------------------------
