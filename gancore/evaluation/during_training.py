@@ -42,7 +42,7 @@ class InTrainingEval:
         from gancore.evaluation.evaluator import evaluate_gan, score_keys
 
         t = self.trainer
-        generator = t.ema.module if t.ema is not None else t.G
+        generator = t.sampling_generator  # a young EMA is not scored (evaluation.weights)
         modules = [generator, t.G, t.D]
         modes = [[m.training for m in net.modules()] for net in modules]
         view = GAN(generator, t.D, t.recipe, t.gan.data, t.loss)
@@ -121,7 +121,8 @@ class Evaluation:
             return
         with run.clock.paused():  # not training time
             scores = self.quality.run()
-        run.metrics.write({"step": step, "event": "eval", **scores})
+        run.metrics.write({"step": step, "event": "eval", **scores,
+                           **({"weights": run.sampling_weights} if run.ema is not None else {})})
         run.events.emit("on_eval", view, scores)
         if run.cfg.keep_best and run.out is not None:
             self.keep_best(run, scores, step)

@@ -167,7 +167,8 @@ def save_eval_curves(records: Sequence[dict[str, Any]], path: str | Path) -> Pat
     """One panel per score (``fid/classifier``...) against the step, saved atomically."""
     from gancore.storage.io import save_figure
 
-    keys = sorted({k for r in records for k in r if k not in ("step", "event")})
+    keys = sorted({k for r in records for k, v in r.items() if k not in ("step", "event")
+                   and isinstance(v, int | float) and not isinstance(v, bool)})
     cols = min(len(keys), 3) or 1
     rows = math.ceil(len(keys) / cols) or 1
     fig = figure(4.0 * cols, 3.0 * rows)

@@ -133,9 +133,18 @@ class Run:
 
     @property
     def sampling_generator(self) -> nn.Module:
-        """The averaged generator when the run keeps one, else G."""
+        """The averaged generator when the run keeps one and it is warm (warmed up by
+        ``rampup``, or past its horizon of ``1 / (1 - decay)`` updates), else G: the rule
+        evaluation uses (:mod:`gancore.evaluation.weights`), so a run's sample grids and
+        in-training scores come from the weights ``gancore eval`` and ``sample`` would use."""
+        return self.ema.module if self.sampling_weights == "EMA" else self.G
+
+    @property
+    def sampling_weights(self) -> str:
+        """``EMA`` or ``raw``: which weights :attr:`sampling_generator` is now (a pack's
+        averaging technique without a ``warm`` flag counts as warm)."""
         ema = self.ema
-        return ema.module if ema is not None else self.G
+        return "EMA" if ema is not None and getattr(ema, "warm", True) else "raw"
 
     def steps_per_epoch(self) -> int:
         """Generator updates in one pass over the training data."""
@@ -178,9 +187,10 @@ class RunView:
     ``d_updates``, ``epoch``, ``steps_per_epoch``; ``recipe`` (the resolved recipe; its
     ``train`` section is ``recipe.train``); ``generator``, ``discriminator``,
     ``averaged_generator`` (the EMA copy, or None), ``sampling_generator`` (the one samples and
-    evaluations use); ``g_optimizer``, ``d_optimizer``; ``loss`` and its
-    ``decision_threshold``; ``device``, ``is_main``, ``rank``, ``world_size``; ``out`` (the
-    run folder, or None); ``stats`` (the :class:`~gancore.train.report.Report` channel).
+    evaluations use: the EMA once warm, else G) and ``sampling_weights`` (``EMA`` or ``raw``);
+    ``g_optimizer``, ``d_optimizer``; ``loss`` and its ``decision_threshold``; ``device``,
+    ``is_main``, ``rank``, ``world_size``; ``out`` (the run folder, or None); ``stats`` (the
+    :class:`~gancore.train.report.Report` channel).
 
     Methods: :meth:`components`, :meth:`stop`, :meth:`echo`, :meth:`log_event`,
     :meth:`paused`. Writing an attribute is an error: a component changes the run through its
@@ -246,6 +256,10 @@ class RunView:
     @property
     def sampling_generator(self) -> nn.Module:
         return self._run.sampling_generator
+
+    @property
+    def sampling_weights(self) -> str:
+        return self._run.sampling_weights
 
     @property
     def g_optimizer(self) -> torch.optim.Optimizer:

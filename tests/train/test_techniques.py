@@ -287,3 +287,22 @@ def test_a_callback_stops_a_run_as_a_normal_end(plain, tmp_path):
     assert records[-1] == {"step": 3, "event": "stop", "reason": "enough at 3",
                            "by": "callback 'stop_at' from stop-pack (train.callbacks[0])"}
     assert (tmp_path / "run" / "samples" / "final.png").is_file()
+
+
+# -- which generator samples and in-training scores use ------------------------------------------
+def test_samples_come_from_the_ema_only_once_it_is_warm(plain):
+    """A young EMA (fewer updates than 1 / (1 - decay)) leans on the initial weights: grids and
+    in-training scores use the raw G until it is past its horizon, as evaluation does."""
+    plain["train"]["techniques"] = [{"type": "ema", "decay": 0.5}]  # horizon: 2 updates
+    trainer = Trainer(plain, overrides=['train.device="cpu"'])
+    view = trainer.view
+    seen = []
+    for _ in range(3):
+        seen.append((view.sampling_weights, view.sampling_generator is view.generator))
+        trainer.train_step()
+    seen.append((view.sampling_weights, view.sampling_generator is view.averaged_generator))
+    assert seen == [("raw", True), ("raw", True), ("EMA", False), ("EMA", True)]
+    plain["train"]["techniques"] = [{"type": "ema", "decay": 0.5, "rampup": 0.05}]
+    warmed = Trainer(plain, overrides=['train.device="cpu"']).view
+    assert warmed.sampling_weights == "EMA"  # warmed up by rampup from the first update
+    assert warmed.sampling_generator is warmed.averaged_generator
