@@ -165,7 +165,8 @@ def compare(
             executor.run(waiting, done)
 
     comparison = gather(specs, states, name=name, out=out, steps=steps, seed=seed, seeds=seeds,
-                        baseline=base, overrides=shared, recipes=recipes, settings=settings,
+                        baseline=base, overrides=[*(study.meta.set if study else []), *shared],
+                        recipes=recipes, settings=settings,
                         registry=registry, entries=entries, study=study)
     failure = summarize_failures(states.get(s.id, {"id": s.id, "status": "failed",
                                                    "error": "no result"}) for s in specs)

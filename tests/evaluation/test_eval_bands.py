@@ -31,6 +31,7 @@ STUDY = textwrap.dedent("""\
     seeds = [0, 1, 2]
     metrics = ["fid"]
     num_samples = 64
+    set = ["train.log_every=1"]
 
     [variants.bce]
     description = "the tiny recipe"
@@ -111,6 +112,7 @@ def test_record_then_check_bands(tmp_path, make_tiny, cli):
     result = cli("compare", str(path), "--out", str(out), "-q", "--record-bands")
     assert result.exit_code == 0, result.output
     comparison = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
+    assert comparison["overrides"] == ["train.log_every=1"]  # the study's shared settings, shown
     # the file keeps its comments and layout, and gains one [expect] table per variant
     text = path.read_text(encoding="utf-8")
     assert text.startswith(STUDY.split("[variants.bce]")[0])
