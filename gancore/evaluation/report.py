@@ -34,8 +34,9 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2r
        max-width: 78rem; padding: 0 1rem; color: #1d1d1f; line-height: 1.45; }
 h1 { margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; margin: .6rem 0; font-size: .9rem; max-width: 100%; }
-th, td { border: 1px solid #d0d0d0; padding: .25rem .55rem; text-align: right;
-         overflow-wrap: anywhere; }
+th, td { border: 1px solid #d0d0d0; padding: .25rem .55rem; text-align: right; }
+th { overflow-wrap: anywhere; }  /* headers wrap; numbers never; names only after a "/" */
+.nw { white-space: nowrap; }
 .fit { max-width: 100%; overflow-x: auto; }
 th { background: #f4f4f6; }
 td:first-child, th:first-child, #stats td:nth-child(2) { text-align: left; }
@@ -85,6 +86,14 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
+def _name(value: Any) -> str:
+    """A row's name (``dcgan-32/seed-0``): may wrap after a ``/``, never inside a part."""
+    parts = str(value).split("/")
+    if len(parts) == 1:
+        return _e(value)
+    return "/<wbr>".join(f'<span class="nw">{_e(p)}</span>' for p in parts)
+
+
 def _table(headers: list[str], rows: list[list[str]], table_id: str,
            classes: list[list[str]] | None = None) -> str:
     head = "".join(f"<th>{_e(h).replace('/', '/<wbr>')}</th>" for h in headers)
@@ -93,7 +102,8 @@ def _table(headers: list[str], rows: list[list[str]], table_id: str,
         cells = []
         for j, cell in enumerate(row):
             cls = classes[i][j] if classes else ""
-            cells.append(f'<td class="{cls}">{_e(cell)}</td>' if cls else f"<td>{_e(cell)}</td>")
+            text = _name(cell) if j == 0 else _e(cell)
+            cells.append(f'<td class="{cls}">{text}</td>' if cls else f"<td>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (f'<div class="fit"><table id="{table_id}"><thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table></div>")

@@ -57,3 +57,8 @@ def test_the_report_tables_are_held_to_the_page(wide):
     assert '<div class="fit"><table id="runs">' in text
     assert ".fit { max-width: 100%; overflow-x: auto; }" in text
     assert "fid/<wbr>classifier:shapes" in text
+    # numbers never break inside; a run's name only after its "/"
+    assert "th, td { border: 1px solid #d0d0d0; padding: .25rem .55rem; text-align: right; }" \
+        in text and "td { overflow-wrap" not in text
+    assert '<span class="nw">hinge-with-a-long-name</span>/<wbr><span class="nw">seed-1</span>' \
+        in text
