@@ -66,7 +66,7 @@ def ema_record(ckpt: Checkpoint) -> dict[str, Any] | None:
 
 def choose_weights(ckpt: Checkpoint, ema: bool = True) -> Weights:
     """The weights to score ``ckpt`` with: its EMA when ``ema``, present and past its horizon."""
-    from gancore.train.ema import horizon
+    from gancore.train.ema import horizon, is_warm
 
     if not ckpt.section("ema"):
         return Weights(False)
@@ -77,7 +77,7 @@ def choose_weights(ckpt: Checkpoint, ema: bool = True) -> Weights:
     span = horizon(decay)
     if not ema:
         return Weights(False, None, updates, span)
-    if record.get("rampup") is None and updates < span:
+    if not is_warm(updates, decay, record.get("rampup")):
         note = (f"the EMA of G has seen {updates:,} update{'s' if updates != 1 else ''}, fewer "
                 f"than its horizon 1/(1 - decay) = {span:,.0f} at decay {decay}, so it still "
                 "leans on the initial weights: the raw weights are used instead (train "

@@ -16,6 +16,14 @@ def horizon(decay: float) -> float:
     return 1.0 / (1.0 - decay)
 
 
+def is_warm(updates: int, decay: float, rampup: float | None) -> bool:
+    """Whether an EMA is past its start-up, so that its weights may stand for G: warmed up by
+    ``rampup``, or at least :func:`horizon` averaging updates done. The one rule for training's
+    sample grids (:attr:`EMA.warm`) and for the weights a checkpoint is scored with
+    (:func:`gancore.evaluation.weights.choose_weights`)."""
+    return rampup is not None or updates >= horizon(decay)
+
+
 class EMA:
     """A frozen copy of ``model`` whose parameters follow ``beta * ema + (1 - beta) * model``.
 
@@ -46,7 +54,7 @@ class EMA:
     def warm(self) -> bool:
         """Whether the average is past its start-up: warmed up by ``rampup``, or at least
         :attr:`horizon` averaging updates done."""
-        return self.rampup is not None or self.updates >= self.horizon
+        return is_warm(self.updates, self.decay, self.rampup)
 
     def beta(self) -> float:
         """The weight the average keeps at the next update."""
