@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from gancore.core.errors import GancoreError
 from gancore.evaluation.stats import direction
 from gancore.metrics.scores import score_info
-from gancore.recipe.data_identity import IDENTITY_KEYS, data_identity
+from gancore.recipe.data_identity import data_identity
 from gancore.recipe.expect import Expect
 
 if TYPE_CHECKING:
@@ -49,9 +49,6 @@ MIN_SEEDS = 3
 #: A recorded band's half width: max(SPREAD · sd, FLOOR · |mean|).
 SPREAD = 3.0
 FLOOR = 0.10
-#: The ``data`` settings a recorded band states (those the recipe sets): the same keys that
-#: decide whether two variants of a comparison use the same data.
-DATA_KEYS = IDENTITY_KEYS
 
 
 @dataclass

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 MIN_IMPORTANCE_TRIALS = 3
 EXTRA_STYLE = """
 td.pruned, td.failed { color: #777; }
-table[id^="trials-"] th, table[id^="trials-"] td:not(:last-child) { white-space: nowrap; }
+table[id^="trials-"] th { white-space: nowrap; }
 .plots { display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start; }
 """
 
