@@ -75,8 +75,12 @@ def test_write_bands_keeps_the_file_and_replaces_only_the_bands(tmp_path):
     from gancore.evaluation.bands import write_bands
     from gancore.recipe.expect import Expect
 
-    bundled = (ROOT / "studies" / "architectures.toml").read_text(encoding="utf-8")
-    path = tmp_path / "architectures.toml"
+    # a bundled study with published directions and no bands recorded yet
+    source = next(p for p in sorted((ROOT / "studies").glob("*.toml"))
+                  if all(e.expect is None for e in load_study(p).variants)
+                  and any(e.published for e in load_study(p).variants))
+    bundled = source.read_text(encoding="utf-8")
+    path = tmp_path / source.name
     path.write_text(bundled + "# the end\n", encoding="utf-8")
     names = [e.name for e in load_study(path).variants]
     band = Expect(metric="fid", interval=(40.1, 52.2), steps=1200, seeds=[0, 1, 2],
