@@ -76,9 +76,9 @@ def test_write_bands_keeps_the_file_and_replaces_only_the_bands(tmp_path):
     from gancore.recipe.expect import Expect
 
     # a bundled study with published directions and no bands recorded yet
-    source = next(p for p in sorted((ROOT / "studies").glob("*.toml"))
-                  if all(e.expect is None for e in load_study(p).variants)
-                  and any(e.published for e in load_study(p).variants))
+    studies = {p: load_study(p).variants for p in sorted((ROOT / "studies").glob("*.toml"))}
+    source = next(p for p, variants in studies.items()
+                  if all(e.expect is None for e in variants) and any(e.published for e in variants))
     bundled = source.read_text(encoding="utf-8")
     path = tmp_path / source.name
     path.write_text(bundled + "# the end\n", encoding="utf-8")
