@@ -17,6 +17,7 @@ import torch
 
 from gancore.core.errors import GancoreError, RecipeError
 from gancore.core.registry import declares
+from gancore.core.requirements import Finding
 from gancore.recipe import Recipe, load_recipe, resolve
 from gancore.recipe.requirements import announce
 from gancore.storage.lock import RUN_FOLDER_HINT, folder_lock
@@ -124,7 +125,7 @@ def assemble(
     run.lock = folder_lock(out_path if run.is_main else None, check=runstate.check_out_dir,
                            hint=RUN_FOLDER_HINT).acquire()
     try:
-        _assemble(run, resume, init_from, trackers)
+        _assemble(run, resume, init_from, trackers, told)
     except BaseException:
         run.lock.release()
         raise
@@ -132,7 +133,7 @@ def assemble(
 
 
 def _assemble(run: Run, resume: bool, init_from: str | Path | None,
-              trackers: Sequence[str]) -> None:
+              trackers: Sequence[str], told: Callable[[str], None] | None = None) -> None:
     from gancore.assembly.build import build
 
     resolved, registry, out_path = run.recipe, run.registry, run.out
@@ -156,7 +157,7 @@ def _assemble(run: Run, resume: bool, init_from: str | Path | None,
     run.d_conditional = int(getattr(run.D, "num_classes", 0)) > 0
     run.class_loss = acgan.check_networks(run.gan.loss, run.G, run.D, run.gan.num_classes,
                                           resolved.source)
-    _numerics(run, runstate.saved_numerics(resume_ckpt))
+    _numerics(run, runstate.saved_numerics(resume_ckpt), told)
     _data(run)
     # says at the start when the data cannot keep up with the step (and what to do)
     run.data_path = check_at_start(run.batches, run.gan, run.cfg, run.device, run.numerics,
@@ -199,7 +200,8 @@ def _threads(threads: int) -> None:
         torch.set_num_threads(min(torch.get_num_threads(), default_threads()))
 
 
-def _numerics(run: Run, saved: numerics.Candidate | None) -> None:
+def _numerics(run: Run, saved: numerics.Candidate | None,
+              told: Callable[[str], None] | None = None) -> None:
     """Precision and memory format: the resumed run's, else measured or set."""
     cfg, device = run.cfg, run.device
     if cfg.precision in ("fp16", "tf32") and device.type != "cuda":
@@ -221,6 +223,13 @@ def _numerics(run: Run, saved: numerics.Candidate | None) -> None:
     run.numerics = choice
     run.echo(choice.describe())
     precision = choice.candidate.precision
+    if precision == "bf16" and device.type == "cpu" and not numerics.bf16_supported(device):
+        announce([Finding(
+            "warning", "train.precision", "train.precision",
+            "bf16 was asked for, but this CPU has neither AVX-512 BF16 nor AMX, so bf16 autocast "
+            "is emulated and trains many times slower than fp32",
+            'leave train.precision at "auto" (fp32 here) unless bf16 itself is what you test, '
+            "or train on a GPU or a CPU with bf16 support", source=run.recipe.source)], told)
     run.precision = precision
     run.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
     run.scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None

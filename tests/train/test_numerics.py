@@ -221,3 +221,21 @@ def test_within_the_margin_the_rule_candidate_wins(tiny, cache, monkeypatch):
                Timing(Candidate("fp32", True), 100.0, steps=3)]
     assert numerics.fastest(timings).candidate.key == "fp32/nchw"  # no rule: the simpler one
     assert numerics.fastest(timings, prefer=Candidate("fp32", True)).candidate.key == "fp32/cl"
+
+
+def test_bf16_on_a_cpu_without_bf16_support_warns_that_it_is_emulated(tiny, monkeypatch):
+    import warnings
+
+    from gancore.recipe.requirements import RequirementWarning
+
+    tiny["train"]["precision"] = "bf16"
+    tiny["train"]["device"] = "cpu"
+    monkeypatch.setattr(numerics, "bf16_supported", lambda device: False)
+    with pytest.warns(RequirementWarning, match="emulated") as told:
+        trainer = Trainer(tiny)
+    assert trainer.precision == "bf16"  # asked for explicitly: warned, not overridden
+    assert any("train.precision" in str(w.message) and '"auto"' in str(w.message) for w in told)
+    monkeypatch.setattr(numerics, "bf16_supported", lambda device: True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RequirementWarning)
+        Trainer(tiny)
