@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gancore.train.ema import horizon, is_warm
+
 if TYPE_CHECKING:
     from gancore.assembly.build import GAN
     from gancore.assembly.checkpoint import Checkpoint
@@ -66,8 +68,6 @@ def ema_record(ckpt: Checkpoint) -> dict[str, Any] | None:
 
 def choose_weights(ckpt: Checkpoint, ema: bool = True) -> Weights:
     """The weights to score ``ckpt`` with: its EMA when ``ema``, present and past its horizon."""
-    from gancore.train.ema import horizon, is_warm
-
     if not ckpt.section("ema"):
         return Weights(False)
     record = ema_record(ckpt)
