@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gancore.core.errors import CheckpointError
+from gancore.core.values import is_int
 
 MANIFEST = "export.json"
 FORMAT = "gancore-export"
@@ -37,7 +38,7 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{MANIFEST} is not a gancore export manifest", source=str(path),
                               hint="export the checkpoint again")
     version = data.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+    if not is_int(version) or version < 1:
         raise CheckpointError(f"damaged export manifest: format_version is {version!r}",
                               source=str(path), hint="export the checkpoint again")
     if version > FORMAT_VERSION:

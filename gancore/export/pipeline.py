@@ -10,13 +10,13 @@ and compared with gancore's own generator, and only then does the folder appear 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gancore.core.errors import CheckpointError, ExportError, GancoreError, suggest
+from gancore.core.values import is_number
 from gancore.export import folder as folder_mod
 from gancore.export.checks import Tolerance
 
@@ -69,8 +69,7 @@ def backend(name: str) -> Any:
 
 def check_tolerance(value: float) -> Tolerance:
     """``--tolerance``: the absolute and the relative part of the allowed difference."""
-    if isinstance(value, bool) or not isinstance(value, int | float) \
-            or not math.isfinite(value) or value <= 0 or value >= 1:
+    if not is_number(value, finite=True) or value <= 0 or value >= 1:
         raise ExportError(f"--tolerance must be a number between 0 and 1 (got {value})",
                           key="--tolerance", hint="e.g. --tolerance 1e-3")
     return Tolerance(atol=float(value), rtol=float(value))

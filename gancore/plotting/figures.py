@@ -10,6 +10,8 @@ from typing import Any
 
 import torch
 
+from gancore.core.values import is_number
+
 
 def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> torch.Tensor:
     """Tile images ``N×C×H×W`` in [-1, 1] into one uint8 ``H'×W'×C`` array (C is 1 or 3)."""
@@ -167,8 +169,8 @@ def save_eval_curves(records: Sequence[dict[str, Any]], path: str | Path) -> Pat
     """One panel per score (``fid/classifier``...) against the step, saved atomically."""
     from gancore.storage.io import save_figure
 
-    keys = sorted({k for r in records for k, v in r.items() if k not in ("step", "event")
-                   and isinstance(v, int | float) and not isinstance(v, bool)})
+    keys = sorted({k for r in records for k, v in r.items()
+                   if k not in ("step", "event") and is_number(v)})
     cols = min(len(keys), 3) or 1
     rows = math.ceil(len(keys) / cols) or 1
     fig = figure(4.0 * cols, 3.0 * rows)

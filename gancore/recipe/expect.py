@@ -22,13 +22,13 @@ never read it, a recipe that ``extends`` another does not inherit it, and recipe
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gancore.core.errors import RecipeError, suggest
 from gancore.core.params import MAX_SEED, MAX_STEPS
+from gancore.core.values import is_int, is_number
 
 #: The keys of an ``[expect]`` table (``num_samples`` and ``recorded`` optional).
 KEYS = ("metric", "interval", "steps", "seeds", "data", "num_samples", "recorded")
@@ -114,7 +114,7 @@ def _check_value(name: str, value: Any, source: str | None, at: str) -> None:
             raise bad("[low, high], two finite numbers")
     elif name in ("steps", "num_samples"):
         low = 1 if name == "steps" else 2
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= (
+        if not is_int(value) or not low <= value <= (
                 MAX_STEPS if name == "steps" else 10**7):
             raise bad(f"a whole number, at least {low}")
     elif name == "seeds":
@@ -131,8 +131,7 @@ def _check_value(name: str, value: Any, source: str | None, at: str) -> None:
 
 
 def _number(value: Any) -> bool:
-    return (isinstance(value, int | float) and not isinstance(value, bool)
-            and math.isfinite(float(value)))
+    return is_number(value, finite=True)
 
 
 def _shown(value: Any) -> str:

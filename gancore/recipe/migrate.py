@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gancore.core.errors import RecipeError
+from gancore.core.values import is_int, is_number
 
 #: The version the old flags go away in.
 REMOVED_IN = "0.5"
@@ -45,7 +46,7 @@ class Flag:
 
 def _number(name: str) -> Callable[[Any, dict[str, Any]], dict[str, Any] | None]:
     def params(value: Any, train: dict[str, Any]) -> dict[str, Any] | None:
-        off = isinstance(value, int | float) and not isinstance(value, bool) and value == 0
+        off = is_number(value) and value == 0
         # anything else, a bad value included, goes to the technique, whose validation names it
         return None if off else {name: value}
 
@@ -55,8 +56,7 @@ def _number(name: str) -> Callable[[Any, dict[str, Any]], dict[str, Any] | None]
 def _ema(value: Any, train: dict[str, Any]) -> dict[str, Any] | None:
     params = _number("decay")(value, train)
     start = train.get("ema_start", 0)
-    if params is not None and not (isinstance(start, int) and not isinstance(start, bool)
-                                   and start == 0):
+    if params is not None and not (is_int(start) and start == 0):
         params["start"] = start
     return params
 

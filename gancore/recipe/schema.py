@@ -36,6 +36,7 @@ from gancore.core.refs import (
     ScheduleSpec,
     TechniqueSpec,
 )
+from gancore.core.values import is_int
 from gancore.recipe.expect import Expect
 
 #: Unknown keys forbidden, frozen, scalars strict (``true`` is not a number, ``1`` not a
@@ -90,7 +91,7 @@ class TopKSection(BaseModel):
 def _num_workers(value: Any) -> int | str:
     if value == "auto" and isinstance(value, str):
         return value
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not is_int(value):
         raise ValueError('input should be "auto" or a whole number of processes')
     if value < 0:
         raise ValueError("input should be greater than or equal to 0")
@@ -146,7 +147,7 @@ class TrainSection(BaseModel):
             if base is not None:
                 data = {**data, "d_optimizer": {**base, **d}}
         steps = data.get("steps", cls.model_fields["steps"].default)
-        if "log_every" in derived and isinstance(steps, int) and not isinstance(steps, bool):
+        if "log_every" in derived and is_int(steps):
             data = {**data, "log_every": log_every_for(steps)}
         section = handler(data)
         section._derived = frozenset(derived)

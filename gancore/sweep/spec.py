@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gancore.core.errors import GancoreError, RecipeError, suggest
+from gancore.core.values import is_int, is_number
 
 if TYPE_CHECKING:
     from gancore.core.registry import Registry
@@ -267,8 +268,7 @@ class Objective:
     def pick(self, scores: dict[str, Any]) -> tuple[str, float] | None:
         """``(key, value)`` of this score in an evaluation result or in-training scores."""
         for key, value in scores.items():
-            if key.partition("/")[0] == self.score and isinstance(value, int | float) \
-                    and not isinstance(value, bool):
+            if key.partition("/")[0] == self.score and is_number(value):
                 return key, float(value)
         return None
 
@@ -446,7 +446,7 @@ def _objectives(spec: ObjectiveSpec | list[ObjectiveSpec], src: str) -> list[Obj
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return is_number(value)
 
 
 def _space(table: dict[str, Any], src: str, where: str) -> list[Param]:
@@ -472,8 +472,7 @@ def _space(table: dict[str, Any], src: str, where: str) -> list[Param]:
         kind = spec.get("type") or ("categorical" if "choices" in spec else None)
         if kind is None:
             both = [spec.get("low"), spec.get("high")]
-            kind = "int" if all(isinstance(v, int) and not isinstance(v, bool)
-                                for v in both) else "float"
+            kind = "int" if all(is_int(v) for v in both) else "float"
         if kind not in ("float", "int", "categorical"):
             raise RecipeError(f"unknown type {kind!r}", source=src, key=f"{at}.type",
                               hint="float, int or categorical")

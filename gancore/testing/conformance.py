@@ -30,6 +30,7 @@ from gancore.core.contract import (
     implemented_points,
     is_conditional,
 )
+from gancore.core.values import is_number
 
 if TYPE_CHECKING:
     import torch
@@ -147,9 +148,7 @@ def check_loss(registry: Registry, entry: ComponentEntry, params: dict[str, Any]
         if grad is None or not torch.isfinite(grad).all():
             raise broken(entry, f"{what} gives no finite gradient for the fake logits")
     threshold = getattr(loss, "decision_threshold", 0.0)
-    if threshold is not None and (isinstance(threshold, bool)
-                                  or not isinstance(threshold, (int, float))
-                                  or not math.isfinite(threshold)):
+    if threshold is not None and not is_number(threshold, finite=True):
         raise broken(entry, f"decision_threshold is {threshold!r}; give a finite float, or "
                             "None when the logits have no fixed threshold")
     return loss
@@ -180,7 +179,7 @@ def check_penalty(registry: Registry, entry: ComponentEntry, params: dict[str, A
     penalty = create_with_run(entry, params)
     for member in ("weight", "interval"):
         value = getattr(penalty, member)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        if not is_number(value) or value < 0:
             raise broken(entry, f"has {member} = {value!r}, not a non-negative number")
     d = _tiny_discriminator()
     real, fake = torch.rand(BATCH, 3, 8, 8) * 2 - 1, torch.rand(BATCH, 3, 8, 8) * 2 - 1
@@ -347,7 +346,7 @@ def check_metric(registry: Registry, entry: ComponentEntry, params: dict[str, An
     for key, value in scores.items():
         if not isinstance(key, str):
             raise broken(entry, f"compute() returned the key {key!r}, not a str")
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if not is_number(value):
             raise broken(entry, f"compute() returned {key} = {value!r}, not a float")
         if not math.isfinite(float(value)):
             raise broken(entry, f"compute() returned {key} = {value}, not finite")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gancore.core.errors import GancoreError
+from gancore.core.values import is_number
 
 
 class TrackerWarning(UserWarning):
@@ -99,4 +100,4 @@ class Trackers:
 def scalars(record: dict[str, Any]) -> dict[str, float]:
     """The float values of a record, ``step`` left out."""
     return {k: float(v) for k, v in record.items()
-            if k != "step" and isinstance(v, int | float) and not isinstance(v, bool)}
+            if k != "step" and is_number(v)}

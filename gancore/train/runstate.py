@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from gancore.core.errors import CheckpointError, GancoreError, WriteError
+from gancore.core.values import is_int
 from gancore.recipe.diff import recipe_differences
 from gancore.train import state as state_mod
 from gancore.train.component_state import Stateful, is_stateful, restore_states, save_states
@@ -123,7 +124,7 @@ def resume_target(out: Path) -> int | None:
         steps = checkpoint.read(out / LAST, tensors=False).recipe["train"]["steps"]
     except (GancoreError, KeyError, TypeError):
         return None
-    return steps if isinstance(steps, int) and not isinstance(steps, bool) else None
+    return steps if is_int(steps) else None
 
 
 def saved_numerics(ckpt: Any) -> Any:

@@ -9,6 +9,7 @@ import torch
 
 from gancore.core.errors import GancoreError
 from gancore.core.params import check_seed
+from gancore.core.values import is_int
 
 #: Smallest ``-n`` of a latent-walk grid (one walk needs its two endpoints).
 MIN_WALK = 2
@@ -36,7 +37,7 @@ MAX_SAMPLES = 10**7
 
 def check_count(n: int, key: str = "-n") -> None:
     """Refuse a sample count below 1 or above :data:`MAX_SAMPLES`."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+    if not is_int(n) or n < 1:
         raise GancoreError(f"{key} must be 1 or more (got {n})", key=key,
                            hint=f"give {key} a positive number of samples")
     if n > MAX_SAMPLES:
@@ -155,7 +156,7 @@ def walk_shape(n: int) -> tuple[int, int]:
     The grid holds ``rows * steps`` samples: ``n`` rounded down to whole walks of about
     ``sqrt(n)`` steps (``-n 3`` gives one walk of 2).
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < MIN_WALK:
+    if not is_int(n) or n < MIN_WALK:
         raise GancoreError(
             f"--interpolate needs -n {MIN_WALK} or more (got {n}): a latent walk is drawn "
             "between two endpoints",
