@@ -155,7 +155,8 @@ def compare_cmd(
                        help="recipes, run folders, checkpoints, or one study .toml file"),
     ] = None,
     steps: Annotated[
-        int | None, typer.Option("--steps", help="generator updates of every entry")
+        int | None, typer.Option("--steps", help="generator updates of every entry (in place "
+                                   "of the study's; a variant's own steps scale with it)")
     ] = None,
     overrides: Annotated[
         list[str] | None,
@@ -250,6 +251,8 @@ def compare_cmd(
     seed_list = _seed_list(seeds, meta, study)
     if record_bands:
         _check_recordable(study, seed_list)
+    if steps is not None:
+        _scale_own_steps(entries, steps, meta.steps if meta is not None else None)
     if meta is not None:
         steps = steps if steps is not None else meta.steps
         seed = seed if seed is not None else meta.seed
@@ -292,6 +295,23 @@ def compare_cmd(
         _record(result, study, sources or [])
     if check and not _check(result, study):
         raise typer.Exit(1)
+
+
+def _scale_own_steps(entries: list[Any], steps: int, study_steps: int | None) -> None:
+    """``--steps`` changes every entry's budget: a variant's own ``steps`` in proportion to the
+    study's (an equal-wall-time variant stays one), else it is replaced; either is said."""
+    for entry in entries:
+        if entry.steps is None:
+            continue
+        own = entry.steps
+        if study_steps:
+            entry.steps = max(1, round(own * steps / study_steps))
+            how = f"its own {own} scaled as --steps {steps} is to the study's {study_steps}"
+        else:
+            entry.steps = steps
+            how = f"--steps {steps} in place of its own {own}"
+        err_console.print(f"note: variant {entry.name} trains {entry.steps} steps ({how})",
+                          highlight=False)
 
 
 def _check_recordable(study: Any, seed_list: list[int] | None) -> None:

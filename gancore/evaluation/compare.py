@@ -109,6 +109,7 @@ def compare(
     _check_existing(specs, registry)
     record_plan(out, {"name": name, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
                       "runs": [s.id for s in specs], "seeds": seeds, "steps": steps,
+                      "variant_steps": {e.name: e.steps for e in entries if e.steps},
                       "baseline": base, "overrides": shared})
 
     states: dict[str, dict[str, Any]] = {}

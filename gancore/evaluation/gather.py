@@ -182,10 +182,14 @@ def gather(
                 start = by_name[v].init_from
                 diffs[v].insert(0, f"starts from the final checkpoint of {start!r}"
                                 if start else "starts from scratch")
+            mine, theirs = recipe["train"]["steps"], recipes[ref]["train"]["steps"]
+            if (by_name[v].steps or by_name[ref].steps) and mine != theirs:
+                diffs[v].insert(0, f"train.steps: {theirs} -> {mine} (its own budget)")
     first = results[0].evaluation if results else {}
     info = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "steps": steps,
+        "variant_steps": {e.name: e.steps for e in entries if e.steps and not e.train_only},
         "seed": seed,
         "seeds": list(seeds) if seeds else None,
         "baseline": baseline,

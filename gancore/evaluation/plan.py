@@ -159,8 +159,9 @@ def validate(
     for entry in entries:
         if entry.recipe is None:
             continue
+        own = entry.steps or steps
         ovs = [*entry.overrides, *overrides, *_seed_overrides(seed),
-               *([f"train.steps={steps}"] if steps else [])]
+               *([f"train.steps={own}"] if own else [])]
         try:
             recipe = resolve(load_recipe(entry.recipe, ovs), registry)
             gan = build(recipe, registry=registry)
@@ -187,6 +188,8 @@ def validate(
         for b in names[i + 1:]:
             if by_name[a].init_from != by_name[b].init_from:
                 continue  # the same recipe from other starting weights
+            if resolved[a]["train"]["steps"] != resolved[b]["train"]["steps"]:
+                continue  # the same recipe at another budget (a variant's own steps)
             if not recipe_differences(resolved[a], resolved[b]):
                 what = "variants" if study is not None else "entries"
                 raise GancoreError(
@@ -310,7 +313,7 @@ def plan_runs(
         for entry in entries:
             if entry.run is not None:
                 continue
-            target = steps or int(recipes[entry.name]["train"]["steps"])
+            target = entry.steps or steps or int(recipes[entry.name]["train"]["steps"])
             run_id = f"{entry.name}/seed-{s}" if seeds else entry.name
             run = out / entry.name / f"seed-{s}" if seeds else out / entry.name
             init_from, after = None, []

@@ -23,6 +23,10 @@
     [variants.wgan-gp]
     recipe = "wgan-gp"                # a different recipe instead of the base
 
+    [variants.wgan-gp-equal-time]
+    recipe = "wgan-gp"
+    steps = 200                       # its own budget (5 critic steps: about BCE's wall time)
+
     [pretrain.shapes]                 # trained first, never evaluated or compared
     set = ['data={ type = "shapes", image_size = 32 }']
 
@@ -106,6 +110,10 @@ class _RunTable(BaseModel):
     init_from: str | None = Field(
         None, description="a variant or [pretrain] run whose final checkpoint of the same seed "
         "this one starts from (fine-tuning)")
+    steps: int | None = Field(
+        None, gt=0, description="its own generator updates in place of the study's steps, e.g. "
+        "an equal-wall-time budget for a variant with several critic steps (--steps on the "
+        "command line scales it as it scales the study's steps)")
 
 
 #: Directions a paper may report, relative to the variant a variant is tested against:
@@ -203,6 +211,8 @@ class Entry:
     published: Published | None = None
     #: its ``[expect]`` table: the band it should score inside at the stated budget
     expect: Expect | None = None
+    #: its own generator updates (None: the study's or the command line's)
+    steps: int | None = None
 
 
 @dataclass
@@ -306,7 +316,7 @@ def load_study(path: str | Path) -> Study:
                              train_only=table == "pretrain",
                              against=own.against if own else None,
                              published=own.published if own else None,
-                             expect=own.expect if own else None))
+                             expect=own.expect if own else None, steps=variant.steps))
     _check_sources(parsed, file)
     _check_against(parsed, file)
     if meta.baseline is not None and meta.baseline not in parsed.variants:

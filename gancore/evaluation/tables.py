@@ -319,6 +319,9 @@ def units_line(comparison: Comparison) -> str:
 def describe_budget(comparison: Comparison) -> str:
     s = comparison.settings
     budget = f"{s['steps']} steps each" if s["steps"] else "each recipe's own train.steps"
+    own = s.get("variant_steps") or {}
+    if own:
+        budget += " (" + ", ".join(f"{name}: {n}" for name, n in own.items()) + ")"
     if s.get("seeds"):
         seeds = ", ".join(str(x) for x in s["seeds"])
         seed = f", seeds {seeds} ({len(s['seeds'])} runs per variant)"

@@ -442,3 +442,50 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     errors = [line for line in proc.stderr.splitlines()
               if "Uncaught" in line or ("CONSOLE" in line and "error" in line.lower())]
     assert not errors, errors
+
+
+def test_a_variant_s_own_steps_train_it_to_its_own_budget(tmp_path, make_tiny, eval_cache):
+    """``steps`` on a variant (an equal-wall-time budget) in place of the study's."""
+    path = _study(tmp_path, make_tiny(), f"[variants.bce]\n[variants.hinge]\nsteps = 5\n{HINGE}")
+    study = load_study(path)
+    assert [e.steps for e in study.entries] == [None, 5]
+    out = tmp_path / "out"
+    result = compare(study.entries, out, steps=study.meta.steps, seeds=[0],
+                     settings=_settings(eval_cache), name=study.name, study=study)
+    assert [r.id for r in result.results] == ["bce/seed-0", "hinge/seed-0"]
+    steps = {v: json.loads(runs_mod.state_path(out, f"{v}/seed-0").read_text())
+             for v in ("bce", "hinge")}
+    assert {v: s["step"] for v, s in steps.items()} == {"bce": 3, "hinge": 5}
+    assert {v: s["target_steps"] for v, s in steps.items()} == {"bce": 3, "hinge": 5}
+    data = json.loads((out / "comparison.json").read_text())
+    assert data["steps"] == 3 and data["variant_steps"] == {"hinge": 5}
+    assert any("train.steps" in d and "5" in d for d in data["differences"]["hinge"])
+    assert "3 steps each (hinge: 5)" in (out / "comparison.md").read_text()
+
+
+def test_steps_on_the_command_line_scale_a_variant_s_own(tmp_path, make_tiny, eval_cache,
+                                                           monkeypatch, quick_cli):
+    from typer.testing import CliRunner
+
+    from gancore.cli import app
+
+    monkeypatch.setenv("GANCORE_CACHE", str(eval_cache))
+    path = _study(tmp_path, make_tiny(), f"[variants.bce]\n[variants.hinge]\nsteps = 5\n{HINGE}")
+    out = tmp_path / "out"
+    # the study's 3 steps become 6: hinge's own 5 become 10, as an equal-time budget would
+    result = CliRunner().invoke(app, ["compare", str(path), "--steps", "6", "-n", "64",
+                                      "--metrics", "fid", "--out", str(out), "-q"],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert ("variant hinge trains 10 steps (its own 5 scaled as --steps 6 is to the study's 3)"
+            in " ".join(result.output.split()))
+    steps = {v: json.loads(runs_mod.state_path(out, v).read_text())["step"]
+             for v in ("bce", "hinge")}
+    assert steps == {"bce": 6, "hinge": 10}
+
+
+def test_a_variant_s_steps_must_be_positive(tmp_path, make_tiny):
+    path = _study(tmp_path, make_tiny(), "[variants.bce]\n[variants.hinge]\nsteps = 0\n")
+    with pytest.raises(GancoreError) as exc:
+        load_study(path)
+    assert "variants.hinge.steps" in str(exc.value)
