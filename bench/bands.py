@@ -69,9 +69,8 @@ def targets(files: list[Path]) -> list[tuple[str, list[str]]]:
             args += ["--seeds", str(len(seeds))]
         if band.num_samples is not None:
             args += ["-n", str(band.num_samples)]
-        for key, value in band.data.items():
-            if key != "type":
-                args += ["--set", f"data.{key}={_toml_value(value)}"]
+        for key, value in band.data.items():  # the type too: a band may hold for other data
+            args += ["--set", f"data.{key}={_toml_value(value)}"]
         found.append((f"recipe:{path.stem}", args))
     return found
 

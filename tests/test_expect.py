@@ -35,7 +35,7 @@ def test_a_recipe_records_its_band_and_children_do_not_inherit_it(tmp_path):
     assert load_recipe(recipe.to_dict()).expect == band  # what a checkpoint reads back
     child = _recipe(tmp_path, 'extends = "parent.toml"\n', "child.toml")
     assert load_recipe(str(child)).expect is None
-    assert "expect" not in load_recipe("dcgan-32").to_dict()
+    assert "expect" not in load_recipe("sngan").to_dict()  # a recipe without a band
     # data about the recipe: never a difference between two recipes (resume, studies)
     assert recipe_differences(load_recipe("dcgan-32").to_dict(), recipe.to_dict()) == []
 
@@ -87,3 +87,27 @@ def test_check_expect_round_trips():
     band = check_expect(raw, source=None)
     assert band.to_toml_dict() == raw
     assert check_expect(band.to_toml_dict(), source=None) == band
+
+
+def test_bundled_recipes_carry_the_bands_their_course_variants_measured():
+    """The recipes the course study trains as bundled record that study's bands, and
+    bench/bands.py checks each on the data its band names (the type included: SAGAN's own
+    data is shapes, its band holds for Fashion-MNIST)."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    study = load_study(root / "studies" / "course.toml")
+    for entry in study.variants:
+        own = load_recipe(entry.name).expect
+        assert own is not None, entry.name
+        assert own.interval == entry.expect.interval and own.steps == entry.expect.steps
+        assert own.seeds == entry.expect.seeds and own.data == entry.expect.data
+        assert own.num_samples == entry.expect.num_samples
+    spec = importlib.util.spec_from_file_location("bench_bands", root / "bench" / "bands.py")
+    bands = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bands)
+    found = dict(bands.targets([root / "gancore" / "recipes" / "sagan.toml"]))
+    args = found["recipe:sagan"]
+    assert args[1:5] == ["--steps", "600", "--seeds", "3"]
+    assert 'data.type="fashion_mnist"' in args and "data.image_size=32" in args
