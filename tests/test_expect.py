@@ -90,20 +90,27 @@ def test_check_expect_round_trips():
 
 
 def test_bundled_recipes_carry_the_bands_their_course_variants_measured():
-    """The recipes the course study trains as bundled record that study's bands, and
+    """The recipes the course and ablation studies train as bundled record their bands, and
     bench/bands.py checks each on the data its band names (the type included: SAGAN's own
     data is shapes, its band holds for Fashion-MNIST)."""
     import importlib.util
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    study = load_study(root / "studies" / "course.toml")
-    for entry in study.variants:
-        own = load_recipe(entry.name).expect
-        assert own is not None, entry.name
-        assert own.interval == entry.expect.interval and own.steps == entry.expect.steps
-        assert own.seeds == entry.expect.seeds and own.data == entry.expect.data
-        assert own.num_samples == entry.expect.num_samples
+    checked = set()
+    for name, variants in (("course", ["dcgan-32", "lsgan", "wgan-gp", "sagan"]),
+                           ("ablation", ["cgan", "wgan"])):
+        study = load_study(root / "studies" / f"{name}.toml")
+        for entry in study.variants:
+            if entry.name not in variants:
+                continue
+            own = load_recipe(entry.name).expect
+            assert own is not None, entry.name
+            assert own.interval == entry.expect.interval and own.steps == entry.expect.steps
+            assert own.seeds == entry.expect.seeds and own.data == entry.expect.data
+            assert own.num_samples == entry.expect.num_samples
+            checked.add(entry.name)
+    assert len(checked) == 6
     spec = importlib.util.spec_from_file_location("bench_bands", root / "bench" / "bands.py")
     bands = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bands)
