@@ -310,8 +310,9 @@ def _scale_own_steps(entries: list[Any], steps: int, study_steps: int | None) ->
         else:
             entry.steps = steps
             how = f"--steps {steps} in place of its own {own}"
-        err_console.print(f"note: variant {entry.name} trains {entry.steps} steps ({how})",
-                          highlight=False)
+        if entry.steps != own:
+            err_console.print(f"note: variant {entry.name} trains {entry.steps} steps ({how})",
+                              highlight=False)
 
 
 def _check_recordable(study: Any, seed_list: list[int] | None) -> None:
