@@ -104,8 +104,7 @@ def compare(
                        steps=steps, settings=settings, registry=registry, study=study,
                        allow_mixed_data=allow_mixed_data or bool(
                            study is not None and study.meta.allow_mixed_data))
-    specs = plan_runs(entries, out, seeds=seeds, seed=seed, overrides=shared, steps=steps,
-                      recipes=recipes)
+    specs = plan_runs(entries, out, seeds=seeds, seed=seed, overrides=shared, recipes=recipes)
     _check_existing(specs, registry)
     record_plan(out, {"name": name, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
                       "runs": [s.id for s in specs], "seeds": seeds, "steps": steps,

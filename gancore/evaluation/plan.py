@@ -298,9 +298,11 @@ def _check_init_from(entries: Sequence[Entry], shapes: dict[str, dict[str, tuple
 
 def plan_runs(
     entries: Sequence[Entry], out: Path, *, seeds: Sequence[int] | None, seed: int | None,
-    overrides: Sequence[str], steps: int | None, recipes: dict[str, dict[str, Any]],
+    overrides: Sequence[str], recipes: dict[str, dict[str, Any]],
 ) -> list[RunSpec]:
-    """One :class:`RunSpec` per entry and seed (an existing run or checkpoint: one, as it is)."""
+    """One :class:`RunSpec` per entry and seed (an existing run or checkpoint: one, as it is),
+    each trained to its resolved recipe's ``train.steps`` (:func:`validate` sets the study's,
+    the command line's or the variant's own there)."""
     specs = []
     by_name = {e.name: e for e in entries}
     for entry in entries:
@@ -313,7 +315,7 @@ def plan_runs(
         for entry in entries:
             if entry.run is not None:
                 continue
-            target = entry.steps or steps or int(recipes[entry.name]["train"]["steps"])
+            target = int(recipes[entry.name]["train"]["steps"])
             run_id = f"{entry.name}/seed-{s}" if seeds else entry.name
             run = out / entry.name / f"seed-{s}" if seeds else out / entry.name
             init_from, after = None, []
