@@ -45,8 +45,9 @@ def targets(files: list[Path]) -> list[tuple[str, list[str]]]:
 
     studies = [f for f in files if is_study_file(str(f))] if files else sorted(
         (ROOT / "studies").glob("*.toml"))
-    recipes = [f for f in files if not is_study_file(str(f))] if files else sorted(
-        (ROOT / "gancore" / "recipes").glob("*.toml"))
+    recipes = [f for f in files if not is_study_file(str(f))] if files else [
+        *sorted((ROOT / "gancore" / "recipes").glob("*.toml")),
+        *sorted(ROOT.glob("plugins/*/*/recipes/*.toml"))]  # the bundled packs' recipes too
     found = []
     for path in studies:
         study = load_study(path)

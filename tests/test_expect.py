@@ -98,22 +98,26 @@ def test_bundled_recipes_carry_the_bands_their_course_variants_measured():
 
     root = Path(__file__).resolve().parents[1]
     checked = set()
-    for name, variants in (("course", ["dcgan-32", "lsgan", "wgan-gp", "sagan"]),
-                           ("ablation", ["cgan", "wgan"])):
+    for name, variants in (("course", {v: v for v in ("dcgan-32", "lsgan", "wgan-gp", "sagan")}),
+                           ("ablation", {"cgan": "cgan", "wgan": "wgan"}),
+                           ("biggan", {"biggan": "biggan-32"})):  # the gancore-biggan pack's
         study = load_study(root / "studies" / f"{name}.toml")
         for entry in study.variants:
             if entry.name not in variants:
                 continue
-            own = load_recipe(entry.name).expect
+            own = load_recipe(variants[entry.name]).expect
             assert own is not None, entry.name
             assert own.interval == entry.expect.interval and own.steps == entry.expect.steps
             assert own.seeds == entry.expect.seeds and own.data == entry.expect.data
             assert own.num_samples == entry.expect.num_samples
             checked.add(entry.name)
-    assert len(checked) == 6
+    assert len(checked) == 7
     spec = importlib.util.spec_from_file_location("bench_bands", root / "bench" / "bands.py")
     bands = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bands)
+    everything = dict(bands.targets([]))
+    assert {"recipe:biggan-32", "study:biggan", "study:precision"} <= set(everything)
+    assert everything["recipe:biggan-32"][1:5] == ["--steps", "100", "--seeds", "3"]
     found = dict(bands.targets([root / "gancore" / "recipes" / "sagan.toml"]))
     args = found["recipe:sagan"]
     assert args[1:5] == ["--steps", "600", "--seeds", "3"]
