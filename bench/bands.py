@@ -37,17 +37,17 @@ def _toml_value(value: object) -> str:
 
 
 def targets(files: list[Path]) -> list[tuple[str, list[str]]]:
-    """``(name, compare arguments)`` for each bundled study or recipe recording a band (or
-    each of ``files``, when given)."""
+    """``(name, compare arguments)`` for each bundled study, and each recipe of gancore and
+    its installed packs (``recipe_dirs``), recording a band (or each of ``files``, when
+    given)."""
     from gancore.evaluation import is_study_file, load_study
-    from gancore.recipe import read_toml
+    from gancore.recipe import read_toml, recipe_dirs
     from gancore.recipe.expect import check_expect
 
     studies = [f for f in files if is_study_file(str(f))] if files else sorted(
         (ROOT / "studies").glob("*.toml"))
     recipes = [f for f in files if not is_study_file(str(f))] if files else [
-        *sorted((ROOT / "gancore" / "recipes").glob("*.toml")),
-        *sorted(ROOT.glob("plugins/*/*/recipes/*.toml"))]  # the bundled packs' recipes too
+        path for folder in recipe_dirs() for path in sorted(folder.glob("*.toml"))]
     found = []
     for path in studies:
         study = load_study(path)

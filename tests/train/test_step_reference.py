@@ -12,6 +12,7 @@ import pytest
 from tests.train.step_reference import DATA, all_cases, platform_id, recorded_case, train_case
 
 REFERENCE = json.loads(DATA.read_text(encoding="utf-8"))
+PLATFORM = platform_id()
 #: Cases recorded again since, because their maths changed on purpose (and why).
 RERECORDED = {k: v["rerecorded"] for k, v in REFERENCE["cases"].items() if "rerecorded" in v}
 
@@ -46,14 +47,15 @@ def test_weights_match_reference(case_id: str, tmp_path: Path) -> None:
     got = train_case(recorded_case(case_id, REFERENCE["cases"][case_id]), tmp_path / "run")
     want = REFERENCE["cases"][case_id]["sections"]
     assert sorted(got) == sorted(want), f"sections differ: {sorted(got)} vs {sorted(want)}"
-    own = REFERENCE.get("platforms", {}).get(platform_id(), {}).get(case_id)
-    exact = platform_id() == REFERENCE["platform"] or own is not None
+    # this platform's own record: the original's, or one added since (None: neither)
+    exact = want if PLATFORM == REFERENCE["platform"] else (
+        REFERENCE.get("platforms", {}).get(PLATFORM, {}).get(case_id))
     for section, ref in want.items():
         mine = got[section]
         assert mine["count"] == ref["count"], f"{section}: tensor count differs"
-        if exact:  # this platform's own record (the original's, or one added since)
-            sha = (ref if own is None else own[section])["sha256"]
-            assert mine["sha256"] == sha, f"{section}: weights differ bit for bit"
+        if exact is not None:
+            assert mine["sha256"] == exact[section]["sha256"], (
+                f"{section}: weights differ bit for bit")
         else:  # another platform rounds differently in the last bits
             for key in ("sum", "sumsq"):
                 assert math.isclose(mine[key], ref[key], rel_tol=1e-5, abs_tol=1e-6), (
